@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"wxoa/wechat/api"
+	"wxoa/wechat/menu"
+)
+
+// menuCommand runs `menu push FILE`, `menu get` and `menu delete`.
+// https://developers.weixin.qq.com/doc/offiaccount/Custom_Menus/Creating_Custom-Defined_Menu.html
+func menuCommand(ctx context.Context, e env, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: menu push FILE | menu get | menu delete")
+	}
+	switch sub := args[0]; {
+	case sub == "push" && len(args) == 2:
+		// Validate before anything that could reach WeChat.
+		m, err := readMenu(args[1])
+		if err != nil {
+			return err
+		}
+		calls, a, err := menuAPI(e)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		if err := menu.Push(ctx, calls, m); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "menu pushed:\n%s", m.Summary())
+		return nil
+	case sub == "get" && len(args) == 1:
+		calls, a, err := menuAPI(e)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		raw, err := menu.Fetch(ctx, calls)
+		if err != nil {
+			return err
+		}
+		var out bytes.Buffer
+		if json.Indent(&out, raw, "", "  ") != nil {
+			out.Write(raw)
+		}
+		fmt.Fprintln(e.stdout, out.String())
+		return nil
+	case sub == "delete" && len(args) == 1:
+		calls, a, err := menuAPI(e)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		if err := menu.Delete(ctx, calls); err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, "menu deleted")
+		return nil
+	}
+	return fmt.Errorf("usage: menu push FILE | menu get | menu delete (got %q)", args)
+}
+
+func readMenu(path string) (*menu.Menu, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("menu: %w", err)
+	}
+	m, err := menu.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("menu %s: %w", path, err)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("menu %s is invalid; nothing was sent:\n%w", path, err)
+	}
+	return m, nil
+}
+
+func menuAPI(e env) (menu.API, *app, error) {
+	a, err := cliApp(e)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := a.activeAPI()
+	if err != nil {
+		a.Close()
+		return nil, nil, err
+	}
+	return c, a, nil
+}
+
+// tokenCaller injects the managed token into calls; a rejected token is
+// refreshed and the call retried once by the sdk.Transport underneath.
+type tokenCaller struct {
+	client *api.Client
+	tokens interface {
+		Token(ctx context.Context) (string, error)
+	}
+}
+
+func (t tokenCaller) Do(ctx context.Context, method, path string, in, out any) error {
+	tok, err := t.tokens.Token(ctx)
+	if err != nil {
+		return err
+	}
+	return t.client.Do(ctx, method, path, tok, in, out)
+}
+
+// activeAPI is an API client for calls that carry the access_token: it
+// sends through the retrying transport.
+func (a *app) activeAPI() (tokenCaller, error) {
+	c, err := api.New(api.Config{
+		BaseURL: a.cfg.APIBase.String(), AppID: a.cfg.AppID, AppSecret: a.cfg.AppSecret,
+		HTTP: a.active, Logger: a.log,
+	})
+	return tokenCaller{client: c, tokens: a.tokens}, err
+}

@@ -1,0 +1,224 @@
+// Package config turns a .env file plus the process environment into one
+// typed, validated Config. It reports every problem at once, one line per
+// variable, so an operator fixes a broken deployment in a single pass.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"wxoa/wechat"
+)
+
+// LogFormat selects the slog handler.
+type LogFormat string
+
+// Log formats accepted in LOG_FORMAT.
+const (
+	LogText LogFormat = "text"
+	LogJSON LogFormat = "json"
+)
+
+// TokenMode selects the WeChat endpoint that issues access tokens.
+type TokenMode string
+
+// Token modes accepted in TOKEN_MODE.
+const (
+	// TokenModeClassic uses GET /cgi-bin/token: each fetch invalidates the
+	// previous token, so only one process may fetch.
+	TokenModeClassic TokenMode = "classic"
+	// TokenModeStable uses POST /cgi-bin/stable_token: the token survives
+	// refreshes by other callers until it expires.
+	TokenModeStable TokenMode = "stable"
+)
+
+// Config is the whole runtime configuration. A Config returned by Load or
+// FromMap has passed validation; durations, URLs and secrets are typed.
+// Print or log it as a *Config (String, LogValue): a dereferenced Config
+// would print FORWARD_URL with its query.
+type Config struct {
+	AppID     string        // WECHAT_APP_ID; "" disables active calls
+	AppSecret wechat.Secret // WECHAT_APP_SECRET
+	// Token is the callback token used in the signature (WECHAT_TOKEN).
+	Token wechat.Secret
+	// EncodingAESKey is the 43-character key of compatible/safe mode
+	// (WECHAT_ENCODING_AES_KEY); empty means plaintext mode only.
+	// Only its validity is checked here; wechat.NewCrypter decodes it.
+	EncodingAESKey wechat.Secret
+
+	APIBase         *url.URL      // WECHAT_API_BASE, no trailing slash, no query
+	ListenAddr      string        // LISTEN_ADDR, host:port
+	CallbackPath    string        // WECHAT_CALLBACK_PATH, starts with "/"
+	MaxClockSkew    time.Duration // WECHAT_MAX_CLOCK_SKEW; 0 turns the timestamp check off
+	RulesFile       string        // RULES_FILE; "" uses the embedded templates/rules.yaml
+	LogLevel        slog.Level    // LOG_LEVEL
+	LogFormat       LogFormat     // LOG_FORMAT
+	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
+	HTTPTimeout     time.Duration // WECHAT_HTTP_TIMEOUT, per outbound call to WeChat
+
+	TokenStore         StoreSpec     // TOKEN_STORE
+	TokenMode          TokenMode     // TOKEN_MODE
+	TokenRefreshMargin time.Duration // TOKEN_REFRESH_MARGIN, in (0, 1h)
+	TokenDailyLimit    int           // TOKEN_DAILY_LIMIT, > 0
+	// TokenAPIKey guards /api/token and /api/jssdk/config; empty means those
+	// endpoints are not served.
+	TokenAPIKey wechat.Secret
+
+	ReplyDeadline  time.Duration // REPLY_DEADLINE, in (0, 5s)
+	ForwardURL     *url.URL      // FORWARD_URL; nil when unset
+	ForwardTimeout time.Duration // FORWARD_TIMEOUT
+
+	// notes are warnings found while loading that the fields cannot
+	// reproduce, e.g. misspelled variables in .env.
+	notes []string
+}
+
+// VarError is the problem with one variable. Load and FromMap return all of
+// them joined with errors.Join; its text never contains a secret.
+type VarError struct {
+	Var     string // the variable's name, e.g. "LISTEN_ADDR"
+	Problem string
+}
+
+func (e *VarError) Error() string { return e.Var + ": " + e.Problem }
+
+// ActiveCalls reports whether the credentials for calling WeChat (menus,
+// customer-service messages, access tokens) are present.
+func (c *Config) ActiveCalls() bool { return c.AppID != "" && !c.AppSecret.Empty() }
+
+// Warnings returns non-fatal notes about the configuration, one line each,
+// meant to be logged at startup.
+func (c *Config) Warnings() []string {
+	var w []string
+	switch {
+	case c.AppID == "" && c.AppSecret.Empty():
+		w = append(w, "WECHAT_APP_ID/WECHAT_APP_SECRET empty: active calls (menus, customer-service, token) are disabled")
+	case c.AppSecret.Empty():
+		w = append(w, "WECHAT_APP_SECRET empty: active calls (menus, customer-service, token) are disabled")
+	case c.AppID == "":
+		w = append(w, "WECHAT_APP_ID empty: active calls (menus, customer-service, token) are disabled")
+	}
+	if c.TokenAPIKey.Empty() {
+		w = append(w, "TOKEN_API_KEY is empty: /api/token and /api/jssdk/config are not served")
+	} else if !c.ActiveCalls() {
+		w = append(w, "TOKEN_API_KEY is set but WECHAT_APP_ID/WECHAT_APP_SECRET are not: /api/token cannot fetch a token")
+	}
+	if c.EncodingAESKey.Empty() {
+		w = append(w, "WECHAT_ENCODING_AES_KEY is empty: only plaintext-mode callbacks can be handled")
+	}
+	if c.MaxClockSkew == 0 {
+		w = append(w, "WECHAT_MAX_CLOCK_SKEW is 0: callback timestamps are not checked, replayed requests are accepted")
+	}
+	if c.TokenStore.Kind == StoreMemory {
+		w = append(w, "TOKEN_STORE=memory: the access_token is lost on restart and not shared between processes; every fetch counts against the daily quota")
+	}
+	if c.ForwardTimeout < c.ReplyDeadline {
+		w = append(w, fmt.Sprintf("FORWARD_TIMEOUT (%s) is shorter than REPLY_DEADLINE (%s): slow forwarded replies are dropped instead of delivered late",
+			c.ForwardTimeout, c.ReplyDeadline))
+	}
+	return append(w, c.notes...)
+}
+
+// Load reads dotenvPath ("" means ".env" in the working directory) without
+// touching the process environment, then builds the Config. A variable set
+// to a non-empty value by getenv wins over .env, which wins over the
+// default; a nil getenv means os.Getenv. A missing .env is fine; an
+// unreadable or malformed one is an error naming the file.
+func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if dotenvPath == "" {
+		dotenvPath = ".env"
+	}
+	dotenv, err := readDotenv(dotenvPath)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := build(func(k string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return dotenv[k]
+	})
+	if err != nil {
+		return nil, err
+	}
+	cfg.notes = unknownKeys(dotenv, dotenvPath)
+	return cfg, nil
+}
+
+// FromMap builds a Config from m alone, with the same defaults and
+// validation as Load.
+func FromMap(m map[string]string) (*Config, error) {
+	return build(func(k string) string { return m[k] })
+}
+
+// build validates every variable, collecting all problems before failing.
+func build(lookup func(string) string) (*Config, error) {
+	l := &loader{lookup: lookup}
+	c := &Config{
+		AppID:          l.str(envAppID, ""),
+		AppSecret:      wechat.Secret(l.str(envAppSecret, "")),
+		Token:          wechat.Secret(l.required(envToken, "the Token set in the WeChat admin console, 3-32 letters or digits")),
+		EncodingAESKey: l.aesKey(envEncodingAESKey, envAppID),
+		APIBase:        l.apiBase(envAPIBase, "https://api.weixin.qq.com"),
+		ListenAddr:     l.listenAddr(envListenAddr, ":8080"),
+		CallbackPath:   l.callbackPath(envCallbackPath, "/wechat"),
+		MaxClockSkew:   l.duration(envMaxClockSkew, "5m", atLeastZero),
+		RulesFile:      l.str(envRulesFile, ""),
+		LogLevel:       l.logLevel(envLogLevel, "info"),
+		LogFormat:      LogFormat(l.oneOf(envLogFormat, "text", string(LogText), string(LogJSON))),
+
+		ShutdownTimeout: l.duration(envShutdownTimeout, "15s", positive),
+		HTTPTimeout:     l.duration(envHTTPTimeout, "10s", positive),
+
+		TokenStore:         l.store(envTokenStore, "file:data/access_token.json"),
+		TokenMode:          TokenMode(l.oneOf(envTokenMode, "classic", string(TokenModeClassic), string(TokenModeStable))),
+		TokenRefreshMargin: l.duration(envTokenRefreshMargin, "5m", between(0, time.Hour)),
+		TokenDailyLimit:    l.positiveInt(envTokenDailyLimit, "2000"),
+		TokenAPIKey:        l.apiKey(envTokenAPIKey),
+
+		ReplyDeadline:  l.duration(envReplyDeadline, "4.5s", between(0, 5*time.Second)),
+		ForwardURL:     l.forwardURL(envForwardURL),
+		ForwardTimeout: l.duration(envForwardTimeout, "30s", positive),
+	}
+	if len(l.errs) > 0 {
+		return nil, errors.Join(l.errs...)
+	}
+	return c, nil
+}
+
+// unknownKeys flags .env entries that look like ours but are not, so a typo
+// such as WECHAT_APPID does not silently fall back to a default.
+func unknownKeys(dotenv map[string]string, path string) []string {
+	known := make(map[string]bool, len(allVars))
+	for _, k := range allVars {
+		known[k] = true
+	}
+	var notes []string
+	for k := range dotenv {
+		if known[k] || !hasOurPrefix(k) {
+			continue
+		}
+		notes = append(notes, fmt.Sprintf("%s: unknown variable %s is ignored (misspelled?)", path, k))
+	}
+	// Map order is random; a stable order keeps startup logs diffable.
+	slices.Sort(notes)
+	return notes
+}
+
+func hasOurPrefix(k string) bool {
+	for _, p := range []string{"WECHAT_", "TOKEN_", "LOG_", "REPLY_", "FORWARD_", "RULES_", "LISTEN_", "SHUTDOWN_"} {
+		if strings.HasPrefix(k, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,21 @@
+package config_test
+
+import (
+	"fmt"
+
+	"wxoa/config"
+)
+
+func ExampleFromMap() {
+	_, err := config.FromMap(map[string]string{
+		"WECHAT_MAX_CLOCK_SKEW": "5x",
+		"TOKEN_STORE":           "redis://app:hunter2@cache:port/0",
+		"TOKEN_API_KEY":         "hunter2",
+	})
+	fmt.Println(err)
+	// Output:
+	// WECHAT_TOKEN: required: the Token set in the WeChat admin console, 3-32 letters or digits
+	// WECHAT_MAX_CLOCK_SKEW: "5x" is not a duration (e.g. 5m, 30s)
+	// TOKEN_STORE: redis URL cannot be parsed, percent-encode special characters in the password; want redis://[user:pass@]host:port/db (value not shown)
+	// TOKEN_API_KEY: too short: a short key is guessable; use at least 16 characters (e.g. openssl rand -hex 24)
+}

@@ -1,0 +1,237 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"wxoa/wechat"
+)
+
+// Variable names: the public interface of the binary.
+const (
+	envAppID              = "WECHAT_APP_ID"
+	envAppSecret          = "WECHAT_APP_SECRET"
+	envToken              = "WECHAT_TOKEN"
+	envEncodingAESKey     = "WECHAT_ENCODING_AES_KEY"
+	envAPIBase            = "WECHAT_API_BASE"
+	envListenAddr         = "LISTEN_ADDR"
+	envCallbackPath       = "WECHAT_CALLBACK_PATH"
+	envMaxClockSkew       = "WECHAT_MAX_CLOCK_SKEW"
+	envRulesFile          = "RULES_FILE"
+	envLogLevel           = "LOG_LEVEL"
+	envLogFormat          = "LOG_FORMAT"
+	envShutdownTimeout    = "SHUTDOWN_TIMEOUT"
+	envHTTPTimeout        = "WECHAT_HTTP_TIMEOUT"
+	envTokenStore         = "TOKEN_STORE"
+	envTokenMode          = "TOKEN_MODE"
+	envTokenRefreshMargin = "TOKEN_REFRESH_MARGIN"
+	envTokenDailyLimit    = "TOKEN_DAILY_LIMIT"
+	envTokenAPIKey        = "TOKEN_API_KEY"
+	envReplyDeadline      = "REPLY_DEADLINE"
+	envForwardURL         = "FORWARD_URL"
+	envForwardTimeout     = "FORWARD_TIMEOUT"
+)
+
+// allVars lists every variable Config reads; never modified.
+var allVars = [...]string{
+	envAppID, envAppSecret, envToken, envEncodingAESKey, envAPIBase,
+	envListenAddr, envCallbackPath, envMaxClockSkew, envRulesFile,
+	envLogLevel, envLogFormat, envShutdownTimeout, envHTTPTimeout,
+	envTokenStore, envTokenMode, envTokenRefreshMargin, envTokenDailyLimit,
+	envTokenAPIKey, envReplyDeadline, envForwardURL, envForwardTimeout,
+}
+
+// Variables returns the names of every variable the configuration reads.
+func Variables() []string { return append([]string(nil), allVars[:]...) }
+
+// minAPIKeyLen keeps TOKEN_API_KEY out of guessing range.
+const minAPIKeyLen = 16
+
+// loader reads variables and collects one error per bad variable.
+type loader struct {
+	lookup func(string) string
+	errs   []error
+}
+
+func (l *loader) fail(key, format string, args ...any) {
+	l.errs = append(l.errs, &VarError{Var: key, Problem: fmt.Sprintf(format, args...)})
+}
+
+// str returns the trimmed value of key, or def when it is empty: stray
+// spaces from copy-paste would otherwise end up inside tokens and paths.
+func (l *loader) str(key, def string) string {
+	if v := strings.TrimSpace(l.lookup(key)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (l *loader) required(key, what string) string {
+	v := l.str(key, "")
+	if v == "" {
+		l.fail(key, "required: %s", what)
+	}
+	return v
+}
+
+func (l *loader) oneOf(key, def string, allowed ...string) string {
+	v := strings.ToLower(l.str(key, def))
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	l.fail(key, "%q is not one of %s", v, strings.Join(allowed, ", "))
+	return def
+}
+
+// durationCheck returns "" when d is acceptable, else what is wrong.
+type durationCheck func(d time.Duration) string
+
+func atLeastZero(d time.Duration) string {
+	if d < 0 {
+		return "must not be negative"
+	}
+	return ""
+}
+
+func positive(d time.Duration) string {
+	if d <= 0 {
+		return "must be greater than 0"
+	}
+	return ""
+}
+
+// between accepts lo < d < hi.
+func between(lo, hi time.Duration) durationCheck {
+	return func(d time.Duration) string {
+		if d <= lo || d >= hi {
+			return fmt.Sprintf("must be greater than %s and less than %s", lo, hi)
+		}
+		return ""
+	}
+}
+
+func (l *loader) duration(key, def string, check durationCheck) time.Duration {
+	v := l.str(key, def)
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		l.fail(key, "%q is not a duration (e.g. 5m, 30s)", v)
+		return 0
+	}
+	if msg := check(d); msg != "" {
+		l.fail(key, "%s %s", d, msg)
+	}
+	return d
+}
+
+func (l *loader) positiveInt(key, def string) int {
+	v := l.str(key, def)
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		l.fail(key, "%q is not a positive integer", v)
+		return 0
+	}
+	return n
+}
+
+func (l *loader) logLevel(key, def string) slog.Level {
+	switch v := strings.ToLower(l.str(key, def)); v {
+	case "debug":
+		return slog.LevelDebug
+	case "info":
+		return slog.LevelInfo
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	default:
+		l.fail(key, "%q is not one of debug, info, warn, error", v)
+		return slog.LevelInfo
+	}
+}
+
+func (l *loader) listenAddr(key, def string) string {
+	v := l.str(key, def)
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		l.fail(key, "%q is not host:port (e.g. :8080, 127.0.0.1:8080)", v)
+		return v
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		l.fail(key, "%q: port must be a number from 0 to 65535", v)
+	}
+	return v
+}
+
+func (l *loader) callbackPath(key, def string) string {
+	v := l.str(key, def)
+	if !strings.HasPrefix(v, "/") || strings.ContainsAny(v, "?# ") {
+		l.fail(key, "%q must be a path starting with \"/\" (e.g. /wechat), without query or spaces", v)
+	}
+	return v
+}
+
+// apiBase parses the WeChat API origin. Tests point it at a fake server; a
+// trailing slash is trimmed so callers can append "/cgi-bin/...".
+func (l *loader) apiBase(key, def string) *url.URL {
+	v := l.str(key, def)
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		l.fail(key, "%q is not an absolute http(s) URL (e.g. https://api.weixin.qq.com)", redactUserinfo(v))
+		return nil
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		l.fail(key, "%q must not carry a query or fragment", redactUserinfo(v))
+		return nil
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = strings.TrimRight(u.RawPath, "/")
+	return u
+}
+
+// forwardURL never echoes the value: a forwarding endpoint often carries a
+// key in its query.
+func (l *loader) forwardURL(key string) *url.URL {
+	v := l.str(key, "")
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		l.fail(key, "is not an absolute http(s) URL (e.g. http://127.0.0.1:9000/reply; value not shown)")
+		return nil
+	}
+	return u
+}
+
+func (l *loader) apiKey(key string) wechat.Secret {
+	v := l.str(key, "")
+	if v != "" && len(v) < minAPIKeyLen {
+		l.fail(key, "too short: a short key is guessable; use at least %d characters (e.g. openssl rand -hex 24)", minAPIKeyLen)
+	}
+	return wechat.Secret(v)
+}
+
+// aesKey validates the safe-mode key, which only works together with the
+// appid: every decrypted message is checked against it.
+func (l *loader) aesKey(key, appIDKey string) wechat.Secret {
+	v := l.str(key, "")
+	if v == "" {
+		return ""
+	}
+	_, err := wechat.DecodeAESKey(v)
+	if err != nil {
+		l.fail(key, "must be the 43-character base64 EncodingAESKey from the admin console (got %d characters; value not shown)", len(v))
+		return ""
+	}
+	if l.str(appIDKey, "") == "" {
+		l.fail(key, "is set but %s is empty: compatible/safe mode checks the appid of every message", appIDKey)
+	}
+	return wechat.Secret(v)
+}

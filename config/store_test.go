@@ -1,0 +1,59 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestSecretsNotInErrors(t *testing.T) {
+	const pw = "hunter2Secret"
+	tests := []struct{ key, value string }{
+		{envTokenStore, "redis://user:" + pw + "@h:notaport/0"},
+		{envTokenStore, "redis://user:" + pw + "@h:6379/x"},
+		{envTokenStore, "redis://user:" + pw + "@/0"},
+		{envTokenStore, "redis://user:" + pw + "%zz@h:6379/0"},
+		{envTokenStore, "redis://user:" + pw + "/x@h:6379/0"},
+		{envTokenStore, "redis://:" + pw + "@h:6379/0?x=1"},
+		{envTokenStore, "redis:/user:" + pw + "@h:6379/0"},
+		{envTokenStore, "memcache://user:" + pw + "@h:11211"},
+		{envAPIBase, "https://user:" + pw + "@api.example.com"},
+		{envTokenAPIKey, "Sec" + "ret12"},
+		{envEncodingAESKey, pw + strings.Repeat("A", 43-len(pw)-1) + "!"},
+		{envForwardURL, "ftp://x/?key=" + pw},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			_, err := FromMap(base(tt.key, tt.value, envAppID, "wx1"))
+			if err == nil {
+				t.Fatalf("FromMap(%s=...) = nil; want an error", tt.key)
+			}
+			secret := pw
+			if tt.key == envTokenAPIKey {
+				secret = tt.value
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("FromMap(%s=...) = %q; want no %q in it", tt.key, err, secret)
+			}
+		})
+	}
+}
+
+func TestStoreSpecString(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"memory", "memory"},
+		{"file:data/t.json", "file:data/t.json"},
+		{"redis://127.0.0.1:6379/1", "redis://127.0.0.1:6379/1"},
+		{"redis://u:hunter2@h", "redis://u:xxxxx@h:6379/0"},
+		{"rediss://:hunter2@h:1/3", "rediss://:xxxxx@h:1/3"},
+		{"redis://u@h:1", "redis://u@h:1/0"},
+	}
+	for _, tt := range tests {
+		c, err := FromMap(base(envTokenStore, tt.in))
+		if err != nil {
+			t.Fatalf("FromMap(TOKEN_STORE=%q) = %v; want nil", tt.in, err)
+		}
+		if got := c.TokenStore.String(); got != tt.want {
+			t.Errorf("StoreSpec(%q).String() = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"wxoa/templates"
+)
+
+// wxCalls counts calls that reached the fake WeChat API.
+type wxCalls struct{ Token, MenuCreate, CustomSend, Ticket int64 }
+
+func (d *demoRig) calls() wxCalls {
+	return wxCalls{Token: d.wx.TokenCalls(), MenuCreate: d.wx.Calls("/cgi-bin/menu/create"),
+		CustomSend: d.wx.Calls("/cgi-bin/message/custom/send"), Ticket: d.wx.Calls("/cgi-bin/ticket/getticket")}
+}
+
+func (c wxCalls) minus(o wxCalls) wxCalls {
+	return wxCalls{c.Token - o.Token, c.MenuCreate - o.MenuCreate, c.CustomSend - o.CustomSend, c.Ticket - o.Ticket}
+}
+
+func (c wxCalls) String() string {
+	var parts []string
+	for _, p := range []struct {
+		name string
+		n    int64
+	}{{"token", c.Token}, {"menu/create", c.MenuCreate}, {"message/custom/send", c.CustomSend}, {"ticket", c.Ticket}} {
+		if p.n != 0 {
+			parts = append(parts, fmt.Sprintf("%s ×%d", p.name, p.n))
+		}
+	}
+	if len(parts) == 0 {
+		return "WeChat API: no call"
+	}
+	return "WeChat API: " + strings.Join(parts, ", ")
+}
+
+// expect prints a ✓ line when the calls since before are exactly want.
+func (d *demoRig) expect(before, want wxCalls, what string) error {
+	got := d.calls().minus(before)
+	if got != want {
+		return fmt.Errorf("%s: %s; want %s", what, got, want)
+	}
+	fmt.Fprintf(d.out, "   ✓ %s  (%s)\n", what, got)
+	return nil
+}
+
+type tokenAnswer struct {
+	AccessToken string `json:"access_token"`
+	ExpiresIn   int64  `json:"expires_in"`
+}
+
+// tokenAPI calls the server's token API with the bearer key.
+func (d *demoRig) tokenAPI(ctx context.Context, method, path, body string) (tokenAnswer, error) {
+	req, err := http.NewRequestWithContext(ctx, method, d.base+path, strings.NewReader(body))
+	if err != nil {
+		return tokenAnswer{}, err
+	}
+	req.Header.Set("Authorization", "Bearer "+demoAPIKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := d.http.Do(req)
+	if err != nil {
+		return tokenAnswer{}, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return tokenAnswer{}, fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, bytes.TrimSpace(data))
+	}
+	var t tokenAnswer
+	if err := json.Unmarshal(data, &t); err != nil || t.AccessToken == "" {
+		return tokenAnswer{}, fmt.Errorf("%s %s: no access_token in %q", method, path, data)
+	}
+	return t, nil
+}
+
+func (d *demoRig) stepToken(ctx context.Context) error {
+	before := d.calls()
+	t, err := d.tokenAPI(ctx, http.MethodGet, "/api/token", "")
+	if err != nil {
+		return err
+	}
+	d.firstToken = t.AccessToken
+	if err := d.expect(before, wxCalls{Token: 1}, fmt.Sprintf("a token, valid %ds: fetched from WeChat and kept in the store", t.ExpiresIn)); err != nil {
+		return err
+	}
+	before = d.calls()
+	again, err := d.tokenAPI(ctx, http.MethodGet, "/api/token", "")
+	if err != nil {
+		return err
+	}
+	if again.AccessToken != t.AccessToken {
+		return errors.New("the second GET /api/token returned another token")
+	}
+	return d.expect(before, wxCalls{}, "asked again: the same token, from the store")
+}
+
+func (d *demoRig) stepMenu(ctx context.Context) error {
+	data, src, err := demoMenu()
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(d.dir, "menu.json")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return err
+	}
+	before := d.calls()
+	var out bytes.Buffer
+	e := d.env()
+	e.stdout = &out
+	if err := menuCommand(ctx, e, []string{"push", path}); err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "   $ wxoa menu push %s\n     %s\n", src, indent(strings.TrimRight(out.String(), "\n"), "     "))
+	return d.expect(before, wxCalls{MenuCreate: 1}, "one menu/create; the command reused the server's token (same store)")
+}
+
+// demoMenu returns the example menu: from the binary when it embeds it,
+// else from the source tree (the README runs the demo from there).
+func demoMenu() ([]byte, string, error) {
+	const name = "menu.json"
+	if data, err := templates.FS.ReadFile(name); err == nil {
+		return data, "templates/" + name, nil
+	}
+	data, err := os.ReadFile(filepath.Join("templates", name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", errors.New("templates/menu.json not found: run the demo from the repository root")
+	}
+	return data, "templates/" + name, err
+}
+
+// demoConversation is step 3, in the sim script format.
+const demoConversation = `
+> /subscribe
+< text: Welcome!
+> help
+< I understand:
+> echo Hello from the demo
+< text: Hello from the demo
+> /click HELP
+< I understand:
+`
+
+func (d *demoRig) stepConversation(ctx context.Context) error {
+	steps, err := parseScript("demo", demoConversation)
+	if err != nil {
+		return err
+	}
+	before := d.calls()
+	if err := runScript(ctx, d.user, "conversation", steps, d.out, "   "); err != nil {
+		return err
+	}
+	return d.expect(before, wxCalls{}, "passive replies travel in the HTTP answer: they cost no API call")
+}
+
+func (d *demoRig) stepForward(ctx context.Context) error {
+	before := d.calls()
+	sent := len(d.wx.CustomMessages())
+	const question = "ask When do you open?"
+	fmt.Fprintf(d.out, "   > %s\n", question)
+	res, err := d.user.Send(ctx, simMessage{MsgType: "text", Fields: [][2]string{{"Content", question}}})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "   %s after %.1fs\n", res.Reply, res.Elapsed.Seconds())
+	if res.Reply.Type != "success" {
+		return fmt.Errorf("want no passive reply (the endpoint is slower than REPLY_DEADLINE), got %s", res.Reply.Text)
+	}
+	if res.Elapsed >= simReplyWindow {
+		return fmt.Errorf("the callback took %.1fs; WeChat gives up after 5s", res.Elapsed.Seconds())
+	}
+	fmt.Fprintf(d.out, "     WeChat got its answer in time; the team's answer will follow as a customer-service message\n")
+	start := time.Now()
+	msg, err := d.waitCustomMessage(ctx, sent)
+	if err != nil {
+		return err
+	}
+	var m struct {
+		ToUser string `json:"touser"`
+		Text   struct {
+			Content string `json:"content"`
+		} `json:"text"`
+	}
+	if err := json.Unmarshal(msg, &m); err != nil || m.ToUser != demoOpenID || m.Text.Content == "" {
+		return fmt.Errorf("unexpected customer-service message %s", msg)
+	}
+	fmt.Fprintf(d.out, "   ← text (customer-service message, %.1fs later): %s\n", time.Since(start).Seconds(), m.Text.Content)
+	return d.expect(before, wxCalls{CustomSend: 1}, "the late answer was delivered once, with the server's token")
+}
+
+// waitCustomMessage polls the fake WeChat until a customer-service message
+// beyond the first n arrives, for 10 s at most.
+func (d *demoRig) waitCustomMessage(ctx context.Context, n int) (json.RawMessage, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if msgs := d.wx.CustomMessages(); len(msgs) > n {
+			return msgs[n], nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, errors.New("no customer-service message arrived within 10s (see the server's log above)")
+		case <-tick.C:
+		}
+	}
+}
+
+func (d *demoRig) stepRetry(ctx context.Context) error {
+	before, hits := d.calls(), d.teamHits.Load()
+	fmt.Fprintf(d.out, "   > /retry   (same MsgId: WeChat retries when it thinks an answer was lost)\n")
+	res, err := d.user.Retry(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "   %s\n", res.Reply)
+	if res.Reply.Type != "success" {
+		return fmt.Errorf("want the retry answered like the first try (success), got %s", res.Reply.Text)
+	}
+	// Give a second forward, if there were one, time to finish and deliver.
+	wait := demoTeamDelay + 500*time.Millisecond
+	select {
+	case <-time.After(wait):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if n := d.teamHits.Load() - hits; n != 0 {
+		return fmt.Errorf("the team endpoint was asked %d more time(s); want 0", n)
+	}
+	return d.expect(before, wxCalls{}, fmt.Sprintf("after %.1fs: the team was not asked again, nothing was sent twice", wait.Seconds()))
+}
+
+func (d *demoRig) stepRefresh(ctx context.Context) error {
+	stale, err := json.Marshal(map[string]string{"stale_token": d.firstToken})
+	if err != nil {
+		return err
+	}
+	before := d.calls()
+	fresh, err := d.tokenAPI(ctx, http.MethodPost, "/api/token/refresh", string(stale))
+	if err != nil {
+		return err
+	}
+	if fresh.AccessToken == d.firstToken {
+		return errors.New("refreshing the current token returned the same token")
+	}
+	if err := d.expect(before, wxCalls{Token: 1}, "reported the current token: a new one was fetched"); err != nil {
+		return err
+	}
+	before = d.calls()
+	again, err := d.tokenAPI(ctx, http.MethodPost, "/api/token/refresh", string(stale))
+	if err != nil {
+		return err
+	}
+	if again.AccessToken != fresh.AccessToken {
+		return errors.New("reporting the outdated token again did not return the new token")
+	}
+	return d.expect(before, wxCalls{}, "a late report of that outdated token gets the new one, no fetch")
+}

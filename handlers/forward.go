@@ -1,0 +1,186 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"wxoa/handlers/rules"
+	"wxoa/wechat"
+)
+
+// Deliverer sends an answer that missed the passive-reply window through the
+// customer-service API (message/custom/send) with the managed token.
+type Deliverer interface {
+	Deliver(ctx context.Context, openID string, reply wechat.Reply) error
+}
+
+// ForwardConfig configures the 5-second rule.
+type ForwardConfig struct {
+	Client    *http.Client  // required; its Timeout is not relied on
+	Deadline  time.Duration // answer WeChat by then (REPLY_DEADLINE, < 5 s)
+	Timeout   time.Duration // default bound on the whole forward, late delivery included
+	Deliverer Deliverer     // nil: late answers are logged and counted as lost
+	Logger    *slog.Logger
+}
+
+// ForwardStats counts what happened to forwarded messages.
+type ForwardStats struct {
+	InTime, Late, Delivered, DeliveryFailed, Failed int64
+}
+
+// Forwarder implements the 5-second rule: a rule's endpoint gets the message
+// as JSON; what it answers within Deadline becomes the passive reply;
+// anything later is answered with "success" at once and delivered through
+// the customer-service API. The replyCache in front of it makes WeChat's
+// retries of the same message reuse the first answer, so a late answer is
+// delivered once.
+type HTTPForwarder struct {
+	cfg                                        ForwardConfig
+	wg                                         sync.WaitGroup
+	inTime, late, delivered, deliveryFail, bad atomic.Int64
+}
+
+var _ Forwarder = (*HTTPForwarder)(nil)
+
+// NewForwarder checks cfg and returns a forwarder.
+func NewForwarder(cfg ForwardConfig) (*HTTPForwarder, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("forward: an HTTP client is required")
+	}
+	if cfg.Deadline <= 0 || cfg.Deadline >= 5*time.Second {
+		return nil, fmt.Errorf("forward: deadline %v must be between 0 and 5s", cfg.Deadline)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &HTTPForwarder{cfg: cfg}, nil
+}
+
+type forwardResult struct {
+	reply wechat.Reply
+	err   error
+}
+
+// Forward returns the endpoint's reply if it comes within the deadline, or
+// nil ("success") after handing the late answer to a goroutine that delivers
+// it. ctx must not be the request's: the forward outlives the request.
+func (f *HTTPForwarder) Forward(ctx context.Context, fw *rules.Forward, msg wechat.Message) wechat.Reply {
+	timeout := fw.Timeout
+	if timeout <= 0 {
+		timeout = f.cfg.Timeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	done := make(chan forwardResult, 1)
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		r, err := f.call(ctx, fw.URL, msg)
+		done <- forwardResult{r, err}
+	}()
+	timer := time.NewTimer(f.cfg.Deadline)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		cancel()
+		if r.err != nil {
+			f.bad.Add(1)
+			f.cfg.Logger.Error("forward failed", "rule", fw.Name, "err", r.err)
+			return nil
+		}
+		f.inTime.Add(1)
+		return r.reply
+	case <-timer.C:
+	}
+	f.late.Add(1)
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		defer cancel()
+		f.deliverLate(ctx, fw, msg, <-done)
+	}()
+	return nil
+}
+
+func (f *HTTPForwarder) deliverLate(ctx context.Context, fw *rules.Forward, msg wechat.Message, r forwardResult) {
+	openID := msg.Head().FromUserName
+	switch {
+	case r.err != nil:
+		f.bad.Add(1)
+		f.cfg.Logger.Error("late forward failed; the user gets no answer", "rule", fw.Name, "err", r.err)
+		return
+	case r.reply == nil:
+		return
+	case f.cfg.Deliverer == nil:
+		f.deliveryFail.Add(1)
+		f.cfg.Logger.Error("late answer lost: no customer-service delivery configured (set WECHAT_APP_ID and WECHAT_APP_SECRET)",
+			"rule", fw.Name, "failed_total", f.deliveryFail.Load())
+		return
+	}
+	if err := f.cfg.Deliverer.Deliver(ctx, openID, r.reply); err != nil {
+		n := f.deliveryFail.Add(1)
+		f.cfg.Logger.Error("late answer not delivered", "rule", fw.Name, "err", err, "failed_total", n)
+		return
+	}
+	f.delivered.Add(1)
+	f.cfg.Logger.Info("late answer delivered by customer-service message", "rule", fw.Name)
+}
+
+// Wait blocks until every forward still running has finished or ctx ends:
+// at shutdown, late answers are delivered rather than dropped.
+func (f *HTTPForwarder) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { f.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Stats returns the counters.
+func (f *HTTPForwarder) Stats() ForwardStats {
+	return ForwardStats{InTime: f.inTime.Load(), Late: f.late.Load(), Delivered: f.delivered.Load(),
+		DeliveryFailed: f.deliveryFail.Load(), Failed: f.bad.Load()}
+}
+
+// call POSTs the message as JSON and decodes the reply.
+func (f *HTTPForwarder) call(ctx context.Context, url string, msg wechat.Message) (wechat.Reply, error) {
+	body, err := json.Marshal(msg)
+	if err != nil {
+		return nil, fmt.Errorf("encode message: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("forward request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := f.cfg.Client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("forward: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return nil, fmt.Errorf("forward: read answer: %w", err)
+	}
+	if resp.StatusCode == http.StatusNoContent {
+		return nil, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("forward: endpoint answered HTTP %d", resp.StatusCode)
+	}
+	return DecodeReplyJSON(data)
+}

@@ -1,0 +1,183 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"wxoa/handlers/rules"
+	"wxoa/wechat"
+)
+
+// delivererStub records late deliveries.
+type delivererStub struct {
+	mu      sync.Mutex
+	sent    []string
+	err     error
+	arrived chan struct{}
+}
+
+func (d *delivererStub) Deliver(_ context.Context, openID string, r wechat.Reply) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	defer func() { d.arrived <- struct{}{} }()
+	if d.err != nil {
+		return d.err
+	}
+	d.sent = append(d.sent, openID+": "+r.(*wechat.TextReply).Content)
+	return nil
+}
+
+// teamEndpoint answers after delay, counting calls and checking the JSON.
+func teamEndpoint(t *testing.T, delay time.Duration, calls *atomic.Int64) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		var m map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil || m["FromUserName"] != "oUser0001" {
+			t.Errorf("endpoint got %v (%v); want the message as JSON", m, err)
+		}
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+		io.WriteString(w, `{"type":"text","content":"answer to `+m["Content"].(string)+`"}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func forwardRouter(t *testing.T, url string, d Deliverer) (http.Handler, *HTTPForwarder) {
+	fwd, err := NewForwarder(ForwardConfig{Client: &http.Client{}, Deadline: 200 * time.Millisecond, Timeout: 5 * time.Second,
+		Deliverer: d, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stub := &replierStub{MatchFn: func(msg wechat.Message) (rules.Result, error) {
+		return rules.Result{Rule: "ask-team", Forward: &rules.Forward{Name: "ask-team", URL: url, Timeout: 5 * time.Second}}, nil
+	}}
+	return newTestRouter(t, routerOpts{replier: stub, forwarder: fwd}), fwd
+}
+
+func TestForwardInTime(t *testing.T) {
+	var calls atomic.Int64
+	d := &delivererStub{arrived: make(chan struct{}, 4)}
+	h, fwd := forwardRouter(t, teamEndpoint(t, 0, &calls), d)
+	rec := postPlain(h, textMsg(100, "quick"))
+	if !strings.Contains(rec.Body.String(), "<Content><![CDATA[answer to quick]]></Content>") {
+		t.Fatalf("reply = %q; want the endpoint's answer as a passive reply", rec.Body)
+	}
+	if s := fwd.Stats(); s.InTime != 1 || s.Late != 0 || len(d.sent) != 0 {
+		t.Errorf("stats %+v, delivered %v; want 1 in time, nothing delivered", s, d.sent)
+	}
+}
+
+// A slow answer: "success" at the deadline, the answer delivered once by
+// the customer-service API, and WeChat's retries change nothing.
+func TestForwardLateDeliveredOnce(t *testing.T) {
+	var calls atomic.Int64
+	d := &delivererStub{arrived: make(chan struct{}, 4)}
+	h, fwd := forwardRouter(t, teamEndpoint(t, 600*time.Millisecond, &calls), d)
+	rec := postPlain(h, textMsg(101, "slow"))
+	if rec.Body.String() != "success" {
+		t.Fatalf("reply = %q; want success after the deadline", rec.Body)
+	}
+	// WeChat's retries while the answer is still on its way, and after.
+	for i := 0; i < 3; i++ {
+		if r := postPlain(h, textMsg(101, "slow")); r.Body.String() != "success" {
+			t.Errorf("retry %d = %q; want success", i, r.Body)
+		}
+	}
+	select {
+	case <-d.arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("late answer never delivered")
+	}
+	if err := fwd.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r := postPlain(h, textMsg(101, "slow")); r.Body.String() != "success" {
+		t.Errorf("retry after delivery = %q; want success", r.Body)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.sent) != 1 || d.sent[0] != "oUser0001: answer to slow" || calls.Load() != 1 {
+		t.Errorf("delivered %q with %d endpoint calls; want one delivery of the answer, one call", d.sent, calls.Load())
+	}
+	if s := fwd.Stats(); s.Late != 1 || s.Delivered != 1 {
+		t.Errorf("stats = %+v; want 1 late, 1 delivered", s)
+	}
+}
+
+func TestForwardLateDeliveryFailureIsCounted(t *testing.T) {
+	var calls atomic.Int64
+	d := &delivererStub{arrived: make(chan struct{}, 1), err: &wechat.APIError{Code: 45015, Endpoint: "/cgi-bin/message/custom/send"}}
+	h, fwd := forwardRouter(t, teamEndpoint(t, 400*time.Millisecond, &calls), d)
+	postPlain(h, textMsg(102, "late"))
+	<-d.arrived
+	fwd.Wait(context.Background())
+	if s := fwd.Stats(); s.DeliveryFailed != 1 || s.Delivered != 0 {
+		t.Errorf("stats = %+v; want 1 failed delivery", s)
+	}
+}
+
+func TestForwardEndpointErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+	}{
+		{"500", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }},
+		{"not json", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html>") }},
+		{"unknown type", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"type":"hologram"}`) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(tt.handler)
+			defer srv.Close()
+			h, fwd := forwardRouter(t, srv.URL, &delivererStub{arrived: make(chan struct{}, 1)})
+			if rec := postPlain(h, textMsg(103, "x")); rec.Code != 200 || rec.Body.String() != "success" {
+				t.Errorf("reply = %d %q; want 200 success", rec.Code, rec.Body)
+			}
+			if s := fwd.Stats(); s.Failed != 1 {
+				t.Errorf("stats = %+v; want 1 failed", s)
+			}
+		})
+	}
+}
+
+func TestDecodeReplyJSON(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    string // %T of the reply, "" for nil
+		wantErr bool
+	}{
+		{``, "", false},
+		{`{"type":"success"}`, "", false},
+		{`{"type":"text","content":"hi"}`, "*wechat.TextReply", false},
+		{`{"content":"hi"}`, "*wechat.TextReply", false},
+		{`{"type":"image","media_id":"m"}`, "*wechat.ImageReply", false},
+		{`{"type":"news","articles":[{"title":"t","url":"https://x"}]}`, "*wechat.NewsReply", false},
+		{`{"type":"transfer_customer_service"}`, "*wechat.TransferCustomerServiceReply", false},
+		{`{"type":"text","extra":1}`, "", true},
+		{`[1,2]`, "", true},
+	}
+	for _, tt := range tests {
+		r, err := DecodeReplyJSON([]byte(tt.in))
+		got := ""
+		if r != nil {
+			got = fmt.Sprintf("%T", r)
+		}
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("DecodeReplyJSON(%q) = %s, %v; want %s, err %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}

@@ -1,0 +1,159 @@
+package handlers
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"wxoa/handlers/rules"
+	"wxoa/wechat"
+)
+
+const (
+	testToken  = "testtoken"
+	testAESKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+	testAppID  = "wxb11529c136998cb6"
+	testPath   = "/wechat"
+)
+
+// fixedNow is the clock of every router under test.
+var fixedNow = time.Unix(1700000000, 0)
+
+// replierStub is a Replier whose behaviour each test sets, counting calls.
+type replierStub struct {
+	calls   atomic.Int64
+	MatchFn func(msg wechat.Message) (rules.Result, error)
+}
+
+func (r *replierStub) Match(msg wechat.Message) (rules.Result, error) {
+	r.calls.Add(1)
+	if r.MatchFn == nil {
+		return echoText(msg)
+	}
+	return r.MatchFn(msg)
+}
+
+func echoText(msg wechat.Message) (rules.Result, error) {
+	if t, ok := msg.(*wechat.Text); ok {
+		return rules.Result{Rule: "echo", Reply: &wechat.TextReply{Content: t.Content}}, nil
+	}
+	return rules.Result{Rule: "none"}, nil
+}
+
+// syncBuffer is a log sink safe for concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type routerOpts struct {
+	replier   Replier
+	crypter   bool
+	skew      time.Duration
+	forwarder Forwarder
+	logs      io.Writer
+}
+
+func newTestRouter(tb testing.TB, o routerOpts) http.Handler {
+	tb.Helper()
+	if o.replier == nil {
+		o.replier = &replierStub{}
+	}
+	if o.logs == nil {
+		o.logs = io.Discard
+	}
+	cc := CallbackConfig{Token: testToken, MaxClockSkew: o.skew}
+	if o.crypter {
+		c, err := wechat.NewCrypter(testAESKey, testAppID)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cc.Crypter = c
+	}
+	h, err := NewRouter(Deps{
+		Logger:       slog.New(slog.NewTextHandler(o.logs, nil)),
+		Now:          func() time.Time { return fixedNow },
+		CallbackPath: testPath,
+		Callback:     cc,
+		Replier:      o.replier,
+		Forwarder:    o.forwarder,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}
+
+// signedQuery returns the query WeChat sends for a plaintext POST.
+func signedQuery(ts int64, nonce string) url.Values {
+	t := strconv.FormatInt(ts, 10)
+	return url.Values{
+		"signature": {wechat.Sign(testToken, t, nonce)},
+		"timestamp": {t},
+		"nonce":     {nonce},
+		"openid":    {"oUser0001"},
+	}
+}
+
+func serve(h http.Handler, method, target string, body []byte) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, target, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "text/xml")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func postPlain(h http.Handler, body []byte) *httptest.ResponseRecorder {
+	return serve(h, http.MethodPost, testPath+"?"+signedQuery(fixedNow.Unix(), "nonce1").Encode(), body)
+}
+
+// postSafe encrypts body and posts it in safe mode, as WeChat does.
+func postSafe(tb testing.TB, h http.Handler, body []byte) *httptest.ResponseRecorder {
+	tb.Helper()
+	c, err := wechat.NewCrypter(testAESKey, testAppID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	enc, err := c.Encrypt(body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return postEnvelope(h, enc, "")
+}
+
+func postEnvelope(h http.Handler, enc, msgSig string) *httptest.ResponseRecorder {
+	q := signedQuery(fixedNow.Unix(), "nonce2")
+	if msgSig == "" {
+		msgSig = wechat.Sign(testToken, q.Get("timestamp"), q.Get("nonce"), enc)
+	}
+	q.Set("encrypt_type", "aes")
+	q.Set("msg_signature", msgSig)
+	env := []byte("<xml><ToUserName><![CDATA[gh_123456789abc]]></ToUserName><Encrypt><![CDATA[" + enc + "]]></Encrypt></xml>")
+	return serve(h, http.MethodPost, testPath+"?"+q.Encode(), env)
+}
+
+func textMsg(msgID int64, content string) []byte {
+	return []byte("<xml><ToUserName><![CDATA[gh_123456789abc]]></ToUserName><FromUserName><![CDATA[oUser0001]]></FromUserName>" +
+		"<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[" + content +
+		"]]></Content><MsgId>" + strconv.FormatInt(msgID, 10) + "</MsgId></xml>")
+}

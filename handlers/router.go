@@ -1,0 +1,84 @@
+// Package handlers is the HTTP surface: WeChat's callback, the token API and
+// its drop-in WeChat endpoints, health. It reaches the wechat library through
+// the small interfaces declared here.
+package handlers
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"wxoa/wechat"
+)
+
+// Deps is everything the router needs. Optional parts are nil/empty.
+type Deps struct {
+	Logger       *slog.Logger
+	Now          func() time.Time // nil: time.Now
+	CallbackPath string
+	Callback     CallbackConfig
+	Replier      Replier
+	Forwarder    Forwarder // nil: rules that forward answer success
+
+	// Token API: served only when APIKey is set and Tokens is non-nil.
+	Tokens    TokenService
+	APIKey    wechat.Secret
+	AppID     string
+	AppSecret wechat.Secret
+
+	// JSSDK answers GET /api/jssdk/config; nil: not served.
+	JSSDK JSSDKService
+}
+
+// NewRouter returns the whole route table.
+func NewRouter(d Deps) (http.Handler, error) {
+	if d.CallbackPath == "" || d.CallbackPath[0] != '/' {
+		return nil, errors.New("handlers: callback path must start with /")
+	}
+	if d.Replier == nil {
+		return nil, errors.New("handlers: a Replier is required")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(recovery(d.Logger), accessLog(d.Logger))
+
+	cb := &callback{
+		token:   d.Callback.Token.Reveal(),
+		crypter: d.Callback.Crypter,
+		skew:    d.Callback.MaxClockSkew,
+		now:     d.Now,
+		replies: newReplyCache(d.Replier, d.Forwarder, d.Now, d.Logger),
+		log:     d.Logger,
+	}
+	r.GET(d.CallbackPath, cb.verify)
+	r.POST(d.CallbackPath, limitBody(MaxBody), cb.receive)
+	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
+
+	if !d.APIKey.Empty() && d.Tokens != nil {
+		ta := &tokenAPI{tokens: d.Tokens, appID: d.AppID, appSecret: d.AppSecret, now: d.Now, log: d.Logger}
+		api := r.Group("/api", bearer(d.APIKey))
+		api.GET("/token", ta.current)
+		api.POST("/token/refresh", limitBody(4<<10), ta.refresh)
+		if d.JSSDK != nil {
+			api.GET("/jssdk/config", jssdkConfig(d.JSSDK, d.Logger))
+		}
+		if d.AppID != "" && !d.AppSecret.Empty() {
+			r.GET("/cgi-bin/token", ta.classicToken)
+			r.POST("/cgi-bin/stable_token", limitBody(4<<10), ta.stableToken)
+		}
+	}
+	r.NoRoute(func(c *gin.Context) { c.String(http.StatusNotFound, "not found\n") })
+	r.NoMethod(func(c *gin.Context) { c.String(http.StatusMethodNotAllowed, "method not allowed\n") })
+	r.HandleMethodNotAllowed = true
+	return r, nil
+}

@@ -1,0 +1,189 @@
+// Package rules decides how the account answers a pushed message, from a
+// YAML file an admin edits (templates/rules.yaml is the shipped default and
+// documents the format). It is pure logic: no HTTP, no I/O after Load.
+//
+// Rules are tried in file order and the first match answers. A user message
+// that matches nothing gets the default; an event that matches nothing gets
+// "success" (an empty answer), since WeChat pushes some events, like LOCATION,
+// every few seconds.
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"wxoa/templates"
+	"wxoa/wechat"
+)
+
+// Engine answers messages by the rules of one file. It is immutable and safe
+// for concurrent use.
+type Engine struct {
+	rules []rule
+	def   *rule // nil: unmatched user messages get "success"
+}
+
+// Result is what to answer. Reply nil and Forward nil mean "success".
+type Result struct {
+	Rule    string       // the rule that matched: its name:, "line N", "default", or "" for none
+	Reply   wechat.Reply // the reply to send; nil with Forward set, or for "success"
+	Forward *Forward     // the caller forwards the message and answers with the result
+}
+
+// Forward asks the caller to POST the message as JSON to URL and answer with
+// what comes back, giving up after Timeout.
+type Forward struct {
+	Name    string // the rule's name, for logs
+	URL     string // absolute http or https URL
+	Timeout time.Duration
+}
+
+// Load parses the rules file at path; "" loads the shipped default.
+func Load(path string) (*Engine, error) {
+	if path == "" {
+		data, err := templates.FS.ReadFile(templates.RulesFile)
+		if err != nil {
+			return nil, fmt.Errorf("load shipped rules: %w", err)
+		}
+		return Parse("templates/"+templates.RulesFile, data)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load rules: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Len returns the number of rules, not counting the default.
+func (e *Engine) Len() int { return len(e.rules) }
+
+// Match finds the rule for msg and renders its reply. An error means a
+// template failed on this message; the caller should log it and answer
+// "success".
+func (e *Engine) Match(msg wechat.Message) (Result, error) {
+	if msg == nil || msg.Head() == nil {
+		return Result{}, errors.New("rules: nil message")
+	}
+	var d Data
+	dataOf(msg, &d)
+	for i := range e.rules {
+		if r := &e.rules[i]; r.match(&d) {
+			return r.result(&d)
+		}
+	}
+	if e.def != nil && !d.isEvent() {
+		return e.def.result(&d)
+	}
+	return Result{}, nil
+}
+
+type matchKind uint8
+
+const (
+	matchKeyword matchKind = iota + 1
+	matchPrefix
+	matchRegex
+	matchMsgType
+	matchEvent
+)
+
+// rule is one parsed rule: one matcher and one action.
+type rule struct {
+	name string
+	line int
+	kind matchKind
+
+	keywords  []string // matchKeyword
+	prefix    string   // matchPrefix
+	re        *regexp.Regexp
+	msgType   string // matchMsgType
+	event     string // matchEvent, spelled as WeChat sends it
+	key       string // matchEvent: EventKey, or its prefix when keyPrefix
+	keyPrefix bool
+	scene     string // matchEvent: subscribe/SCAN scene; "*" any scene
+
+	act action
+}
+
+// action is a reply, a forward, or neither ("success").
+type action struct {
+	reply   *reply
+	forward *Forward
+}
+
+// match reports whether r applies to d, filling d.Rest or d.Match.
+func (r *rule) match(d *Data) bool {
+	switch r.kind {
+	case matchKeyword, matchPrefix, matchRegex:
+		if d.isEvent() {
+			return false
+		}
+		return r.matchWords(d)
+	case matchMsgType:
+		return d.MsgType == r.msgType
+	case matchEvent:
+		if !d.isEvent() || !strings.EqualFold(d.Event, r.event) {
+			return false
+		}
+		switch {
+		case r.scene == "*":
+			return d.Scene != ""
+		case r.scene != "":
+			return d.Scene == r.scene
+		case r.keyPrefix:
+			return strings.HasPrefix(d.EventKey, r.key)
+		case r.key != "":
+			return d.EventKey == r.key
+		}
+		return true
+	}
+	return false
+}
+
+func (r *rule) matchWords(d *Data) bool {
+	w := d.text()
+	if w == "" {
+		return false
+	}
+	switch r.kind {
+	case matchKeyword:
+		for _, k := range r.keywords {
+			if strings.EqualFold(w, k) {
+				return true
+			}
+		}
+	case matchPrefix:
+		// Phones capitalise the first letter, so "Echo hi" must match "echo ".
+		if len(w) >= len(r.prefix) && strings.EqualFold(w[:len(r.prefix)], r.prefix) {
+			d.Rest = strings.TrimSpace(w[len(r.prefix):])
+			return true
+		}
+	case matchRegex:
+		if m := r.re.FindStringSubmatch(w); m != nil {
+			d.Match = m
+			return true
+		}
+	}
+	return false
+}
+
+func (r *rule) result(d *Data) (Result, error) {
+	res := Result{Rule: r.name}
+	switch {
+	case r.act.forward != nil:
+		f := *r.act.forward
+		f.Name = r.name
+		res.Forward = &f
+	case r.act.reply != nil:
+		rep, err := r.act.reply.build(d)
+		if err != nil {
+			return Result{Rule: r.name}, fmt.Errorf("rule %q: %w", r.name, err)
+		}
+		res.Reply = rep
+	}
+	return res, nil
+}

@@ -1,0 +1,149 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"wxoa/wechat"
+	"wxoa/wechat/token"
+)
+
+// TokenService is the token manager as the HTTP API sees it.
+type TokenService interface {
+	Current(ctx context.Context) (token.Token, error)
+	RefreshIfCurrent(ctx context.Context, stale string) (token.Token, error)
+	ForceRefresh(ctx context.Context) (token.Token, error)
+}
+
+type tokenAPI struct {
+	tokens    TokenService
+	appID     string
+	appSecret wechat.Secret
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// bearer guards the token API. The key is compared in constant time.
+func bearer(key wechat.Secret) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.GetHeader("Authorization")
+		const scheme = "Bearer "
+		if len(h) <= len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) || !key.Equal(h[len(scheme):]) {
+			c.Header("WWW-Authenticate", `Bearer realm="wxoa"`)
+			c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "missing or wrong bearer token"})
+			return
+		}
+		c.Next()
+	}
+}
+
+// current answers GET /api/token. The JSON is built by hand: this is the
+// endpoint every business service polls.
+func (a *tokenAPI) current(c *gin.Context) {
+	t, err := a.tokens.Current(c.Request.Context())
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.writeToken(c, t)
+}
+
+func (a *tokenAPI) writeToken(c *gin.Context, t token.Token) {
+	b := make([]byte, 0, 96+len(t.Value))
+	b = append(b, `{"access_token":`...)
+	b = appendJSONString(b, t.Value.Reveal())
+	b = append(b, `,"expires_in":`...)
+	b = strconv.AppendInt(b, secondsLeft(t, a.now()), 10)
+	b = append(b, `,"expires_at":"`...)
+	b = t.ExpiresAt.UTC().AppendFormat(b, time.RFC3339)
+	b = append(b, "\"}\n"...)
+	c.Header("Cache-Control", "no-store")
+	c.Data(http.StatusOK, "application/json; charset=utf-8", b)
+}
+
+// refresh answers POST /api/token/refresh: a business service that saw
+// 40001/42001 reports the token it used; only a token that is still current
+// causes a fetch, and concurrent reports of it share one.
+func (a *tokenAPI) refresh(c *gin.Context) {
+	var req struct {
+		StaleToken string `json:"stale_token"`
+	}
+	body, err := io.ReadAll(c.Request.Body) // bounded by limitBody
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			c.JSON(http.StatusRequestEntityTooLarge, gin.H{"error": "body larger than 4 KiB"})
+			return
+		}
+		c.JSON(http.StatusBadRequest, gin.H{"error": "cannot read body"})
+		return
+	}
+	if len(strings.TrimSpace(string(body))) > 0 {
+		if err := json.Unmarshal(body, &req); err != nil {
+			c.JSON(http.StatusBadRequest, gin.H{"error": `body must be JSON like {"stale_token":"..."}`})
+			return
+		}
+	}
+	var t token.Token
+	if req.StaleToken != "" {
+		t, err = a.tokens.RefreshIfCurrent(c.Request.Context(), req.StaleToken)
+	} else {
+		t, err = a.tokens.ForceRefresh(c.Request.Context())
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.writeToken(c, t)
+}
+
+// fail maps token errors to statuses: bad input never reaches here, so what
+// remains is WeChat being unreachable or refusing us.
+func (a *tokenAPI) fail(c *gin.Context, err error) {
+	status := http.StatusServiceUnavailable
+	switch {
+	case errors.Is(err, token.ErrRateLimited):
+		status = http.StatusTooManyRequests
+		c.Header("Retry-After", "30")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		status = http.StatusGatewayTimeout
+	case errors.Is(err, wechat.ErrBadCredentials), errors.Is(err, wechat.ErrIPNotWhitelisted),
+		errors.Is(err, wechat.ErrQuotaExceeded):
+		status = http.StatusBadGateway
+	}
+	if status != http.StatusTooManyRequests {
+		a.log.Error("token unavailable", "path", c.Request.URL.Path, "err", err)
+	}
+	c.JSON(status, gin.H{"error": err.Error()})
+}
+
+func secondsLeft(t token.Token, now time.Time) int64 {
+	s := int64(t.ExpiresAt.Sub(now) / time.Second)
+	if s < 0 {
+		return 0
+	}
+	return s
+}
+
+// appendJSONString quotes s for JSON. Tokens are plain ASCII, so the common
+// case is one copy; anything else goes through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if ch := s[i]; ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\' || ch == '<' || ch == '>' || ch == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"wxoa/handlers"
+	"wxoa/handlers/rules"
+	"wxoa/wechat"
+)
+
+// serve runs the callback server and the token API until ctx ends, then
+// drains in-flight requests and late forwarded answers.
+func serve(ctx context.Context, e env, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("serve takes no arguments, got %q", args)
+	}
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, e.stderr)
+	a, err := newApp(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	h, fwd, err := a.router()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "callback", cfg.CallbackPath,
+		"safe_mode", !cfg.EncodingAESKey.Empty(), "token_api", !cfg.TokenAPIKey.Empty() && a.tokens != nil,
+		"token_store", cfg.TokenStore.String())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if werr := fwd.Wait(sctx); werr != nil {
+		log.Error("late forwarded answers still running at shutdown", "err", werr)
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// router builds the HTTP handler from the configuration and the app.
+func (a *app) router() (http.Handler, *handlers.HTTPForwarder, error) {
+	cfg := a.cfg
+	engine, err := rules.Load(cfg.RulesFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reply rules:\n%w", err)
+	}
+	var crypter *wechat.Crypter
+	if !cfg.EncodingAESKey.Empty() {
+		if crypter, err = wechat.NewCrypter(cfg.EncodingAESKey.Reveal(), cfg.AppID); err != nil {
+			return nil, nil, err
+		}
+	}
+	fwd, err := handlers.NewForwarder(handlers.ForwardConfig{
+		Client:    &http.Client{Timeout: cfg.ForwardTimeout},
+		Deadline:  cfg.ReplyDeadline,
+		Timeout:   cfg.ForwardTimeout,
+		Deliverer: a.deliverer(),
+		Logger:    a.log,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	d := handlers.Deps{
+		Logger:       a.log,
+		CallbackPath: cfg.CallbackPath,
+		Callback:     handlers.CallbackConfig{Token: cfg.Token, Crypter: crypter, MaxClockSkew: cfg.MaxClockSkew},
+		Replier:      engine,
+		Forwarder:    fwd,
+		APIKey:       cfg.TokenAPIKey,
+		AppID:        cfg.AppID,
+		AppSecret:    cfg.AppSecret,
+	}
+	if a.tokens != nil {
+		d.Tokens = a.tokens
+		d.JSSDK = a.jssdk()
+	}
+	h, err := handlers.NewRouter(d)
+	return h, fwd, err
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"syscall"
+	"time"
+
+	"wxoa/config"
+	"wxoa/wechat"
+)
+
+// simReplyWindow is how long WeChat waits for a passive reply before it
+// gives up on the try (and retries the push up to three times).
+const simReplyWindow = 5 * time.Second
+
+// simulate runs `sim`: WeChat in a terminal. It signs (and in safe mode
+// encrypts) messages like WeChat's servers, posts them to the callback and
+// prints the decoded replies; with --script it replays a conversation and
+// fails at the first reply that does not match.
+func simulate(ctx context.Context, e env, args []string) error {
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	target := fs.String("url", "", "callback URL (default: http://127.0.0.1:<port of LISTEN_ADDR><WECHAT_CALLBACK_PATH>)")
+	openID := fs.String("openid", "oSimUser0001", "the simulated user's openid (FromUserName)")
+	account := fs.String("account", "gh_sim000000001", "the account's original id (ToUserName)")
+	plain := fs.Bool("plain", false, "send plaintext even when WECHAT_ENCODING_AES_KEY is set")
+	script := fs.String("script", "", "replay this conversation script and check the replies")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("sim: unexpected arguments %q", fs.Args())
+	}
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return err
+	}
+	t, err := simTargetFrom(cfg, *target, *plain)
+	if err != nil {
+		return err
+	}
+	t.OpenID, t.Account = *openID, *account
+	// Longer than WeChat's window, so a slow server shows how slow it is.
+	u := newSimUser(t, &http.Client{Timeout: 3 * simReplyWindow}, time.Now)
+
+	if *script != "" {
+		src, err := os.ReadFile(*script)
+		if err != nil {
+			return fmt.Errorf("sim: %w", err)
+		}
+		steps, err := parseScript(*script, string(src))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s\n", t.describe())
+		return runScript(ctx, u, *script, steps, e.stdout, "")
+	}
+	return interact(ctx, u, e.stdin, e.stdout)
+}
+
+// simTargetFrom derives the callback URL and mode from the server's own
+// configuration, so `sim` talks to `serve` with no flags.
+func simTargetFrom(cfg *config.Config, rawURL string, plain bool) (simTarget, error) {
+	t := simTarget{URL: rawURL, Token: cfg.Token.Reveal()}
+	if t.URL == "" {
+		_, port, err := net.SplitHostPort(cfg.ListenAddr)
+		if err != nil || port == "" || port == "0" {
+			return simTarget{}, fmt.Errorf("sim: cannot derive the callback URL from LISTEN_ADDR %q; pass --url", cfg.ListenAddr)
+		}
+		t.URL = "http://127.0.0.1:" + port + cfg.CallbackPath
+	}
+	if !cfg.EncodingAESKey.Empty() && !plain {
+		c, err := wechat.NewCrypter(cfg.EncodingAESKey.Reveal(), cfg.AppID)
+		if err != nil {
+			return simTarget{}, fmt.Errorf("sim: %w", err)
+		}
+		t.Crypter = c
+	}
+	return t, nil
+}
+
+func (t simTarget) describe() string {
+	mode := "plaintext mode"
+	if t.Crypter != nil {
+		mode = "safe mode (AES)"
+	}
+	return fmt.Sprintf("wxoa sim → %s, %s, as %s to %s", t.URL, mode, t.OpenID, t.Account)
+}
+
+// interact is the prompt loop. Lines are read on their own goroutine so
+// that Ctrl-C (ctx) ends the session even while waiting for input; that
+// goroutine stops at the end of input, or is left blocked on a terminal
+// read when the process is about to exit anyway.
+func interact(ctx context.Context, u *simUser, in io.Reader, out io.Writer) error {
+	fmt.Fprintf(out, "%s\nType a message, /help for commands, /quit to leave.\n", u.target.describe())
+	lines := make(chan string)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(in)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+		readErr <- sc.Err()
+	}()
+	for {
+		fmt.Fprint(out, "> ")
+		var line string
+		var ok bool
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(out)
+			return nil
+		case line, ok = <-lines:
+		}
+		if !ok {
+			fmt.Fprintln(out)
+			select {
+			case err := <-readErr:
+				return err
+			default:
+				return nil
+			}
+		}
+		if line == "" {
+			continue
+		}
+		cmd, err := parseSimLine(line)
+		if err != nil {
+			fmt.Fprintf(out, "✗ %v\n", err)
+			continue
+		}
+		switch cmd.Kind {
+		case simQuit:
+			return nil
+		case simShowHelp:
+			fmt.Fprintln(out, simHelp)
+			continue
+		}
+		printExchange(ctx, u, cmd, out)
+	}
+}
+
+// printExchange sends one command and prints the reply, or the error: an
+// interactive session goes on after a failed message.
+func printExchange(ctx context.Context, u *simUser, cmd simCommand, out io.Writer) {
+	var res simResult
+	var err error
+	if cmd.Kind == simRetry {
+		res, err = u.Retry(ctx)
+	} else {
+		res, err = u.Send(ctx, cmd.Msg)
+	}
+	var he *simHTTPError
+	switch {
+	case errors.As(err, &he):
+		fmt.Fprintf(out, "✗ the server answered %v\n", he)
+		return
+	case errors.Is(err, syscall.ECONNREFUSED):
+		fmt.Fprintf(out, "✗ %v\n  is the server running? (go run . serve)\n", err)
+		return
+	case err != nil:
+		fmt.Fprintf(out, "✗ %v\n", err)
+		return
+	}
+	fmt.Fprintln(out, indent(res.Reply.String(), "  "))
+	switch {
+	case res.Elapsed > simReplyWindow:
+		fmt.Fprintf(out, "  ⚠ took %.1fs: WeChat gives up after 5s and retries the message\n", res.Elapsed.Seconds())
+	case res.Elapsed > simReplyWindow/10:
+		fmt.Fprintf(out, "  (%.1fs)\n", res.Elapsed.Seconds())
+	}
+}

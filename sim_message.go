@@ -1,0 +1,216 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// simHelp lists what the simulator understands, interactively and in
+// scripts.
+const simHelp = `Type a line to send it as a text message, or a command:
+  /subscribe [SCENE]   follow the account (through a QR code with SCENE)
+  /unsubscribe         unfollow
+  /click KEY           press a menu button of type click
+  /view URL            press a menu button of type view
+  /scan SCENE          scan a parametric QR code as a follower
+  /location LAT LNG [LABEL]
+                       share a location
+  /image URL           send a picture
+  /voice TEXT          send a voice message that WeChat recognised as TEXT
+  /link TITLE URL      share a link
+  /event NAME [KEY]    any other event
+  /retry               send the last message again, as WeChat does when an
+                       answer is lost (same MsgId and CreateTime)
+  /help                this list
+  /quit                leave (Ctrl-D works too)`
+
+// simMessage is a push the simulated user sends: the type-specific
+// elements, in the order WeChat writes them. The header (ToUserName,
+// FromUserName, CreateTime, MsgType, Event) and MsgId are added when it is
+// sent.
+// https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_standard_messages.html
+// https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_event_pushes.html
+type simMessage struct {
+	MsgType string
+	Event   string      // events only
+	Fields  [][2]string // element name, text
+}
+
+// hasMsgID reports whether WeChat gives the push a MsgId: ordinary
+// messages have one, events do not.
+func (m simMessage) hasMsgID() bool { return m.MsgType != "event" }
+
+// Summary describes the message in one line, for logs and script errors.
+func (m simMessage) Summary() string {
+	s := m.MsgType
+	if m.Event != "" {
+		s += " " + m.Event
+	}
+	for _, f := range m.Fields {
+		switch f[0] {
+		case "Content", "EventKey", "Recognition", "Url", "PicUrl", "Label":
+			s += " " + strconv.Quote(f[1])
+		}
+	}
+	return s
+}
+
+// xml renders the plaintext body of the push.
+func (m simMessage) xml(account, openID string, createTime, msgID int64) []byte {
+	var b strings.Builder
+	b.WriteString("<xml>")
+	writeCDATA(&b, "ToUserName", account)
+	writeCDATA(&b, "FromUserName", openID)
+	fmt.Fprintf(&b, "<CreateTime>%d</CreateTime>", createTime)
+	writeCDATA(&b, "MsgType", m.MsgType)
+	if m.Event != "" {
+		writeCDATA(&b, "Event", m.Event)
+	}
+	for _, f := range m.Fields {
+		if isNumberField(f[0]) {
+			fmt.Fprintf(&b, "<%s>%s</%[1]s>", f[0], f[1])
+			continue
+		}
+		writeCDATA(&b, f[0], f[1])
+	}
+	if m.hasMsgID() {
+		fmt.Fprintf(&b, "<MsgId>%d</MsgId>", msgID)
+	}
+	b.WriteString("</xml>")
+	return []byte(b.String())
+}
+
+func isNumberField(name string) bool {
+	switch name {
+	case "Location_X", "Location_Y", "Scale":
+		return true
+	}
+	return false
+}
+
+// writeCDATA writes <tag><![CDATA[v]]></tag>, splitting any "]]>" in v
+// across two sections so that user text cannot end the section early.
+func writeCDATA(b *strings.Builder, tag, v string) {
+	b.WriteString("<" + tag + "><![CDATA[")
+	b.WriteString(strings.ReplaceAll(v, "]]>", "]]]]><![CDATA[>"))
+	b.WriteString("]]></" + tag + ">")
+}
+
+// simCommand is one parsed input line.
+type simCommand struct {
+	Kind simKind
+	Msg  simMessage // for simSend
+}
+
+type simKind int
+
+const (
+	simSend simKind = iota
+	simRetry
+	simShowHelp
+	simQuit
+)
+
+// parseSimLine turns an input line into a command: plain text is a text
+// message; a line starting with "/" is a command (write "//" to send text
+// that starts with a slash).
+func parseSimLine(line string) (simCommand, error) {
+	line = strings.TrimSpace(line)
+	if line == "" {
+		return simCommand{}, fmt.Errorf("empty line: nothing to send")
+	}
+	if strings.HasPrefix(line, "//") || !strings.HasPrefix(line, "/") {
+		text := strings.TrimPrefix(line, "/")
+		return simCommand{Kind: simSend, Msg: simMessage{MsgType: "text", Fields: [][2]string{{"Content", text}}}}, nil
+	}
+	name, rest, _ := strings.Cut(line[1:], " ")
+	rest = strings.TrimSpace(rest)
+	args := strings.Fields(rest)
+	event := func(ev string, fields ...[2]string) (simCommand, error) {
+		return simCommand{Kind: simSend, Msg: simMessage{MsgType: "event", Event: ev, Fields: fields}}, nil
+	}
+	msg := func(t string, fields ...[2]string) (simCommand, error) {
+		return simCommand{Kind: simSend, Msg: simMessage{MsgType: t, Fields: fields}}, nil
+	}
+	usage := func(u string) (simCommand, error) {
+		return simCommand{}, fmt.Errorf("usage: /%s %s", name, u)
+	}
+	switch strings.ToLower(name) {
+	case "help", "?":
+		return simCommand{Kind: simShowHelp}, nil
+	case "quit", "exit", "q":
+		return simCommand{Kind: simQuit}, nil
+	case "retry":
+		return simCommand{Kind: simRetry}, nil
+	case "subscribe":
+		if len(args) > 1 {
+			return usage("[SCENE]")
+		}
+		if len(args) == 0 {
+			return event("subscribe", [2]string{"EventKey", ""})
+		}
+		return event("subscribe", [2]string{"EventKey", "qrscene_" + args[0]}, [2]string{"Ticket", simTicket})
+	case "unsubscribe":
+		return event("unsubscribe", [2]string{"EventKey", ""})
+	case "click":
+		if len(args) != 1 {
+			return usage("KEY")
+		}
+		return event("CLICK", [2]string{"EventKey", args[0]})
+	case "view":
+		if len(args) != 1 {
+			return usage("URL")
+		}
+		return event("VIEW", [2]string{"EventKey", args[0]})
+	case "scan":
+		if len(args) != 1 {
+			return usage("SCENE")
+		}
+		return event("SCAN", [2]string{"EventKey", args[0]}, [2]string{"Ticket", simTicket})
+	case "location":
+		if len(args) < 2 {
+			return usage("LAT LNG [LABEL]")
+		}
+		lat, err1 := strconv.ParseFloat(args[0], 64)
+		lng, err2 := strconv.ParseFloat(args[1], 64)
+		if err1 != nil || err2 != nil || lat < -90 || lat > 90 || lng < -180 || lng > 180 {
+			return simCommand{}, fmt.Errorf("/location: %q %q is not a latitude and longitude, e.g. /location 39.9042 116.4074", args[0], args[1])
+		}
+		label := strings.Join(args[2:], " ")
+		return msg("location", [2]string{"Location_X", args[0]}, [2]string{"Location_Y", args[1]},
+			[2]string{"Scale", "15"}, [2]string{"Label", label})
+	case "image":
+		if len(args) != 1 {
+			return usage("URL")
+		}
+		return msg("image", [2]string{"PicUrl", args[0]}, [2]string{"MediaId", simMediaID})
+	case "voice":
+		if rest == "" {
+			return usage("TEXT")
+		}
+		return msg("voice", [2]string{"MediaId", simMediaID}, [2]string{"Format", "amr"}, [2]string{"Recognition", rest})
+	case "link":
+		if len(args) < 2 {
+			return usage("TITLE URL")
+		}
+		title := strings.Join(args[:len(args)-1], " ")
+		return msg("link", [2]string{"Title", title}, [2]string{"Description", title}, [2]string{"Url", args[len(args)-1]})
+	case "event":
+		if len(args) < 1 || len(args) > 2 {
+			return usage("NAME [KEY]")
+		}
+		if len(args) == 1 {
+			return event(args[0])
+		}
+		return event(args[0], [2]string{"EventKey", args[1]})
+	}
+	return simCommand{}, fmt.Errorf("unknown command /%s (try /help)", name)
+}
+
+// Placeholder values for fields a real client would fill with server-side
+// ids: the server under test only passes them through.
+const (
+	simTicket  = "gQSimTicket000000000000000000"
+	simMediaID = "sim_media_id_0000000000000000"
+)

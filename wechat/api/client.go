@@ -1,0 +1,133 @@
+// Package api is a small client for the WeChat Official Account HTTP API:
+// access_token (classic and stable), jsapi_ticket, and a generic JSON call
+// for everything else. It retries what WeChat says is transient, never
+// sleeps past the caller's deadline, and keeps secrets and tokens out of
+// every error it returns.
+package api
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"wxoa/wechat"
+)
+
+// Mode selects the access_token endpoint.
+type Mode string
+
+const (
+	// ModeClassic uses GET /cgi-bin/token: every call mints a new token and
+	// retires the previous one five minutes later.
+	ModeClassic Mode = "classic"
+	// ModeStable uses POST /cgi-bin/stable_token: the current token comes
+	// back unchanged unless force_refresh is set.
+	ModeStable Mode = "stable"
+)
+
+// Config configures a Client. HTTP is required; zero values elsewhere take
+// the defaults documented on each field.
+type Config struct {
+	BaseURL   string // e.g. https://api.weixin.qq.com; a trailing slash is trimmed
+	AppID     string
+	AppSecret wechat.Secret
+	Mode      Mode // "" means ModeClassic
+
+	// HTTP sends every request. Its Timeout bounds each attempt; the
+	// caller's context bounds all attempts together.
+	HTTP   *http.Client
+	Logger *slog.Logger     // nil discards
+	Now    func() time.Time // stamps FetchedAt and ExpiresAt; nil → time.Now
+
+	MaxAttempts int            // attempts per call, retries included; default 4
+	Backoff     time.Duration  // base of the exponential backoff; default 200ms
+	MaxBackoff  time.Duration  // cap on one backoff; default 5s
+	Rand        func() float64 // jitter in [0,1); nil → math/rand/v2
+}
+
+// Client calls the WeChat API. It is safe for concurrent use.
+type Client struct {
+	base   string
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	random func() float64
+}
+
+// maxBody bounds every response read; WeChat's answers are a few KiB.
+const maxBody = 1 << 20
+
+// New validates cfg and returns a Client.
+func New(cfg Config) (*Client, error) {
+	base := strings.TrimRight(cfg.BaseURL, "/")
+	u, err := url.Parse(base)
+	switch {
+	case base == "":
+		return nil, errors.New("wechat api: base URL is empty")
+	case err != nil:
+		return nil, fmt.Errorf("wechat api: base URL: %w", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("wechat api: base URL %q: scheme must be http or https", base)
+	case u.Host == "":
+		return nil, fmt.Errorf("wechat api: base URL %q has no host", base)
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("wechat api: base URL %q must not have a query or fragment", base)
+	case cfg.HTTP == nil:
+		return nil, errors.New("wechat api: HTTP client is nil")
+	}
+	switch cfg.Mode {
+	case "":
+		cfg.Mode = ModeClassic
+	case ModeClassic, ModeStable:
+	default:
+		return nil, fmt.Errorf("wechat api: unknown mode %q (want %q or %q)", cfg.Mode, ModeClassic, ModeStable)
+	}
+	if cfg.MaxAttempts < 0 || cfg.Backoff < 0 || cfg.MaxBackoff < 0 {
+		return nil, errors.New("wechat api: MaxAttempts, Backoff and MaxBackoff must not be negative")
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = 4
+	}
+	if cfg.Backoff == 0 {
+		cfg.Backoff = 200 * time.Millisecond
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = 5 * time.Second
+	}
+	c := &Client{base: base, cfg: cfg, log: cfg.Logger, now: cfg.Now, random: cfg.Rand}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.random == nil {
+		c.random = rand.Float64
+	}
+	return c, nil
+}
+
+// AppID returns the configured appid.
+func (c *Client) AppID() string { return c.cfg.AppID }
+
+// BaseURL returns the base URL without a trailing slash.
+func (c *Client) BaseURL() string { return c.base }
+
+// Mode returns the access_token mode in use.
+func (c *Client) Mode() Mode { return c.cfg.Mode }
+
+// HTTPError is an answer with a non-2xx HTTP status. WeChat itself answers
+// 200 even for errors, so this comes from a gateway or a wrong base URL.
+type HTTPError struct {
+	Endpoint   string
+	StatusCode int
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("wechat %s: http status %d %s", e.Endpoint, e.StatusCode, http.StatusText(e.StatusCode))
+}

@@ -1,0 +1,156 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"wxoa/wechat"
+	"wxoa/wechat/token"
+)
+
+const (
+	pathToken       = "/cgi-bin/token"
+	pathStableToken = "/cgi-bin/stable_token"
+	pathTicket      = "/cgi-bin/ticket/getticket"
+)
+
+// maxExpiresIn rejects absurd lifetimes before they overflow a Duration;
+// WeChat's are at most 7200 s.
+const maxExpiresIn = 366 * 24 * 3600
+
+// FetchAccessToken asks WeChat for an access_token, through /cgi-bin/token
+// (classic mode; force is ignored) or /cgi-bin/stable_token (stable mode;
+// force sets force_refresh, which WeChat limits to 20 a day).
+// ExpiresAt comes from the answer's expires_in, counted from before the
+// request so that it errs early.
+// https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_access_token.html
+// https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/getStableAccessToken.html
+func (c *Client) FetchAccessToken(ctx context.Context, force bool) (token.Token, error) {
+	if c.cfg.AppID == "" || c.cfg.AppSecret.Empty() {
+		return token.Token{}, errors.New("wechat api: appid and app secret are required to fetch an access_token")
+	}
+	req := request{method: http.MethodGet, path: pathToken, idempotent: true, query: url.Values{
+		"grant_type": {"client_credential"},
+		"appid":      {c.cfg.AppID},
+		"secret":     {c.cfg.AppSecret.Reveal()},
+	}}
+	if c.cfg.Mode == ModeStable {
+		body, err := json.Marshal(struct {
+			GrantType    string `json:"grant_type"`
+			AppID        string `json:"appid"`
+			Secret       string `json:"secret"`
+			ForceRefresh bool   `json:"force_refresh"`
+		}{"client_credential", c.cfg.AppID, c.cfg.AppSecret.Reveal(), force})
+		if err != nil {
+			return token.Token{}, fmt.Errorf("wechat %s: encode request: %w", pathStableToken, err)
+		}
+		// A retried force may refresh twice; WeChat ignores forces within
+		// 30 s of each other, so the retry is still safe.
+		req = request{method: http.MethodPost, path: pathStableToken, body: body, idempotent: true}
+	}
+	start := c.now()
+	raw, err := c.send(ctx, req)
+	if err != nil {
+		return token.Token{}, err
+	}
+	var r struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int64  `json:"expires_in"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return token.Token{}, fmt.Errorf("wechat %s: decode response: %w", req.path, err)
+	}
+	return newToken(req.path, "access_token", r.AccessToken, r.ExpiresIn, start)
+}
+
+// AccessTokenFetcher adapts FetchAccessToken to token.Fetcher.
+func (c *Client) AccessTokenFetcher() token.Fetcher { return token.FetcherFunc(c.FetchAccessToken) }
+
+// FetchJSAPITicket asks for a jsapi_ticket, which signs JS-SDK pages.
+// https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/JS-SDK.html
+func (c *Client) FetchJSAPITicket(ctx context.Context, accessToken string) (token.Token, error) {
+	var r struct {
+		Ticket    string `json:"ticket"`
+		ExpiresIn int64  `json:"expires_in"`
+	}
+	start := c.now()
+	if err := c.Do(ctx, http.MethodGet, pathTicket+"?type=jsapi", accessToken, nil, &r); err != nil {
+		return token.Token{}, err
+	}
+	return newToken(pathTicket, "ticket", r.Ticket, r.ExpiresIn, start)
+}
+
+// JSAPITicketFetcher adapts FetchJSAPITicket to token.Fetcher, taking the
+// access_token from accessToken on every fetch.
+func (c *Client) JSAPITicketFetcher(accessToken func(ctx context.Context) (string, error)) token.Fetcher {
+	return token.FetcherFunc(func(ctx context.Context, _ bool) (token.Token, error) {
+		at, err := accessToken(ctx)
+		if err != nil {
+			return token.Token{}, fmt.Errorf("wechat %s: access_token: %w", pathTicket, err)
+		}
+		return c.FetchJSAPITicket(ctx, at)
+	})
+}
+
+func newToken(path, field, value string, expiresIn int64, start time.Time) (token.Token, error) {
+	if value == "" {
+		return token.Token{}, fmt.Errorf("wechat %s: response has no %s", path, field)
+	}
+	if expiresIn <= 0 || expiresIn > maxExpiresIn {
+		return token.Token{}, fmt.Errorf("wechat %s: response has expires_in %d; want 1..%d", path, expiresIn, maxExpiresIn)
+	}
+	return token.Token{
+		Value:     wechat.Secret(value),
+		ExpiresAt: start.Add(time.Duration(expiresIn) * time.Second),
+		FetchedAt: start,
+	}, nil
+}
+
+// Do makes an authenticated JSON call: path (which may carry its own query,
+// e.g. "/cgi-bin/menu/get" or "/cgi-bin/ticket/getticket?type=jsapi") gets
+// ?access_token=, in (if not nil) is sent as JSON, and the answer is decoded
+// into out (if not nil). A non-zero errcode is a *wechat.APIError.
+// Only GET calls retry network errors and 5xx; a POST might have taken
+// effect (a customer message sent twice), so it retries errcode -1 only.
+// https://developers.weixin.qq.com/doc/offiaccount/Getting_Started/Global_Return_Code.html
+func (c *Client) Do(ctx context.Context, method, path, accessToken string, in, out any) error {
+	endpoint, rawQuery, _ := strings.Cut(path, "?")
+	if !strings.HasPrefix(endpoint, "/") {
+		return fmt.Errorf("wechat api: path %q must start with /", endpoint)
+	}
+	if accessToken == "" {
+		return fmt.Errorf("wechat %s: access_token is empty", endpoint)
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return fmt.Errorf("wechat %s: query: %w", endpoint, err)
+	}
+	q.Set("access_token", accessToken)
+	req := request{method: method, path: endpoint, query: q, idempotent: method == http.MethodGet}
+	if in != nil {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false) // WeChat shows text as sent: keep "<a href>" and "&" readable
+		if err := enc.Encode(in); err != nil {
+			return fmt.Errorf("wechat %s: encode request: %w", endpoint, err)
+		}
+		req.body = buf.Bytes()
+	}
+	raw, err := c.send(ctx, req)
+	if err != nil {
+		return err
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return fmt.Errorf("wechat %s: decode response: %w", endpoint, err)
+		}
+	}
+	return nil
+}

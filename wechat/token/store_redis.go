@@ -1,0 +1,178 @@
+package token
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"wxoa/wechat"
+)
+
+// redisLockTTL bounds how long a dead holder blocks the others. It matches
+// the default FetchTimeout, the longest a live holder keeps the lock.
+const redisLockTTL = 30 * time.Second
+
+// redisStore shares the token among hosts. The token is a hash at key
+// (value, expires_at, fetched_at in Unix microseconds, which Lua numbers
+// hold exactly); the refresh lock is key:lock, owned by a random value.
+type redisStore struct {
+	c       redis.UniversalClient
+	key     string
+	lockKey string
+	log     *slog.Logger
+}
+
+var _ Store = (*redisStore)(nil)
+
+// NewRedisStore returns a Store kept in Redis under key, shared by every
+// host that uses the same key.
+func NewRedisStore(client redis.UniversalClient, key string, logger *slog.Logger) Store {
+	if logger == nil {
+		logger = discard()
+	}
+	return &redisStore{c: client, key: key, lockKey: key + ":lock", log: logger.With("store", "redis", "key", key)}
+}
+
+// saveScript stores the token unless the stored one was fetched later, and
+// returns what is stored afterwards; comparing in Lua keeps the check and
+// the write atomic across hosts.
+var saveScript = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 'fetched_at')
+if cur and tonumber(cur) and tonumber(cur) > tonumber(ARGV[3]) then
+  return redis.call('HMGET', KEYS[1], 'value', 'expires_at', 'fetched_at')
+end
+redis.call('HSET', KEYS[1], 'value', ARGV[1], 'expires_at', ARGV[2], 'fetched_at', ARGV[3])
+return {ARGV[1], ARGV[2], ARGV[3]}
+`)
+
+// unlockScript deletes the lock only if we still own it: after our TTL
+// ran out another host may hold it, and deleting theirs would let a third in.
+var unlockScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`)
+
+func (s *redisStore) Load(ctx context.Context) (Token, error) {
+	vals, err := s.c.HMGet(ctx, s.key, "value", "expires_at", "fetched_at").Result()
+	if err != nil {
+		return Token{}, fmt.Errorf("token redis store: load: %w", err)
+	}
+	return s.parse(vals)
+}
+
+func (s *redisStore) parse(vals []any) (Token, error) {
+	if len(vals) != 3 || vals[0] == nil {
+		return Token{}, ErrNoToken
+	}
+	v, _ := vals[0].(string)
+	exp, err1 := micros(vals[1])
+	fetched, err2 := micros(vals[2])
+	if v == "" || err1 != nil || err2 != nil || exp.IsZero() {
+		s.log.Warn("token record corrupt; treating it as empty")
+		return Token{}, ErrNoToken
+	}
+	return Token{Value: wechat.Secret(v), ExpiresAt: exp, FetchedAt: fetched}, nil
+}
+
+func micros(v any) (time.Time, error) {
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}, errors.New("not a string")
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if n == 0 {
+		return time.Time{}, nil
+	}
+	return time.UnixMicro(n), nil
+}
+
+func (s *redisStore) Save(ctx context.Context, t Token) (Token, error) {
+	if err := checkSavable(t); err != nil {
+		return Token{}, err
+	}
+	var fetched int64
+	if !t.FetchedAt.IsZero() {
+		fetched = t.FetchedAt.UnixMicro()
+	}
+	res, err := saveScript.Run(ctx, s.c, []string{s.key},
+		t.Value.Reveal(), t.ExpiresAt.UnixMicro(), fetched).Slice()
+	if err != nil {
+		return Token{}, fmt.Errorf("token redis store: save: %w", err)
+	}
+	saved, err := s.parse(res)
+	if err != nil {
+		return Token{}, fmt.Errorf("token redis store: save: unexpected reply")
+	}
+	return saved, nil
+}
+
+// Lock takes key:lock with SET NX PX. While another host holds it, Lock
+// polls; if the stored token changes meanwhile (the holder saved a new one)
+// it returns errTokenChanged without the lock, so the caller re-reads and
+// most likely has nothing left to do.
+func (s *redisStore) Lock(ctx context.Context) (func(), error) {
+	var b [16]byte
+	crand.Read(b[:]) // never fails (crypto/rand crashes the program instead)
+	owner := hex.EncodeToString(b[:])
+	before, err := s.c.HGet(ctx, s.key, "fetched_at").Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("token redis store: lock: %w", err)
+	}
+	for {
+		ok, err := s.c.SetNX(ctx, s.lockKey, owner, redisLockTTL).Result()
+		if err != nil {
+			return nil, fmt.Errorf("token redis store: lock: %w", err)
+		}
+		if ok {
+			return once(func() { s.unlock(owner) }), nil
+		}
+		t := time.NewTimer(20*time.Millisecond + rand.N(30*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("token redis store: lock: %w", ctx.Err())
+		case <-t.C:
+		}
+		now, err := s.c.HGet(ctx, s.key, "fetched_at").Result()
+		if err == nil && now != before {
+			return nil, errTokenChanged
+		}
+	}
+}
+
+func (s *redisStore) unlock(owner string) {
+	// The caller's context may be over; releasing must still happen.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := unlockScript.Run(ctx, s.c, []string{s.lockKey}, owner).Err(); err != nil {
+		s.log.Error("token redis store: unlock failed; the lock expires by itself", "err", err, "ttl", redisLockTTL)
+	}
+}
+
+// CountFetch increments key:fetches:<day>, which expires after 48 hours.
+func (s *redisStore) CountFetch(ctx context.Context, day string) (int64, error) {
+	k := s.key + ":fetches:" + day
+	var incr *redis.IntCmd
+	_, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		incr = p.Incr(ctx, k)
+		p.Expire(ctx, k, 48*time.Hour)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("token redis store: count fetch: %w", err)
+	}
+	return incr.Val(), nil
+}
