@@ -13,7 +13,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/silenceper/wechat/v2/officialaccount"
-	sdkutil "github.com/silenceper/wechat/v2/util"
 
 	"wxoa/config"
 	"wxoa/wechat"
@@ -104,9 +103,6 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 	a.active = &http.Client{Timeout: cfg.HTTPTimeout, Transport: &sdk.Transport{
 		APIBase: cfg.APIBase, Refresher: a.tokens, Logger: log,
 	}}
-	// The SDK only knows its package-level client; this is the one place it
-	// is set, before anything uses the SDK.
-	sdkutil.DefaultHTTPClient = a.active
 	a.oa = sdk.NewOfficialAccount(cfg.AppID, cfg.AppSecret, a.tokens)
 	return a, nil
 }

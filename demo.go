@@ -207,7 +207,10 @@ func (d *demoRig) answer(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 		return
 	}
-	question := strings.TrimSpace(strings.TrimPrefix(strings.ToLower(m.Content), "ask"))
+	question := strings.TrimSpace(m.Content)
+	if len(question) >= 3 && strings.EqualFold(question[:3], "ask") {
+		question = strings.TrimSpace(question[3:])
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]string{"type": "text",
 		"content": fmt.Sprintf("Team here! About “%s”: we open at 9:00, see you then.", question)})

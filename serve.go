@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	sdkutil "github.com/silenceper/wechat/v2/util"
+
 	"wxoa/handlers"
 	"wxoa/handlers/rules"
 	"wxoa/wechat"
@@ -30,6 +32,11 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if a.active != nil {
+		// The SDK only knows its package-level client. Only the server makes
+		// SDK calls, so this is the one place it is set, before any of them.
+		sdkutil.DefaultHTTPClient = a.active
+	}
 	h, fwd, err := a.router()
 	if err != nil {
 		return err
@@ -82,6 +89,12 @@ func (a *app) router() (http.Handler, *handlers.HTTPForwarder, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("reply rules:\n%w", err)
 	}
+	var forwardURL string
+	if cfg.ForwardURL != nil {
+		forwardURL = cfg.ForwardURL.String()
+	} else if names := engine.ForwardsWithoutURL(); len(names) > 0 {
+		return nil, nil, fmt.Errorf("reply rules %q forward without a url: and FORWARD_URL is not set", names)
+	}
 	var crypter *wechat.Crypter
 	if !cfg.EncodingAESKey.Empty() {
 		if crypter, err = wechat.NewCrypter(cfg.EncodingAESKey.Reveal(), cfg.AppID); err != nil {
@@ -92,6 +105,7 @@ func (a *app) router() (http.Handler, *handlers.HTTPForwarder, error) {
 		Client:    &http.Client{Timeout: cfg.ForwardTimeout},
 		Deadline:  cfg.ReplyDeadline,
 		Timeout:   cfg.ForwardTimeout,
+		URL:       forwardURL,
 		Deliverer: a.deliverer(),
 		Logger:    a.log,
 	})

@@ -41,21 +41,6 @@ type simMessage struct {
 // messages have one, events do not.
 func (m simMessage) hasMsgID() bool { return m.MsgType != "event" }
 
-// Summary describes the message in one line, for logs and script errors.
-func (m simMessage) Summary() string {
-	s := m.MsgType
-	if m.Event != "" {
-		s += " " + m.Event
-	}
-	for _, f := range m.Fields {
-		switch f[0] {
-		case "Content", "EventKey", "Recognition", "Url", "PicUrl", "Label":
-			s += " " + strconv.Quote(f[1])
-		}
-	}
-	return s
-}
-
 // xml renders the plaintext body of the push.
 func (m simMessage) xml(account, openID string, createTime, msgID int64) []byte {
 	var b strings.Builder

@@ -14,7 +14,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
 )
 
 const (
@@ -237,4 +236,3 @@ func TestSimTargetFromConfig(t *testing.T) {
 func waitHealthy(ctx context.Context, base string, stopped <-chan struct{}) error {
 	return pollHealthz(ctx, &http.Client{Timeout: time.Second}, base, stopped)
 }
-

@@ -74,18 +74,11 @@ type simUser struct {
 	now    func() time.Time
 
 	lastCreate int64
-	last       *simPush // for /retry
-}
-
-// simPush is a message as sent, kept so that a retry is byte-identical.
-type simPush struct {
-	msg   simMessage
-	plain []byte
+	last       []byte // the last plaintext body, so that /retry is byte-identical
 }
 
 // simResult is what came back for one push.
 type simResult struct {
-	Msg     simMessage
 	Reply   simReply
 	Elapsed time.Duration
 }
@@ -100,9 +93,8 @@ func (u *simUser) Send(ctx context.Context, m simMessage) (simResult, error) {
 	// the same second would look like a retry: keep CreateTime increasing.
 	created := max(u.now().Unix(), u.lastCreate+1)
 	u.lastCreate = created
-	p := &simPush{msg: m, plain: m.xml(u.target.Account, u.target.OpenID, created, rand.Int64N(1<<62)+1)}
-	u.last = p
-	return u.push(ctx, p)
+	u.last = m.xml(u.target.Account, u.target.OpenID, created, rand.Int64N(1<<62)+1)
+	return u.push(ctx, u.last)
 }
 
 // Retry sends the last message again with the same MsgId and CreateTime
@@ -114,10 +106,10 @@ func (u *simUser) Retry(ctx context.Context) (simResult, error) {
 	return u.push(ctx, u.last)
 }
 
-func (u *simUser) push(ctx context.Context, p *simPush) (simResult, error) {
+func (u *simUser) push(ctx context.Context, plain []byte) (simResult, error) {
 	ts := strconv.FormatInt(u.now().Unix(), 10)
 	nonce := strconv.FormatInt(rand.Int64N(9e9)+1e9, 10)
-	req, err := buildPush(ctx, u.target, p.plain, ts, nonce)
+	req, err := buildPush(ctx, u.target, plain, ts, nonce)
 	if err != nil {
 		return simResult{}, err
 	}
@@ -143,7 +135,7 @@ func (u *simUser) push(ctx context.Context, p *simPush) (simResult, error) {
 	if err != nil {
 		return simResult{}, err
 	}
-	return simResult{Msg: p.msg, Reply: r, Elapsed: elapsed}, nil
+	return simResult{Reply: r, Elapsed: elapsed}, nil
 }
 
 // simHTTPError is a callback that answered something other than 200: WeChat

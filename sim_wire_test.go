@@ -23,7 +23,7 @@ func simTestTarget(t *testing.T, safe bool) simTarget {
 	return tg
 }
 
-func TestBuildPushSignatures(t *testing.T) {
+func TestSimBuildPushSignatures(t *testing.T) {
 	plain := simMessage{MsgType: "text", Fields: [][2]string{{"Content", "hi ]]> there"}}}.xml("gh_account", "oUser", 1700000000, 42)
 	for _, safe := range []bool{false, true} {
 		t.Run(map[bool]string{false: "plaintext", true: "safe"}[safe], func(t *testing.T) {
@@ -74,24 +74,33 @@ func TestBuildPushSignatures(t *testing.T) {
 	}
 }
 
-func TestParseSimLine(t *testing.T) {
+func TestSimParseLine(t *testing.T) {
 	tests := []struct {
 		line  string
 		check func(m wechat.Message) bool
 	}{
-		{"hello", func(m wechat.Message) bool { x, ok := m.(*wechat.Text); return ok && x.Content == "hello" && x.MsgID == 7 }},
+		{"hello", func(m wechat.Message) bool {
+			x, ok := m.(*wechat.Text)
+			return ok && x.Content == "hello" && x.MsgID == 7
+		}},
 		{"//not a command", func(m wechat.Message) bool { x, ok := m.(*wechat.Text); return ok && x.Content == "/not a command" }},
 		{"/subscribe", func(m wechat.Message) bool { x, ok := m.(*wechat.Subscribe); return ok && x.Scene() == "" }},
 		{"/subscribe promo", func(m wechat.Message) bool { x, ok := m.(*wechat.Subscribe); return ok && x.Scene() == "promo" }},
 		{"/unsubscribe", func(m wechat.Message) bool { _, ok := m.(*wechat.Unsubscribe); return ok }},
 		{"/click HELP", func(m wechat.Message) bool { x, ok := m.(*wechat.Click); return ok && x.EventKey == "HELP" }},
-		{"/view https://a.example/", func(m wechat.Message) bool { x, ok := m.(*wechat.View); return ok && x.EventKey == "https://a.example/" }},
+		{"/view https://a.example/", func(m wechat.Message) bool {
+			x, ok := m.(*wechat.View)
+			return ok && x.EventKey == "https://a.example/"
+		}},
 		{"/scan promo", func(m wechat.Message) bool { x, ok := m.(*wechat.Scan); return ok && x.EventKey == "promo" }},
 		{"/location 39.9 116.4 The Square", func(m wechat.Message) bool {
 			x, ok := m.(*wechat.Location)
 			return ok && x.LocationX == 39.9 && x.LocationY == 116.4 && x.Label == "The Square"
 		}},
-		{"/image https://a.example/p.jpg", func(m wechat.Message) bool { x, ok := m.(*wechat.Image); return ok && x.PicURL == "https://a.example/p.jpg" }},
+		{"/image https://a.example/p.jpg", func(m wechat.Message) bool {
+			x, ok := m.(*wechat.Image)
+			return ok && x.PicURL == "https://a.example/p.jpg"
+		}},
 		{"/voice how are you", func(m wechat.Message) bool { x, ok := m.(*wechat.Voice); return ok && x.Recognition == "how are you" }},
 		{"/link A good read https://a.example/", func(m wechat.Message) bool {
 			x, ok := m.(*wechat.Link)
@@ -123,7 +132,7 @@ func TestParseSimLine(t *testing.T) {
 	}
 }
 
-func TestDecodeReply(t *testing.T) {
+func TestSimDecodeReply(t *testing.T) {
 	textXML := func(to, from, content string) []byte {
 		b, err := wechat.MarshalReply(to, from, 1700000000, &wechat.TextReply{Content: content})
 		if err != nil {
@@ -194,7 +203,7 @@ func TestDecodeReply(t *testing.T) {
 	}
 }
 
-func TestParseScriptErrors(t *testing.T) {
+func TestSimParseScript(t *testing.T) {
 	tests := []struct{ name, src, want string }{
 		{"expectation first", "< hi\n> hi\n", "s.txt:1:"},
 		{"unknown line", "> hi\nhello\n", "s.txt:2:"},

@@ -28,6 +28,7 @@ type ForwardConfig struct {
 	Client    *http.Client  // required; its Timeout is not relied on
 	Deadline  time.Duration // answer WeChat by then (REPLY_DEADLINE, < 5 s)
 	Timeout   time.Duration // default bound on the whole forward, late delivery included
+	URL       string        // FORWARD_URL: the endpoint of rules that name none
 	Deliverer Deliverer     // nil: late answers are logged and counted as lost
 	Logger    *slog.Logger
 }
@@ -82,11 +83,15 @@ func (f *HTTPForwarder) Forward(ctx context.Context, fw *rules.Forward, msg wech
 		timeout = f.cfg.Timeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
+	url := fw.URL
+	if url == "" {
+		url = f.cfg.URL
+	}
 	done := make(chan forwardResult, 1)
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
-		r, err := f.call(ctx, fw.URL, msg)
+		r, err := f.call(ctx, url, msg)
 		done <- forwardResult{r, err}
 	}()
 	timer := time.NewTimer(f.cfg.Deadline)

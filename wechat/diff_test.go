@@ -101,11 +101,10 @@ func (r *refMessage) expected(got Message) Message {
 	case *TemplateSendJobFinish:
 		return &TemplateSendJobFinish{EventHeader: e, MsgID: r.MsgID, Status: r.Status}
 	case *Unknown:
-		u := &Unknown{Header: h, Event: EventType(r.Event)}
-		if r.MsgType != string(MsgEvent) {
-			u.MsgID = r.MsgId
+		if r.MsgType == string(MsgEvent) {
+			return &Unknown{Header: h, Event: EventType(r.Event)}
 		}
-		return u
+		return &Unknown{Header: h, MsgID: r.MsgId}
 	}
 	return nil
 }

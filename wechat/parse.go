@@ -182,7 +182,7 @@ func (f *fieldReader) build(h Header) Message {
 	case MsgEvent:
 		return f.buildEvent(EventHeader{Header: h, Event: EventType(f.str(fEvent))})
 	}
-	u := &Unknown{Header: h, Event: EventType(f.str(fEvent))}
+	u := &Unknown{Header: h}
 	// Best effort: an unknown type must not fail on a field it may use differently.
 	if i := f.idx[fMsgId]; i != 0 && f.dup&(1<<fMsgId) == 0 && !f.nodes[i].kids {
 		u.MsgID, _ = strconv.ParseInt(strings.TrimSpace(f.nodes[i].val), 10, 64)

@@ -115,7 +115,7 @@ func (r *TextReply) sizeHint() int {
 }
 func (r *TextReply) appendBody(b []byte) ([]byte, error) {
 	if r == nil || r.Content == "" {
-		return b, missing("text", "Content")
+		return b, missing("text", "Content") // WeChat shows an error for an empty text
 	}
 	b = appendMsgType(b, "text")
 	return appendCDATAElem(b, "Content", r.Content), nil
@@ -231,7 +231,7 @@ func (r *NewsReply) appendBody(b []byte) ([]byte, error) {
 func (r *TransferCustomerServiceReply) sizeHint() int { return 96 }
 func (r *TransferCustomerServiceReply) appendBody(b []byte) ([]byte, error) {
 	if r == nil {
-		return b, missing("transfer_customer_service", "a value")
+		return b, fmt.Errorf("%w: nil transfer_customer_service reply", ErrInvalidReply)
 	}
 	b = appendMsgType(b, "transfer_customer_service")
 	if r.KfAccount != "" {

@@ -20,10 +20,8 @@ var (
 )
 
 const (
-	// DefaultForwardTimeout applies when a forward: omits timeout. WeChat
-	// drops the answer after 5 s, so the forward must finish well before.
-	DefaultForwardTimeout = 3 * time.Second
-	// MaxForwardTimeout bounds forward timeouts.
+	// MaxForwardTimeout bounds forward timeouts. A forward without timeout:
+	// gets FORWARD_TIMEOUT from the caller.
 	MaxForwardTimeout = 30 * time.Second
 )
 
@@ -248,14 +246,15 @@ func (p *parser) forward(en *entry) *Forward {
 	if !ok {
 		return nil
 	}
-	f := &Forward{Timeout: DefaultForwardTimeout}
-	if u := lookup(es, "url"); u == nil {
-		p.errorf(en.v, "forward: url: is missing")
-	} else if s, ok := p.nonEmpty(u); ok {
-		if err := checkURL(s); err != nil {
-			p.errorf(u.v, "forward: url: %v", err)
+	f := &Forward{} // zero timeout: FORWARD_TIMEOUT
+	// Without url: the endpoint is FORWARD_URL, checked at start-up.
+	if u := lookup(es, "url"); u != nil {
+		if s, ok := p.nonEmpty(u); ok {
+			if err := checkURL(s); err != nil {
+				p.errorf(u.v, "forward: url: %v", err)
+			}
+			f.URL = strings.TrimSpace(s)
 		}
-		f.URL = strings.TrimSpace(s)
 	}
 	if t := lookup(es, "timeout"); t != nil {
 		if s, ok := p.nonEmpty(t); ok {

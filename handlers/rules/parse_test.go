@@ -77,7 +77,6 @@ func TestParseErrors(t *testing.T) {
 		{"article bad pic_url", rule1 + "  - event: CLICK\n    reply:\n      type: news\n      articles:\n        - title: t\n          url: https://a/\n          pic_url: /local.png\n", 10, "pic_url:"},
 		{"article unknown key", rule1 + "  - event: CLICK\n    reply:\n      type: news\n      articles:\n        - {title: t, url: 'https://a/', picurl: x}\n", 8, `unknown key "picurl"`},
 		{"forward scalar", rule1 + "  - keyword: a\n    forward: http://h/x\n", 5, "forward: want a mapping"},
-		{"forward without url", rule1 + "  - keyword: a\n    forward: {timeout: 2s}\n", 5, "forward: url: is missing"},
 		{"forward relative url", rule1 + "  - keyword: a\n    forward:\n      url: /reply\n", 6, "not an absolute http:// or https:// URL"},
 		{"forward bad scheme", rule1 + "  - keyword: a\n    forward:\n      url: ftp://h/x\n", 6, "not an absolute http:// or https:// URL"},
 		{"forward bad timeout", rule1 + "  - keyword: a\n    forward:\n      url: http://h/x\n      timeout: 3\n", 7, `timeout: "3" is not a duration`},

@@ -38,7 +38,7 @@ type Result struct {
 // what comes back, giving up after Timeout.
 type Forward struct {
 	Name    string // the rule's name, for logs
-	URL     string // absolute http or https URL
+	URL     string // absolute http or https URL; "" means FORWARD_URL
 	Timeout time.Duration
 }
 
@@ -60,6 +60,21 @@ func Load(path string) (*Engine, error) {
 
 // Len returns the number of rules, not counting the default.
 func (e *Engine) Len() int { return len(e.rules) }
+
+// ForwardsWithoutURL names the rules (and "default") that forward without
+// a url: of their own, so start-up can insist that FORWARD_URL is set.
+func (e *Engine) ForwardsWithoutURL() []string {
+	var names []string
+	for _, r := range e.rules {
+		if r.act.forward != nil && r.act.forward.URL == "" {
+			names = append(names, r.name)
+		}
+	}
+	if e.def != nil && e.def.act.forward != nil && e.def.act.forward.URL == "" {
+		names = append(names, "default")
+	}
+	return names
+}
 
 // Match finds the rule for msg and renders its reply. An error means a
 // template failed on this message; the caller should log it and answer

@@ -1,0 +1,340 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"wxoa/wechat"
+	"wxoa/wechat/wechattest"
+)
+
+const e2eAPIKey = "e2e-api-key-0123456789"
+
+// e2eServer is run("serve") in-process on a free loopback port, against a
+// fake WeChat, with a file token store in a temp dir.
+type e2eServer struct {
+	base   string
+	fake   *wechattest.Server
+	vars   map[string]string
+	logs   *lockedBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// e2eVars is the environment of a server under test; ENV_FILE keeps a
+// developer's .env out of it.
+func e2eVars(t testing.TB, fake *wechattest.Server) map[string]string {
+	return map[string]string{
+		"ENV_FILE":          filepath.Join(t.TempDir(), "absent.env"),
+		"WECHAT_TOKEN":      "e2etoken",
+		"WECHAT_APP_ID":     fake.AppID(),
+		"WECHAT_APP_SECRET": fake.AppSecret(),
+		"WECHAT_API_BASE":   fake.URL,
+		"TOKEN_STORE":       "file:" + filepath.Join(t.TempDir(), "data", "access_token.json"),
+		"TOKEN_API_KEY":     e2eAPIKey,
+		"LISTEN_ADDR":       freeAddr(t),
+		"SHUTDOWN_TIMEOUT":  "5s",
+	}
+}
+
+func startE2E(t *testing.T, vars map[string]string, fake *wechattest.Server) *e2eServer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &e2eServer{base: "http://" + vars["LISTEN_ADDR"], fake: fake, vars: vars, logs: &lockedBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		s.done <- run(ctx, []string{"wxoa", "serve"}, mapGetenv(vars), strings.NewReader(""), io.Discard, s.logs)
+	}()
+	t.Cleanup(func() { s.stop(t) })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(s.base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		select {
+		case err := <-s.done:
+			t.Fatalf("server exited: %v\n%s", err, s.logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not healthy after 10s\n%s", s.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *e2eServer) stop(t *testing.T) {
+	if s.cancel == nil {
+		return
+	}
+	s.cancel()
+	s.cancel = nil
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("serve returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("serve did not stop within 10s")
+	}
+}
+
+func (s *e2eServer) request(t *testing.T, method, path, auth, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, s.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestE2ECallbackAndTokenAPI(t *testing.T) {
+	fake := wechattest.NewServer(t)
+	s := startE2E(t, e2eVars(t, fake), fake)
+
+	ts := fmt.Sprint(time.Now().Unix())
+	sig := wechat.Sign("e2etoken", ts, "n1")
+	code, body := s.request(t, "GET", "/wechat?signature="+sig+"&timestamp="+ts+"&nonce=n1&echostr=hello123", "", "")
+	if code != 200 || body != "hello123" {
+		t.Errorf("GET /wechat = %d %q; want 200 hello123", code, body)
+	}
+	msg := `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oUser0001]]></FromUserName>` +
+		`<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hello]]></Content><MsgId>1</MsgId></xml>`
+	code, body = s.request(t, "POST", "/wechat?signature="+sig+"&timestamp="+ts+"&nonce=n1", "", msg)
+	if code != 200 || !strings.Contains(body, "<ToUserName><![CDATA[oUser0001]]></ToUserName>") {
+		t.Errorf("POST /wechat = %d %q; want a reply to oUser0001", code, body)
+	}
+
+	auth := "Bearer " + e2eAPIKey
+	var first struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	for i := 0; i < 5; i++ {
+		code, body = s.request(t, "GET", "/api/token", auth, "")
+		if code != 200 || json.Unmarshal([]byte(body), &first) != nil || !fake.Valid(first.AccessToken) {
+			t.Fatalf("GET /api/token = %d; want 200 with a valid token", code)
+		}
+	}
+	if got := fake.TokenCalls(); got != 1 {
+		t.Errorf("upstream token calls after 5 GETs = %d; want 1", got)
+	}
+	if code, _ := s.request(t, "GET", "/api/token", "Bearer wrong", ""); code != 401 {
+		t.Errorf("GET /api/token with a wrong key = %d; want 401", code)
+	}
+
+	// A passive-refresh storm of one stale token: one upstream fetch.
+	var wg sync.WaitGroup
+	tokens := make([]string, 50)
+	for i := range tokens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, b := s.request(t, "POST", "/api/token/refresh", auth, `{"stale_token":"`+first.AccessToken+`"}`)
+			var r struct {
+				AccessToken string `json:"access_token"`
+			}
+			json.Unmarshal([]byte(b), &r)
+			tokens[i] = r.AccessToken
+		}()
+	}
+	wg.Wait()
+	if got := fake.TokenCalls(); got != 2 {
+		t.Errorf("upstream token calls after a storm of 50 reports = %d; want 2", got)
+	}
+	for i, tok := range tokens {
+		if tok != tokens[0] || tok == first.AccessToken || tok == "" {
+			t.Fatalf("storm reply %d = %q; want one new token for all", i, tok)
+		}
+	}
+	// An outdated stale token: no fetch.
+	s.request(t, "POST", "/api/token/refresh", auth, `{"stale_token":"`+first.AccessToken+`"}`)
+	if got := fake.TokenCalls(); got != 2 {
+		t.Errorf("upstream token calls after an outdated report = %d; want 2", got)
+	}
+	// Logs: no secrets, no query strings.
+	logs := s.logs.String()
+	for _, secret := range []string{fake.AppSecret(), first.AccessToken, tokens[0], e2eAPIKey, sig} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("logs contain a secret %q", secret[:6]+"...")
+		}
+	}
+}
+
+// The binary's `token` command shares the server's file store and lock:
+// no second fetch, which would invalidate the server's token.
+func TestE2ETokenCommandSharesStore(t *testing.T) {
+	fake := wechattest.NewServer(t)
+	vars := e2eVars(t, fake)
+	s := startE2E(t, vars, fake)
+	_, body := s.request(t, "GET", "/api/token", "Bearer "+e2eAPIKey, "")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"wxoa", "token"}, mapGetenv(vars), nil, &out, io.Discard); err != nil {
+		t.Fatalf("token: %v", err)
+	}
+	tok := strings.TrimSpace(out.String())
+	if !strings.Contains(body, `"`+tok+`"`) || fake.TokenCalls() != 1 {
+		t.Errorf("token printed %q, server has %s, upstream calls %d; want the same token and 1 call", tok, body, fake.TokenCalls())
+	}
+	info, err := os.Stat(strings.TrimPrefix(vars["TOKEN_STORE"], "file:"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("token file: %v, mode %v; want 0600", err, info.Mode().Perm())
+	}
+	dir, err := os.Stat(filepath.Dir(strings.TrimPrefix(vars["TOKEN_STORE"], "file:")))
+	if err != nil || dir.Mode().Perm() != 0o700 {
+		t.Errorf("token dir: %v, mode %v; want 0700", err, dir.Mode().Perm())
+	}
+	// A restart reads the persisted token: no fetch.
+	s.stop(t)
+	s2 := startE2E(t, vars, fake)
+	_, body2 := s2.request(t, "GET", "/api/token", "Bearer "+e2eAPIKey, "")
+	if !strings.Contains(body2, `"`+tok+`"`) || fake.TokenCalls() != 1 {
+		t.Errorf("after restart: %s with %d upstream calls; want the same token, 1 call", body2, fake.TokenCalls())
+	}
+}
+
+// Graceful shutdown lets an in-flight request finish.
+func TestE2EGracefulShutdown(t *testing.T) {
+	fake := wechattest.NewServer(t)
+	vars := e2eVars(t, fake)
+	slow := make(chan struct{})
+	endpoint := startSlowEndpoint(t, slow)
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	os.WriteFile(rules, []byte("rules:\n  - keyword: slow\n    forward: {url: \""+endpoint+"\"}\n"), 0o600)
+	vars["RULES_FILE"] = rules
+	vars["REPLY_DEADLINE"] = "4s"
+	s := startE2E(t, vars, fake)
+	ts := fmt.Sprint(time.Now().Unix())
+	sig := wechat.Sign("e2etoken", ts, "n")
+	msg := `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oU]]></FromUserName>` +
+		`<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[slow]]></Content><MsgId>5</MsgId></xml>`
+	got := make(chan string, 1)
+	go func() {
+		_, b := s.request(t, "POST", "/wechat?signature="+sig+"&timestamp="+ts+"&nonce=n", "", msg)
+		got <- b
+	}()
+	time.Sleep(200 * time.Millisecond) // the request is in flight
+	s.cancel()
+	s.cancel = nil
+	time.Sleep(100 * time.Millisecond)
+	close(slow)
+	select {
+	case b := <-got:
+		if !strings.Contains(b, "slow answer") {
+			t.Errorf("in-flight reply = %q; want the endpoint's answer", b)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("in-flight request never answered")
+	}
+	if err := <-s.done; err != nil {
+		t.Errorf("serve = %v", err)
+	}
+}
+
+func startSlowEndpoint(t *testing.T, release <-chan struct{}) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		io.WriteString(w, `{"type":"text","content":"slow answer"}`)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String() + "/hook"
+}
+
+func TestE2EConfigErrors(t *testing.T) {
+	vars := map[string]string{
+		"ENV_FILE":              filepath.Join(t.TempDir(), "absent.env"),
+		"WECHAT_MAX_CLOCK_SKEW": "5x",
+		"LISTEN_ADDR":           "nope",
+	}
+	err := run(context.Background(), []string{"wxoa"}, mapGetenv(vars), nil, io.Discard, io.Discard)
+	if err == nil {
+		t.Fatal("run with a bad config = nil; want an error")
+	}
+	for _, want := range []string{"WECHAT_TOKEN", "WECHAT_MAX_CLOCK_SKEW", "LISTEN_ADDR"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %s:\n%v", want, err)
+		}
+	}
+	if n := strings.Count(err.Error(), "\n"); n < 3 {
+		t.Errorf("error has %d lines; want one per problem:\n%v", n, err)
+	}
+}
+
+func TestE2EBrokenRulesStopStartup(t *testing.T) {
+	fake := wechattest.NewServer(t)
+	vars := e2eVars(t, fake)
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	os.WriteFile(rules, []byte("rules:\n  - keyword: a\n    reply: {type: text, content: \"{{.Nope\"}\n"), 0o600)
+	vars["RULES_FILE"] = rules
+	err := run(context.Background(), []string{"wxoa"}, mapGetenv(vars), nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), rules+":3") {
+		t.Errorf("run with broken rules = %v; want an error naming %s:3", err, rules)
+	}
+}
+
+func TestE2EMenu(t *testing.T) {
+	fake := wechattest.NewServer(t)
+	vars := e2eVars(t, fake)
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"wxoa", "menu", "push", "templates/menu.json"}, mapGetenv(vars), nil, &out, io.Discard); err != nil {
+		t.Fatalf("menu push: %v", err)
+	}
+	if fake.Calls("/cgi-bin/menu/create") != 1 || !strings.Contains(string(fake.Menu()), "HELP") {
+		t.Errorf("menu/create calls %d, stored %s; want 1 with the example menu", fake.Calls("/cgi-bin/menu/create"), fake.Menu())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"wxoa", "menu", "get"}, mapGetenv(vars), nil, &out, io.Discard); err != nil || !strings.Contains(out.String(), "HELP") {
+		t.Errorf("menu get = %v, %q; want the menu", err, out.String())
+	}
+	if err := run(context.Background(), []string{"wxoa", "menu", "delete"}, mapGetenv(vars), nil, io.Discard, io.Discard); err != nil {
+		t.Errorf("menu delete = %v", err)
+	}
+	err := run(context.Background(), []string{"wxoa", "menu", "get"}, mapGetenv(vars), nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "46003") {
+		t.Errorf("menu get after delete = %v; want errcode 46003 with its meaning", err)
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"button":[{"type":"click","name":"这个名字实在是太长了","key":"K"},{"type":"view","name":"v"},{"type":"click","name":"a","key":"k"},{"type":"click","name":"b","key":"k"}]}`), 0o600)
+	calls := fake.Calls("/cgi-bin/menu/create") + fake.TokenCalls()
+	err = run(context.Background(), []string{"wxoa", "menu", "push", bad}, mapGetenv(vars), nil, io.Discard, io.Discard)
+	if err == nil {
+		t.Fatal("menu push of an invalid menu = nil; want an error")
+	}
+	for _, want := range []string{"button[0]", "button[1]", "at most 3"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if got := fake.Calls("/cgi-bin/menu/create") + fake.TokenCalls(); got != calls {
+		t.Errorf("invalid menu made %d upstream calls; want 0", got-calls)
+	}
+}

@@ -1,0 +1,161 @@
+package sdk_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	sdkutil "github.com/silenceper/wechat/v2/util"
+
+	"wxoa/wechat"
+	"wxoa/wechat/api"
+	"wxoa/wechat/sdk"
+	"wxoa/wechat/token"
+	"wxoa/wechat/wechattest"
+)
+
+// wired is the SDK pointed at a fake WeChat through the Transport, with a
+// token manager as its token handle.
+type wired struct {
+	fake   *wechattest.Server
+	tokens *token.Manager
+	d      sdk.Deliverer
+}
+
+func newWired(t *testing.T) *wired {
+	t.Helper()
+	fake := wechattest.NewServer(t)
+	client, err := api.New(api.Config{BaseURL: fake.URL, AppID: fake.AppID(), AppSecret: wechat.Secret(fake.AppSecret()), HTTP: fake.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := token.NewManager(token.Config{Name: "access_token", Store: token.NewMemoryStore(), Fetcher: client.AccessTokenFetcher()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	base, _ := url.Parse(fake.URL)
+	// The SDK reads only its package-level client; these tests run one at a
+	// time and put it back.
+	old := sdkutil.DefaultHTTPClient
+	sdkutil.DefaultHTTPClient = &http.Client{Transport: &sdk.Transport{APIBase: base, Refresher: m}, Timeout: fake.Client().Timeout}
+	t.Cleanup(func() { sdkutil.DefaultHTTPClient = old })
+	oa := sdk.NewOfficialAccount(fake.AppID(), wechat.Secret(fake.AppSecret()), m)
+	return &wired{fake: fake, tokens: m, d: sdk.Deliverer{OA: oa}}
+}
+
+func TestSDKUsesManagedToken(t *testing.T) {
+	w := newWired(t)
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		if err := w.d.Deliver(ctx, "oUser1", &wechat.TextReply{Content: "hi"}); err != nil {
+			t.Fatalf("Deliver = %v", err)
+		}
+	}
+	if got := w.fake.TokenCalls(); got != 1 {
+		t.Errorf("token fetches = %d; want 1 (the SDK must not fetch its own)", got)
+	}
+	msgs := w.fake.CustomMessages()
+	if len(msgs) != 3 || !strings.Contains(string(msgs[0]), `"content":"hi"`) {
+		t.Errorf("custom messages = %s; want 3 texts", msgs)
+	}
+}
+
+// A token invalidated upstream (someone else fetched one): the call gets
+// 40001, the Transport compares-and-refreshes with the token it used and
+// retries once.
+func TestSDKRetriesOnceAfterInvalidToken(t *testing.T) {
+	w := newWired(t)
+	ctx := context.Background()
+	old, err := w.tokens.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.fake.Invalidate(old)
+	if err := w.d.Deliver(ctx, "oUser1", &wechat.TextReply{Content: "after 40001"}); err != nil {
+		t.Fatalf("Deliver after invalidation = %v", err)
+	}
+	if got := w.fake.TokenCalls(); got != 2 {
+		t.Errorf("token fetches = %d; want 2 (the first, one refresh)", got)
+	}
+	if got := w.fake.Calls("/cgi-bin/message/custom/send"); got != 2 {
+		t.Errorf("custom/send calls = %d; want 2 (rejected, retried)", got)
+	}
+	now, _ := w.tokens.Token(ctx)
+	if now == old || !w.fake.Valid(now) {
+		t.Errorf("manager token was not replaced by a valid one")
+	}
+}
+
+func TestSDKRetriesNeverMoreThanOnce(t *testing.T) {
+	w := newWired(t)
+	w.fake.FailPath("/cgi-bin/message/custom/send", wechattest.FailCode(40001), -1)
+	err := w.d.Deliver(context.Background(), "oUser1", &wechat.TextReply{Content: "x"})
+	if !errors.Is(err, wechat.ErrTokenInvalid) {
+		t.Fatalf("Deliver = %v; want ErrTokenInvalid", err)
+	}
+	if got := w.fake.Calls("/cgi-bin/message/custom/send"); got != 2 {
+		t.Errorf("custom/send calls = %d; want exactly 2", got)
+	}
+	if got := w.fake.TokenCalls(); got != 2 {
+		t.Errorf("token fetches = %d; want 2", got)
+	}
+}
+
+func TestSDKErrorsAreTypedAndRedacted(t *testing.T) {
+	w := newWired(t)
+	w.fake.RejectCustomFor("oGone", 45015)
+	err := w.d.Deliver(context.Background(), "oGone", &wechat.TextReply{Content: "x"})
+	var apiErr *wechat.APIError
+	if !errors.As(err, &apiErr) || apiErr.Code != 45015 {
+		t.Fatalf("Deliver = %v; want *APIError 45015", err)
+	}
+	tok, _ := w.tokens.Token(context.Background())
+	if strings.Contains(err.Error(), tok) {
+		t.Errorf("error contains the access token: %v", err)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`Get "https://api.weixin.qq.com/cgi-bin/menu/get?access_token=ABC123": timeout`, `Get "https://api.weixin.qq.com/cgi-bin/menu/get?access_token=[REDACTED]": timeout`},
+		{"uri=https://x/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=S3CR3T , statusCode=500", "uri=https://x/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=[REDACTED] , statusCode=500"},
+		{"ticket=T&x=1", "ticket=[REDACTED]&x=1"},
+		{"nothing here", "nothing here"},
+	}
+	for _, tt := range tests {
+		if got := sdk.Redact(tt.in); got != tt.want {
+			t.Errorf("Redact(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestCustomMessage(t *testing.T) {
+	tests := []struct {
+		reply   wechat.Reply
+		want    string
+		wantErr bool
+	}{
+		{&wechat.TextReply{Content: "t"}, `"msgtype":"text"`, false},
+		{&wechat.ImageReply{MediaID: "m"}, `"image":{"media_id":"m"}`, false},
+		{&wechat.NewsReply{Articles: []wechat.Article{{Title: "a", URL: "https://x"}}}, `"msgtype":"news"`, false},
+		{&wechat.TransferCustomerServiceReply{}, "", true},
+	}
+	for _, tt := range tests {
+		m, err := sdk.CustomerMessage("o1", tt.reply)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("CustomerMessage(%T) error = %v; want error %v", tt.reply, err, tt.wantErr)
+			continue
+		}
+		if err == nil {
+			b, _ := json.Marshal(m)
+			if !strings.Contains(string(b), tt.want) || !strings.Contains(string(b), `"touser":"o1"`) {
+				t.Errorf("CustomerMessage(%T) = %s; want %s", tt.reply, b, tt.want)
+			}
+		}
+	}
+}

@@ -1,0 +1,140 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"wxoa/wechat"
+)
+
+// upstreamErrors are what WeChat's token endpoint fails with.
+var upstreamErrors = []struct {
+	name string
+	err  error
+	is   error
+}{
+	{"busy -1", &wechat.APIError{Code: -1, Endpoint: "/cgi-bin/stable_token"}, wechat.ErrSystemBusy},
+	{"quota 45009", &wechat.APIError{Code: 45009, Endpoint: "/cgi-bin/stable_token"}, wechat.ErrQuotaExceeded},
+	{"server error", errors.New("wechat /cgi-bin/stable_token: HTTP 502"), nil},
+	{"hang", nil, context.DeadlineExceeded},
+}
+
+func TestUpstreamFailureKeepsServingValidToken(t *testing.T) {
+	for _, tt := range upstreamErrors {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newFakeClock()
+			f := newFakeFetcher(clk.Now)
+			var logs logBuf
+			m := mustManager(t, Config{Store: NewMemoryStore(), Fetcher: f, Now: clk.Now,
+				FetchTimeout: 50 * time.Millisecond, Logger: logs.logger()})
+			good, err := m.Token(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			fail(f, tt.err)
+
+			// Outside the margin nothing is fetched.
+			clk.Advance(time.Hour)
+			if v, err := m.Token(context.Background()); v != good || err != nil || f.calls.Load() != 1 {
+				t.Errorf("Token() outside the margin = %q, %v after %d calls; want %q, nil after 1", v, err, f.calls.Load(), good)
+			}
+			// Inside it the background refresh fails; callers still get the good token.
+			clk.Advance(time.Hour - time.Minute)
+			if v, err := m.Token(context.Background()); v != good || err != nil {
+				t.Errorf("Token() inside the margin = %q, %v; want %q, nil", v, err, good)
+			}
+			eventually(t, "the background refresh to fail", func() bool {
+				return strings.Contains(logs.String(), "refresh failed")
+			})
+			if v, err := m.Token(context.Background()); v != good || err != nil {
+				t.Errorf("Token() after a failed refresh = %q, %v; want %q, nil", v, err, good)
+			}
+			assertNoSecrets(t, logs.String(), f.tokens()...)
+		})
+	}
+}
+
+func TestUpstreamFailureWithoutTokenReturnsWrappedError(t *testing.T) {
+	for _, tt := range upstreamErrors {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeFetcher(nil)
+			fail(f, tt.err)
+			m := mustManager(t, Config{Name: "access_token", Store: NewMemoryStore(), Fetcher: f, FetchTimeout: 50 * time.Millisecond})
+			_, err := m.Token(context.Background())
+			if err == nil || !strings.HasPrefix(err.Error(), "token access_token: ") {
+				t.Fatalf("Token() = %v; want an error starting %q", err, "token access_token: ")
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Errorf("Token() = %v; want errors.Is(err, %v)", err, tt.is)
+			}
+		})
+	}
+}
+
+// fail makes f return err, or hang until its context ends when err is nil.
+func fail(f *fakeFetcher, err error) {
+	if err == nil {
+		f.hold()
+		return
+	}
+	f.setErr(err)
+}
+
+func TestBackgroundRefreshBacksOff(t *testing.T) {
+	clk := newFakeClock()
+	f := newFakeFetcher(clk.Now)
+	m := mustManager(t, Config{Store: NewMemoryStore(), Fetcher: f, Now: clk.Now})
+	if _, err := m.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.setErr(&wechat.APIError{Code: -1, Endpoint: "/cgi-bin/stable_token"})
+	clk.Advance(7200*time.Second - 4*time.Minute)
+	m.Token(context.Background())
+	eventually(t, "the failed refresh", func() bool { return f.calls.Load() == 2 && !m.bgBusy.Load() })
+	for range 100 {
+		m.Token(context.Background())
+	}
+	if c := f.calls.Load(); c != 2 {
+		t.Errorf("upstream calls during back-off = %d; want 2", c)
+	}
+	clk.Advance(minBackoff + time.Millisecond)
+	f.setErr(nil)
+	m.Token(context.Background())
+	eventually(t, "the retry", func() bool { return f.calls.Load() == 3 && !m.bgBusy.Load() })
+	if v, _ := m.Token(context.Background()); v != f.tokens()[1] {
+		t.Errorf("Token() after the retry = %q; want %q", v, f.tokens()[1])
+	}
+}
+
+func TestStoreFailuresAreSurvivable(t *testing.T) {
+	f := newFakeFetcher(nil)
+	broken := &stubStore{Store: NewMemoryStore(), saveErr: errors.New("disk full")}
+	var logs logBuf
+	m := mustManager(t, Config{Store: NewCachedStore(broken), Fetcher: f, Logger: logs.logger()})
+	v, err := m.Token(context.Background())
+	if err != nil || v != f.tokens()[0] {
+		t.Fatalf("Token() with an unwritable store = %q, %v; want the fetched token", v, err)
+	}
+	if v2, _ := m.Token(context.Background()); v2 != v || f.calls.Load() != 1 {
+		t.Errorf("second Token() = %q after %d calls; want %q after 1", v2, f.calls.Load(), v)
+	}
+	if !strings.Contains(logs.String(), "disk full") {
+		t.Errorf("save failure not logged:\n%s", logs.String())
+	}
+}
+
+type stubStore struct {
+	Store
+	saveErr error
+}
+
+func (s *stubStore) Save(ctx context.Context, t Token) (Token, error) {
+	if s.saveErr != nil {
+		return Token{}, fmt.Errorf("stub: %w", s.saveErr)
+	}
+	return s.Store.Save(ctx, t)
+}

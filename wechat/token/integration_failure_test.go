@@ -1,0 +1,68 @@
+package token_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"wxoa/wechat"
+	"wxoa/wechat/api"
+	"wxoa/wechat/token"
+	"wxoa/wechat/wechattest"
+)
+
+var failures = []struct {
+	name string
+	f    wechattest.Failure
+	is   func(error) bool
+}{
+	{"busy", wechattest.FailBusy, func(err error) bool { return errors.Is(err, wechat.ErrSystemBusy) }},
+	{"quota", wechattest.FailQuota, func(err error) bool { return errors.Is(err, wechat.ErrQuotaExceeded) }},
+	{"5xx", wechattest.FailServerError, func(err error) bool { var he *api.HTTPError; return errors.As(err, &he) && he.StatusCode == 502 }},
+	{"hang", wechattest.FailHang, func(err error) bool { return errors.Is(err, context.DeadlineExceeded) }},
+}
+
+func TestIntegrationUpstreamFailureWithCachedToken(t *testing.T) {
+	for _, tt := range failures {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := &clock{t: time.Now()}
+			e := newEnv(t, clk.Now)
+			m := e.manager(t, open(t, "memory"), api.ModeClassic, func(c *token.Config) { c.FetchTimeout = 300 * time.Millisecond })
+			good := hammer(t, e, 10, m)[0]
+			e.srv.Fail(tt.f, -1)
+			clk.Advance(7200*time.Second - 2*time.Minute) // inside the 5m margin
+			for i := range 50 {
+				if v, err := m.Token(context.Background()); v != good || err != nil {
+					t.Fatalf("Token() #%d while upstream fails = %q, %v; want the cached %q", i, v, err, good)
+				}
+			}
+			waitFor(t, "the failed background refresh", func() bool {
+				return strings.Contains(e.logs.String(), "refresh failed") && e.srv.TokenCalls() == 2
+			})
+			if v, err := m.Token(context.Background()); v != good || err != nil {
+				t.Errorf("Token() after the failed refresh = %q, %v; want %q", v, err, good)
+			}
+			e.srv.Heal()
+		})
+	}
+}
+
+func TestIntegrationUpstreamFailureWithoutToken(t *testing.T) {
+	for _, tt := range failures {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			e.srv.Fail(tt.f, 1)
+			m := e.manager(t, open(t, "memory"), api.ModeStable, func(c *token.Config) { c.FetchTimeout = 300 * time.Millisecond })
+			_, err := m.Token(context.Background())
+			if err == nil || !tt.is(err) || !strings.HasPrefix(err.Error(), "token access_token: ") {
+				t.Errorf("Token() with %s upstream = %v; want a wrapped %s error", tt.name, err, tt.name)
+			}
+			if v, err := m.Token(context.Background()); err != nil || v != e.srv.Current() {
+				t.Errorf("Token() after recovery = %q, %v; want %q", v, err, e.srv.Current())
+			}
+			e.saw(e.srv.Current())
+		})
+	}
+}
