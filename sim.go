@@ -101,6 +101,9 @@ func (t simTarget) describe() string {
 // read when the process is about to exit anyway.
 func interact(ctx context.Context, u *simUser, in io.Reader, out io.Writer) error {
 	fmt.Fprintf(out, "%s\nType a message, /help for commands, /quit to leave.\n", u.target.describe())
+	// Typed lines are already on the screen; piped ones are echoed so the
+	// transcript reads as a conversation.
+	echo := !isTerminal(in)
 	lines := make(chan string)
 	readErr := make(chan error, 1)
 	go func() {
@@ -133,6 +136,9 @@ func interact(ctx context.Context, u *simUser, in io.Reader, out io.Writer) erro
 			default:
 				return nil
 			}
+		}
+		if echo {
+			fmt.Fprintln(out, line)
 		}
 		if line == "" {
 			continue
@@ -182,4 +188,13 @@ func printExchange(ctx context.Context, u *simUser, cmd simCommand, out io.Write
 	case res.Elapsed > simReplyWindow/10:
 		fmt.Fprintf(out, "  (%.1fs)\n", res.Elapsed.Seconds())
 	}
+}
+
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

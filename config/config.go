@@ -104,6 +104,9 @@ func (c *Config) Warnings() []string {
 	case c.AppID == "":
 		w = append(w, "WECHAT_APP_ID empty: active calls (menus, customer-service, token) are disabled")
 	}
+	if n := len(c.TokenAPIKey.Reveal()); n > 0 && n < minAPIKeyLen {
+		w = append(w, fmt.Sprintf("TOKEN_API_KEY is %d characters: a short key is guessable; use at least %d (e.g. openssl rand -hex 24)", n, minAPIKeyLen))
+	}
 	if c.TokenAPIKey.Empty() {
 		w = append(w, "TOKEN_API_KEY is empty: /api/token and /api/jssdk/config are not served")
 	} else if !c.ActiveCalls() {

@@ -17,5 +17,4 @@ func ExampleFromMap() {
 	// WECHAT_TOKEN: required: the Token set in the WeChat admin console, 3-32 letters or digits
 	// WECHAT_MAX_CLOCK_SKEW: "5x" is not a duration (e.g. 5m, 30s)
 	// TOKEN_STORE: redis URL cannot be parsed, percent-encode special characters in the password; want redis://[user:pass@]host:port/db (value not shown)
-	// TOKEN_API_KEY: too short: a short key is guessable; use at least 16 characters (e.g. openssl rand -hex 24)
 }

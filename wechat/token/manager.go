@@ -24,7 +24,7 @@ const (
 // ErrRateLimited is returned by ForceRefresh when it is called again within
 // MinForceInterval (WeChat allows a forced stable_token refresh every 30
 // seconds and 20 times a day).
-var ErrRateLimited = errors.New("token: forced refresh rate-limited")
+var ErrRateLimited = errors.New("forced refresh rate-limited")
 
 var errClosed = errors.New("manager closed")
 
@@ -235,8 +235,8 @@ func (m *Manager) before(t time.Time) bool {
 	return m.now().Before(t)
 }
 
-// remember makes t the hot token if it is fresh and not older than the
-// one there.
+// remember makes t the hot token if it is fresh and the one there is not
+// both fresh and fetched later.
 func (m *Manager) remember(t Token, now time.Time) {
 	if !t.Fresh(now, m.margin) {
 		return
@@ -244,7 +244,7 @@ func (m *Manager) remember(t Token, now time.Time) {
 	e := &hotEntry{tok: t, freshUntil: now.Add(t.ExpiresAt.Sub(now) - m.margin)}
 	for {
 		old := m.hot.Load()
-		if old != nil && old.tok.FetchedAt.After(t.FetchedAt) {
+		if old != nil && old.tok.FetchedAt.After(t.FetchedAt) && m.before(old.freshUntil) {
 			return
 		}
 		if m.hot.CompareAndSwap(old, e) {

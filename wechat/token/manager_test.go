@@ -218,3 +218,34 @@ func TestCloseStopsBackgroundRefresh(t *testing.T) {
 		t.Errorf("Token() after Close with an expired token = %v; want errClosed", err)
 	}
 }
+
+// Another process refreshing the shared store is noticed when our token
+// enters the margin: the re-read finds the newer token and nothing is fetched.
+func TestNewerTokenInSharedStoreIsPickedUpAtMargin(t *testing.T) {
+	clk := newFakeClock()
+	shared := NewMemoryStore()
+	f := newFakeFetcher(clk.Now)
+	a := mustManager(t, Config{Store: NewCachedStore(shared), Fetcher: f, Now: clk.Now})
+	b := mustManager(t, Config{Store: NewCachedStore(shared), Fetcher: f, Now: clk.Now})
+	t1, err := a.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Hour)
+	t2, err := b.RefreshIfCurrent(context.Background(), t1)
+	if err != nil || t2.Value.Reveal() == t1 {
+		t.Fatalf("RefreshIfCurrent(t1) on the other manager = %q, %v; want a new token", t2.Value.Reveal(), err)
+	}
+	if v, _ := a.Token(context.Background()); v != t1 {
+		t.Errorf("Token() before the margin = %q; want the cached %q", v, t1)
+	}
+	clk.Advance(time.Hour - 2*time.Minute) // t1 inside the margin, t2 fresh
+	a.Token(context.Background())
+	eventually(t, "the re-read of the shared store", func() bool {
+		v, _ := a.Token(context.Background())
+		return v == t2.Value.Reveal()
+	})
+	if c := f.calls.Load(); c != 2 {
+		t.Errorf("upstream calls = %d; want 2 (the re-read fetches nothing)", c)
+	}
+}

@@ -2,7 +2,9 @@ package token
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -49,5 +51,24 @@ func TestQuotaDayIsBeijingDate(t *testing.T) {
 	}
 	if n, _ := store.CountFetch(context.Background(), "2026-03-02"); n != 2 {
 		t.Errorf("CountFetch(2026-03-02) = %d; want 2 (one fetch counted on the Beijing date)", n)
+	}
+}
+
+func TestFileQuotaCounterSharedByStoresOnOneFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access_token.json")
+	a, _ := NewFileStore(path, nil)
+	b, _ := NewFileStore(path, nil)
+	var wg sync.WaitGroup
+	for i := range 20 {
+		s := []Store{a, b}[i%2]
+		wg.Go(func() {
+			if _, err := s.CountFetch(context.Background(), "2026-03-01"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n, _ := a.CountFetch(context.Background(), "2026-03-01"); n != 21 {
+		t.Errorf("CountFetch after 20 concurrent increments = %d; want 21", n)
 	}
 }

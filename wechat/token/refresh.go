@@ -51,6 +51,7 @@ func (m *Manager) wait(ctx context.Context, md mode, stale string, started time.
 			return Token{}, fmt.Errorf("token %s: %w", m.name, r.Err)
 		}
 		t := r.Val.(Token)
+		m.failures.Store(0)
 		m.remember(t, m.now())
 		return t, nil
 	case <-ctx.Done():
@@ -122,8 +123,11 @@ func (m *Manager) refreshLocked(ctx context.Context, md mode, stale string, star
 	if ok {
 		return cur, nil
 	}
+	// Force (stable_token's force_refresh, 20 a day) only when WeChat may
+	// otherwise hand back the very token it rejected.
+	force := md == modeForce || md == modeStale && stale != "" && cur.Value.Equal(stale)
 	m.countFetch(ctx)
-	t, err := m.fetcher.Fetch(ctx, md != modeNormal)
+	t, err := m.fetcher.Fetch(ctx, force)
 	if err != nil {
 		if md == modeNormal && cur.Valid(m.now()) {
 			// A failed fetch never takes away a token that still works.
@@ -148,7 +152,7 @@ func (m *Manager) refreshLocked(ctx context.Context, md mode, stale string, star
 		m.log.Error("token store save failed; using the fetched token in this process only", "err", err)
 		return t, nil
 	}
-	m.log.Info("token refreshed", "expires_at", saved.ExpiresAt, "forced", md != modeNormal)
+	m.log.Info("token refreshed", "expires_at", saved.ExpiresAt, "forced", force)
 	if !saved.Fresh(now, m.margin) {
 		m.log.Warn("new token expires within the refresh margin; is Margin too long?", "margin", m.margin)
 	}
