@@ -26,7 +26,12 @@ func serve(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, e.stderr)
+	sink := newLogSink(e.stderr)
+	sinkCtx, stopSink := context.WithCancel(context.WithoutCancel(ctx))
+	sinkDone := make(chan struct{})
+	go func() { defer close(sinkDone); sink.run(sinkCtx) }()
+	defer func() { stopSink(); <-sinkDone }() // runs last: the final lines are written
+	log := newLogger(cfg, sink)
 	a, err := newApp(cfg, log)
 	if err != nil {
 		return err

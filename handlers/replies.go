@@ -3,10 +3,10 @@ package handlers
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/patrickmn/go-cache"
-	"golang.org/x/sync/singleflight"
 
 	"wxoa/handlers/rules"
 	"wxoa/wechat"
@@ -30,33 +30,56 @@ const replyTTL = time.Minute
 // replyCache makes a retried message (same MsgId, or same sender, time and
 // event) get byte-identical reply content, and makes the rule behind it run
 // once even when the retry arrives while the first try is still running.
+//
+// The first try claims the message with go-cache's insert-if-absent (Add);
+// a retry finds the claim and waits for its reply. One cache operation per
+// new message: this is on every callback's path.
 type replyCache struct {
-	rules    Replier
-	forward  Forwarder
-	done     *cache.Cache
-	inflight singleflight.Group
-	now      func() time.Time
-	log      *slog.Logger
+	rules   Replier
+	forward Forwarder
+	seen    *cache.Cache // DedupKey → *pendingReply
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// pendingReply is a claimed message. Its claimer holds mu until reply is
+// set; a retry waits by taking mu. (A channel would cost one more
+// allocation per message for a wait that almost never happens.)
+type pendingReply struct {
+	mu    sync.Mutex
+	reply []byte
 }
 
 func newReplyCache(r Replier, f Forwarder, now func() time.Time, log *slog.Logger) *replyCache {
-	return &replyCache{rules: r, forward: f, done: cache.New(replyTTL, replyTTL), now: now, log: log}
+	return &replyCache{rules: r, forward: f, seen: cache.New(replyTTL, replyTTL), now: now, log: log}
 }
 
 func (rc *replyCache) reply(ctx context.Context, msg wechat.Message) []byte {
 	key := wechat.DedupKey(msg)
-	if b, ok := rc.done.Get(key); ok {
-		return b.([]byte)
-	}
-	v, _, _ := rc.inflight.Do(key, func() (any, error) {
-		if b, ok := rc.done.Get(key); ok {
-			return b, nil
+	p := &pendingReply{}
+	p.mu.Lock()
+	for rc.seen.Add(key, p, cache.DefaultExpiration) != nil {
+		v, ok := rc.seen.Get(key)
+		if !ok {
+			continue // expired between Add and Get: claim it again
 		}
-		b := rc.compute(ctx, msg)
-		rc.done.SetDefault(key, b)
-		return b, nil
-	})
-	return v.([]byte)
+		// The first try is bounded by the rules (fast) or the forward
+		// deadline (under 5 s), so this wait is too.
+		first := v.(*pendingReply)
+		first.mu.Lock()
+		defer first.mu.Unlock()
+		return first.reply
+	}
+	rc.fill(ctx, msg, p)
+	return p.reply
+}
+
+// fill computes the reply and releases the retries waiting for it, also
+// when a rule panics (they then get "success").
+func (rc *replyCache) fill(ctx context.Context, msg wechat.Message, p *pendingReply) {
+	defer p.mu.Unlock()
+	p.reply = wechat.SuccessReply
+	p.reply = rc.compute(ctx, msg)
 }
 
 func (rc *replyCache) compute(ctx context.Context, msg wechat.Message) []byte {
