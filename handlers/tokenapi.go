@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -30,6 +31,16 @@ type tokenAPI struct {
 	appSecret wechat.Secret
 	now       func() time.Time
 	log       *slog.Logger
+
+	// rendered is the last GET /api/token answer: it only changes when the
+	// token does or a second passes, and this endpoint is polled hard.
+	rendered atomic.Pointer[renderedToken]
+}
+
+type renderedToken struct {
+	value string
+	at    int64 // Unix second it was rendered for
+	body  []byte
 }
 
 // bearer guards the token API. The key is compared in constant time.
@@ -58,17 +69,31 @@ func (a *tokenAPI) current(c *gin.Context) {
 }
 
 func (a *tokenAPI) writeToken(c *gin.Context, t token.Token) {
-	b := make([]byte, 0, 96+len(t.Value))
-	b = append(b, `{"access_token":`...)
-	b = appendJSONString(b, t.Value.Reveal())
-	b = append(b, `,"expires_in":`...)
-	b = strconv.AppendInt(b, secondsLeft(t, a.now()), 10)
-	b = append(b, `,"expires_at":"`...)
-	b = t.ExpiresAt.UTC().AppendFormat(b, time.RFC3339)
-	b = append(b, "\"}\n"...)
-	c.Header("Cache-Control", "no-store")
-	c.Data(http.StatusOK, "application/json; charset=utf-8", b)
+	now := a.now()
+	r := a.rendered.Load()
+	if r == nil || r.at != now.Unix() || r.value != t.Value.Reveal() {
+		b := make([]byte, 0, 96+len(t.Value))
+		b = append(b, `{"access_token":`...)
+		b = appendJSONString(b, t.Value.Reveal())
+		b = append(b, `,"expires_in":`...)
+		b = strconv.AppendInt(b, secondsLeft(t, now), 10)
+		b = append(b, `,"expires_at":"`...)
+		b = t.ExpiresAt.UTC().AppendFormat(b, time.RFC3339)
+		b = append(b, "\"}\n"...)
+		r = &renderedToken{value: t.Value.Reveal(), at: now.Unix(), body: b}
+		a.rendered.Store(r)
+	}
+	h := c.Writer.Header()
+	h["Content-Type"] = jsonHeader
+	h["Cache-Control"] = noStoreHeader
+	c.Writer.WriteHeader(http.StatusOK)
+	c.Writer.Write(r.body)
 }
+
+var (
+	jsonHeader    = []string{"application/json; charset=utf-8"}
+	noStoreHeader = []string{"no-store"}
+)
 
 // refresh answers POST /api/token/refresh: a business service that saw
 // 40001/42001 reports the token it used; only a token that is still current
