@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -125,17 +124,10 @@ func (d *demoRig) stepMenu(ctx context.Context) error {
 	return d.expect(before, wxCalls{MenuCreate: 1}, "one menu/create; the command reused the server's token (same store)")
 }
 
-// demoMenu returns the example menu: from the binary when it embeds it,
-// else from the source tree (the README runs the demo from there).
+// demoMenu returns the example menu shipped in the binary.
 func demoMenu() ([]byte, string, error) {
 	const name = "menu.json"
-	if data, err := templates.FS.ReadFile(name); err == nil {
-		return data, "templates/" + name, nil
-	}
-	data, err := os.ReadFile(filepath.Join("templates", name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, "", errors.New("templates/menu.json not found: run the demo from the repository root")
-	}
+	data, err := templates.FS.ReadFile(name)
 	return data, "templates/" + name, err
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"wxoa/wechat"
+	"wxoa/wechat/jssdk"
 	"wxoa/wechat/wechattest"
 )
 
@@ -336,5 +338,52 @@ func TestE2EMenu(t *testing.T) {
 	}
 	if got := fake.Calls("/cgi-bin/menu/create") + fake.TokenCalls(); got != calls {
 		t.Errorf("invalid menu made %d upstream calls; want 0", got-calls)
+	}
+}
+
+func TestE2EJSSDKConfig(t *testing.T) {
+	fake := wechattest.NewServer(t)
+	vars := e2eVars(t, fake)
+	s := startE2E(t, vars, fake)
+	auth := "Bearer " + e2eAPIKey
+	page := "https://example.com/page?x=1"
+	for i := 0; i < 3; i++ {
+		code, body := s.request(t, "GET", "/api/jssdk/config?url="+url.QueryEscape(page+"#frag"), auth, "")
+		var cfg struct {
+			AppID     string `json:"appId"`
+			Timestamp int64  `json:"timestamp"`
+			NonceStr  string `json:"nonceStr"`
+			Signature string `json:"signature"`
+		}
+		if code != 200 || json.Unmarshal([]byte(body), &cfg) != nil {
+			t.Fatalf("GET /api/jssdk/config = %d %s; want 200 JSON", code, body)
+		}
+		want := jssdk.Signature(fake.Ticket(), cfg.NonceStr, cfg.Timestamp, page)
+		if cfg.AppID != fake.AppID() || cfg.Signature != want || len(cfg.NonceStr) != 16 {
+			t.Errorf("config = %+v; want appId %s and signature %s", cfg, fake.AppID(), want)
+		}
+	}
+	if got := fake.Calls("/cgi-bin/ticket/getticket"); got != 1 {
+		t.Errorf("ticket fetches = %d; want 1 (the ticket is managed like the token)", got)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(strings.TrimPrefix(vars["TOKEN_STORE"], "file:")), "jsapi_ticket.json")); err != nil {
+		t.Errorf("ticket not persisted next to the token: %v", err)
+	}
+	tests := []struct {
+		name, query, auth string
+		status            int
+	}{
+		{"no auth", "?url=" + url.QueryEscape(page), "", 401},
+		{"missing url", "", auth, 400},
+		{"relative url", "?url=%2Fpage", auth, 400},
+		{"javascript url", "?url=" + url.QueryEscape("javascript:alert(1)"), auth, 400},
+	}
+	for _, tt := range tests {
+		if code, body := s.request(t, "GET", "/api/jssdk/config"+tt.query, tt.auth, ""); code != tt.status {
+			t.Errorf("%s: GET = %d %s; want %d", tt.name, code, body, tt.status)
+		}
+	}
+	if got := fake.Calls("/cgi-bin/ticket/getticket"); got != 1 {
+		t.Errorf("bad requests fetched tickets: %d calls; want 1", got)
 	}
 }

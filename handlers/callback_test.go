@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -248,4 +249,24 @@ func between(s, a, b string) string {
 		return ""
 	}
 	return s[:j]
+}
+
+// Bad input leaves nothing running behind it.
+func TestBadInputLeaksNoGoroutines(t *testing.T) {
+	h := newTestRouter(t, routerOpts{crypter: true, skew: time.Minute})
+	postPlain(h, textMsg(1, "warm up"))
+	before := runtime.NumGoroutine()
+	for i := 0; i < 100; i++ {
+		postPlain(h, []byte("<xml><oops"))
+		postPlain(h, bytes.Repeat([]byte("<"), MaxBody+10))
+		postEnvelope(h, "!!!", "")
+		serve(h, "POST", testPath+"?signature=x&timestamp=1&nonce=n", textMsg(2, "x"))
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Errorf("goroutines: %d before, %d after 400 bad requests", before, after)
+	}
 }

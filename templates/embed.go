@@ -1,5 +1,5 @@
 // Package templates holds the defaults shipped inside the binary: the reply
-// rules (rules.yaml) and, later, the example menu and admin page. Each can be
+// rules (rules.yaml) and the example menu (menu.json). Each can be
 // overridden by a file on disk; these are what a fresh install runs with.
 package templates
 
@@ -8,9 +8,7 @@ import "embed"
 // RulesFile is the name of the shipped reply rules inside FS.
 const RulesFile = "rules.yaml"
 
-// FS holds the shipped defaults, read-only. Add *.html to the pattern when
-// the admin page lands: go:embed refuses a pattern that matches nothing, so
-// it lists only what exists today.
+// FS holds the shipped defaults, read-only.
 //
 //go:embed *.yaml *.json
 var FS embed.FS
