@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -55,3 +56,29 @@ func (d *discardWriter) Write(p []byte) (int, error) {
 	return io.Discard.Write(p)
 }
 func (d *discardWriter) WriteHeader(s int) { d.status = s }
+
+// BenchmarkTokenAPI is GET /api/token through the whole router (bearer
+// check, access log, rendering) with the request reused, so only the
+// router's own cost is measured.
+func BenchmarkTokenAPI(b *testing.B) {
+	h, err := NewRouter(Deps{
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), CallbackPath: testPath,
+		Callback: CallbackConfig{Token: testToken}, Replier: &replierStub{},
+		Tokens: newTokensStub("ACCESS_TOKEN_VALUE_0123456789"), APIKey: testAPIKey,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/api/token", nil)
+	req.Header.Set("Authorization", "Bearer "+testAPIKey)
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w.status = 0
+		h.ServeHTTP(w, req)
+		if w.status != http.StatusOK {
+			b.Fatalf("status %d", w.status)
+		}
+	}
+}

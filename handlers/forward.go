@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	neturl "net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -174,7 +175,12 @@ func (f *HTTPForwarder) call(ctx context.Context, url string, msg wechat.Message
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := f.cfg.Client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("forward: %w", err)
+		// *url.Error prints the whole URL, and an endpoint's query may hold a key.
+		var uerr *neturl.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return nil, fmt.Errorf("forward to %s: %w", req.URL.Scheme+"://"+req.URL.Host+req.URL.Path, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))

@@ -181,3 +181,16 @@ func TestDecodeReplyJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestForwardErrorHidesQuery(t *testing.T) {
+	var logs syncBuffer
+	fwd, _ := NewForwarder(ForwardConfig{Client: &http.Client{}, Deadline: time.Second, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	stub := &replierStub{MatchFn: func(msg wechat.Message) (rules.Result, error) {
+		return rules.Result{Forward: &rules.Forward{Name: "f", URL: "http://127.0.0.1:1/hook?key=sekrit"}}, nil
+	}}
+	h := newTestRouter(t, routerOpts{replier: stub, forwarder: fwd, logs: &logs})
+	postPlain(h, textMsg(104, "x"))
+	if !strings.Contains(logs.String(), "127.0.0.1:1/hook") || strings.Contains(logs.String(), "sekrit") {
+		t.Errorf("logs = %s; want the endpoint without its query", logs.String())
+	}
+}
