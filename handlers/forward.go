@@ -36,7 +36,11 @@ type ForwardConfig struct {
 
 // ForwardStats counts what happened to forwarded messages.
 type ForwardStats struct {
-	InTime, Late, Delivered, DeliveryFailed, Failed int64
+	InTime         int64 `json:"in_time"`         // answered within the deadline
+	Late           int64 `json:"late"`            // answered "success", delivery pending
+	Delivered      int64 `json:"delivered"`       // late answers sent by customer-service message
+	DeliveryFailed int64 `json:"delivery_failed"` // late answers that could not be sent
+	Failed         int64 `json:"failed"`          // the endpoint failed or answered nonsense
 }
 
 // Forwarder implements the 5-second rule: a rule's endpoint gets the message

@@ -194,3 +194,23 @@ func TestForwardErrorHidesQuery(t *testing.T) {
 		t.Errorf("logs = %s; want the endpoint without its query", logs.String())
 	}
 }
+
+func TestHealthShowsForwardCounters(t *testing.T) {
+	d := &delivererStub{arrived: make(chan struct{}, 1), err: &wechat.APIError{Code: 45015}}
+	var calls atomic.Int64
+	h, fwd := forwardRouter(t, teamEndpoint(t, 300*time.Millisecond, &calls), d)
+	postPlain(h, textMsg(105, "late"))
+	<-d.arrived
+	fwd.Wait(context.Background())
+	rec := serve(h, "GET", "/healthz", nil)
+	var got struct {
+		Status  string       `json:"status"`
+		Forward ForwardStats `json:"forward"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || rec.Code != 200 {
+		t.Fatalf("GET /healthz = %d %s", rec.Code, rec.Body)
+	}
+	if got.Status != "ok" || got.Forward.Late != 1 || got.Forward.DeliveryFailed != 1 {
+		t.Errorf("health = %+v; want ok with 1 late, 1 failed delivery", got)
+	}
+}

@@ -34,6 +34,18 @@ type Deps struct {
 	JSSDK JSSDKService
 }
 
+// health answers GET /healthz: 200 while the server serves, with the
+// forward counters, so a failed late delivery is visible without the logs.
+func health(f Forwarder) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		body := gin.H{"status": "ok"}
+		if s, ok := f.(interface{ Stats() ForwardStats }); ok {
+			body["forward"] = s.Stats()
+		}
+		c.JSON(http.StatusOK, body)
+	}
+}
+
 // NewRouter returns the whole route table.
 func NewRouter(d Deps) (http.Handler, error) {
 	if d.CallbackPath == "" || d.CallbackPath[0] != '/' {
@@ -62,7 +74,7 @@ func NewRouter(d Deps) (http.Handler, error) {
 	}
 	r.GET(d.CallbackPath, cb.verify)
 	r.POST(d.CallbackPath, limitBody(MaxBody), cb.receive)
-	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
+	r.GET("/healthz", health(d.Forwarder))
 
 	if !d.APIKey.Empty() && d.Tokens != nil {
 		ta := &tokenAPI{tokens: d.Tokens, appID: d.AppID, appSecret: d.AppSecret, now: d.Now, log: d.Logger}
