@@ -37,7 +37,7 @@ commands:
   menu push FILE        validate FILE and set it as the account's menu
   menu get              print the current menu
   menu delete           delete the menu
-  sim [--url URL] [--script FILE]
+  sim [--url URL] [--script FILE] [--plain] [--openid ID] [--account ID]
                         WeChat in a terminal: sign, send and decode messages
   demo                  an offline tour: server, fake WeChat, menu, conversation
 
