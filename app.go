@@ -2,16 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"path/filepath"
-	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/silenceper/wechat/v2/officialaccount"
 
 	"wxoa/config"
@@ -70,12 +66,7 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	a.api = client
-	var rdb redis.UniversalClient
-	if cfg.TokenStore.Kind == config.StoreRedis {
-		rdb = newRedis(cfg.TokenStore)
-		a.closers = append(a.closers, rdb)
-	}
-	a.tokens, err = a.manager("access_token", rdb, client.AccessTokenFetcher())
+	a.tokens, err = a.manager("access_token", client.AccessTokenFetcher())
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -95,7 +86,7 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 		}
 		return t, err
 	})
-	a.tickets, err = a.manager("jsapi_ticket", rdb, tickets)
+	a.tickets, err = a.manager("jsapi_ticket", tickets)
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -107,28 +98,16 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 	return a, nil
 }
 
-func (a *app) manager(name string, rdb redis.UniversalClient, f token.Fetcher) (*token.Manager, error) {
-	var inner token.Store
-	var err error
-	switch s := a.cfg.TokenStore; s.Kind {
-	case config.StoreMemory:
-		inner = token.NewMemoryStore()
-	case config.StoreFile:
-		path := s.Path
-		if name != "access_token" {
-			path = filepath.Join(filepath.Dir(path), name+".json")
-		}
-		inner, err = token.NewFileStore(path, a.log)
-	case config.StoreRedis:
-		inner = token.NewRedisStore(rdb, "wxoa:"+a.cfg.AppID+":"+name, a.log)
-	default:
-		err = fmt.Errorf("unknown token store %q", s.Kind)
-	}
+// manager opens the store for one token kind (token.Open: a file next to
+// the access_token's, or its own Redis key) and a manager over it.
+func (a *app) manager(name string, f token.Fetcher) (*token.Manager, error) {
+	store, closer, err := token.Open(a.cfg.TokenStore.Spec(), name, a.log)
 	if err != nil {
 		return nil, fmt.Errorf("%s store: %w", name, err)
 	}
+	a.closers = append(a.closers, closer) // closed after the manager
 	m, err := token.NewManager(token.Config{
-		Name: name, Store: token.NewCachedStore(inner), Fetcher: f,
+		Name: name, Store: store, Fetcher: f,
 		Margin: a.cfg.TokenRefreshMargin, DailyLimit: a.cfg.TokenDailyLimit, Logger: a.log,
 	})
 	if err != nil {
@@ -136,15 +115,6 @@ func (a *app) manager(name string, rdb redis.UniversalClient, f token.Fetcher) (
 	}
 	a.closers = append(a.closers, m)
 	return m, nil
-}
-
-func newRedis(s config.StoreSpec) redis.UniversalClient {
-	opts := &redis.Options{Addr: s.Addr, Username: s.Username, Password: s.Password.Reveal(), DB: s.DB,
-		DialTimeout: 5 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second}
-	if s.TLS {
-		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	return redis.NewClient(opts)
 }
 
 // Close stops the managers' background work, then closes the stores.

@@ -97,20 +97,31 @@ func (s *e2eServer) stop(t *testing.T) {
 
 func (s *e2eServer) request(t *testing.T, method, path, auth, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, s.base+path, strings.NewReader(body))
+	code, b, err := s.do(method, path, auth, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return code, b
+}
+
+// get is request for goroutines, which must not call t.Fatal.
+func (s *e2eServer) get(path, auth string) (int, string, error) { return s.do("GET", path, auth, "") }
+
+func (s *e2eServer) do(method, path, auth, body string) (int, string, error) {
+	req, err := http.NewRequest(method, s.base+path, strings.NewReader(body))
+	if err != nil {
+		return 0, "", err
 	}
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
 }
 
 func TestE2ECallbackAndTokenAPI(t *testing.T) {
@@ -155,7 +166,10 @@ func TestE2ECallbackAndTokenAPI(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, b := s.request(t, "POST", "/api/token/refresh", auth, `{"stale_token":"`+first.AccessToken+`"}`)
+			_, b, err := s.do("POST", "/api/token/refresh", auth, `{"stale_token":"`+first.AccessToken+`"}`)
+			if err != nil {
+				t.Error(err)
+			}
 			var r struct {
 				AccessToken string `json:"access_token"`
 			}
@@ -235,7 +249,10 @@ func TestE2EGracefulShutdown(t *testing.T) {
 		`<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[slow]]></Content><MsgId>5</MsgId></xml>`
 	got := make(chan string, 1)
 	go func() {
-		_, b := s.request(t, "POST", "/wechat?signature="+sig+"&timestamp="+ts+"&nonce=n", "", msg)
+		_, b, err := s.do("POST", "/wechat?signature="+sig+"&timestamp="+ts+"&nonce=n", "", msg)
+		if err != nil {
+			t.Error(err)
+		}
 		got <- b
 	}()
 	time.Sleep(200 * time.Millisecond) // the request is in flight

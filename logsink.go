@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"sync"
@@ -10,39 +9,60 @@ import (
 
 // logSink batches log lines into one write per flush instead of one
 // write(2) per request: the access log would otherwise cost a system call
-// on every callback. Lines wait at most flushEvery.
+// on every callback. Lines wait at most flushEvery. A failed write drops
+// that batch and logging goes on (bufio.Writer would stay failed for good);
+// once stopped, lines are written through, so nothing logged during the
+// last steps of shutdown is lost.
 type logSink struct {
-	mu sync.Mutex
-	w  *bufio.Writer
+	mu      sync.Mutex
+	w       io.Writer
+	buf     []byte
+	stopped bool
 }
 
-const flushEvery = 100 * time.Millisecond
+const (
+	flushEvery = 100 * time.Millisecond
+	flushAt    = 64 << 10 // flush early when this much is waiting
+)
 
-func newLogSink(w io.Writer) *logSink { return &logSink{w: bufio.NewWriterSize(w, 64<<10)} }
+func newLogSink(w io.Writer) *logSink { return &logSink{w: w, buf: make([]byte, 0, flushAt)} }
 
 func (s *logSink) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.w.Write(p)
+	if s.stopped {
+		return s.w.Write(p)
+	}
+	s.buf = append(s.buf, p...)
+	if len(s.buf) >= flushAt {
+		s.flushLocked()
+	}
+	return len(p), nil
 }
 
-// Flush writes what is buffered.
-func (s *logSink) Flush() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Flush()
+func (s *logSink) flushLocked() {
+	if len(s.buf) > 0 {
+		s.w.Write(s.buf) // nowhere to report a failure to: the log is the report
+		s.buf = s.buf[:0]
+	}
 }
 
-// run flushes every flushEvery until ctx ends, then once more.
+// run flushes every flushEvery until ctx ends, then flushes once more and
+// switches to writing through.
 func (s *logSink) run(ctx context.Context) {
 	t := time.NewTicker(flushEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
-			s.Flush()
+			s.mu.Lock()
+			s.flushLocked()
+			s.mu.Unlock()
 		case <-ctx.Done():
-			s.Flush()
+			s.mu.Lock()
+			s.flushLocked()
+			s.stopped = true
+			s.mu.Unlock()
 			return
 		}
 	}

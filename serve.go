@@ -77,8 +77,8 @@ func serve(ctx context.Context, e env, args []string) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(sctx)
-	if werr := fwd.Wait(sctx); werr != nil {
-		log.Error("late forwarded answers still running at shutdown", "err", werr)
+	if ferr := fwd.Shutdown(sctx); ferr != nil {
+		log.Error("late forwarded answers lost at shutdown", "err", ferr)
 	}
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)

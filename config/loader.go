@@ -187,7 +187,8 @@ func (l *loader) apiBase(key, def string) *url.URL {
 		return nil
 	}
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		l.fail(key, "%q must not carry a query or fragment", redactUserinfo(v))
+		// Not echoed past the path: a query is where a proxy key would be.
+		l.fail(key, "%q must not carry a query or fragment", u.Scheme+"://"+u.Host+u.Path+"?...")
 		return nil
 	}
 	u.Path = strings.TrimRight(u.Path, "/")

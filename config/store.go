@@ -52,6 +52,29 @@ func (s StoreSpec) String() string {
 	}
 }
 
+// Spec returns the store spec in token.Open's form, password included:
+// hand it to the store and never print it (String is the printable form).
+func (s StoreSpec) Spec() string {
+	switch s.Kind {
+	case StoreFile:
+		return "file:" + s.Path
+	case StoreRedis:
+		u := url.URL{Scheme: "redis", Host: s.Addr, Path: "/" + strconv.Itoa(s.DB)}
+		if s.TLS {
+			u.Scheme = "rediss"
+		}
+		switch {
+		case !s.Password.Empty():
+			u.User = url.UserPassword(s.Username, s.Password.Reveal())
+		case s.Username != "":
+			u.User = url.User(s.Username)
+		}
+		return u.String()
+	default:
+		return string(s.Kind)
+	}
+}
+
 const storeForms = "memory, file:PATH or redis://[user:pass@]host:port/db"
 
 func (l *loader) store(key, def string) StoreSpec {

@@ -17,6 +17,7 @@ func TestSecretsNotInErrors(t *testing.T) {
 		{envTokenStore, "redis:/user:" + pw + "@h:6379/0"},
 		{envTokenStore, "memcache://user:" + pw + "@h:11211"},
 		{envAPIBase, "https://user:" + pw + "@api.example.com"},
+		{envAPIBase, "https://proxy.example.com/wx?key=" + pw},
 		{envEncodingAESKey, pw + strings.Repeat("A", 43-len(pw)-1) + "!"},
 		{envForwardURL, "ftp://x/?key=" + pw},
 	}
@@ -61,5 +62,27 @@ func TestShortAPIKeyWarningHidesKey(t *testing.T) {
 	}
 	if w := strings.Join(c.Warnings(), "\n"); !strings.Contains(w, "8 characters") || strings.Contains(w, "Secret12") {
 		t.Errorf("Warnings() = %q; want the length and not the key", w)
+	}
+}
+
+func TestStoreSpecRoundTrip(t *testing.T) {
+	tests := []struct{ in, spec, printed string }{
+		{"memory", "memory", "memory"},
+		{"file:data/access_token.json", "file:data/access_token.json", "file:data/access_token.json"},
+		{"redis://127.0.0.1:6379/2", "redis://127.0.0.1:6379/2", "redis://127.0.0.1:6379/2"},
+		{"redis://app:p%40ss@cache:6380/1", "redis://app:p%40ss@cache:6380/1", "redis://app:xxxxx@cache:6380/1"},
+		{"rediss://:pw@cache:6379/0", "rediss://:pw@cache:6379/0", "rediss://:xxxxx@cache:6379/0"},
+	}
+	for _, tt := range tests {
+		c, err := FromMap(base(envTokenStore, tt.in))
+		if err != nil {
+			t.Fatalf("FromMap(TOKEN_STORE=%s) = %v", tt.in, err)
+		}
+		if got := c.TokenStore.Spec(); got != tt.spec {
+			t.Errorf("Spec() of %s = %q; want %q", tt.in, got, tt.spec)
+		}
+		if got := c.TokenStore.String(); got != tt.printed {
+			t.Errorf("String() of %s = %q; want %q", tt.in, got, tt.printed)
+		}
 	}
 }

@@ -78,6 +78,13 @@ func (h *callback) receive(c *gin.Context) {
 		return
 	}
 	encrypted := q.encryptType == "aes"
+	if !encrypted && h.crypter != nil {
+		// With a key configured the body must be authenticated by
+		// msg_signature; signature alone covers only timestamp and nonce, so
+		// a captured URL would otherwise carry any plaintext body.
+		badRequest(c, "plaintext message refused: WECHAT_ENCODING_AES_KEY is set, so only compatible/safe-mode (encrypt_type=aes) posts are accepted")
+		return
+	}
 	if encrypted {
 		if body, err = h.open(c, q.msgSignature, ts, nonce, body); err != nil {
 			return

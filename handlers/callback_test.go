@@ -140,6 +140,7 @@ func TestPostRejects(t *testing.T) {
 		status int
 	}{
 		{"unsigned", func() (int, string) { r := serve(h, "POST", testPath, textMsg(1, "x")); return r.Code, r.Body.String() }, 400},
+		{"plaintext post with a key configured", func() (int, string) { r := postPlain(h, textMsg(1, "forged")); return r.Code, r.Body.String() }, 400},
 		{"bad signature", func() (int, string) {
 			q := signedQuery(fixedNow.Unix(), "n")
 			q.Set("signature", strings.Repeat("a", 40))
@@ -157,12 +158,12 @@ func TestPostRejects(t *testing.T) {
 			return r.Code, r.Body.String()
 		}, 403},
 		{"body too large", func() (int, string) {
-			r := postPlain(h, bytes.Repeat([]byte("x"), MaxBody+1))
+			r := postPlain(plainOnly, bytes.Repeat([]byte("x"), MaxBody+1))
 			return r.Code, r.Body.String()
 		}, 413},
-		{"malformed xml", func() (int, string) { r := postPlain(h, []byte("<xml><oops")); return r.Code, r.Body.String() }, 400},
-		{"not xml", func() (int, string) { r := postPlain(h, []byte("not xml")); return r.Code, r.Body.String() }, 400},
-		{"empty body", func() (int, string) { r := postPlain(h, nil); return r.Code, r.Body.String() }, 400},
+		{"malformed xml", func() (int, string) { r := postPlain(plainOnly, []byte("<xml><oops")); return r.Code, r.Body.String() }, 400},
+		{"not xml", func() (int, string) { r := postPlain(plainOnly, []byte("not xml")); return r.Code, r.Body.String() }, 400},
+		{"empty body", func() (int, string) { r := postPlain(plainOnly, nil); return r.Code, r.Body.String() }, 400},
 		{"bad base64", func() (int, string) { r := postEnvelope(h, "!!!notbase64!!!", ""); return r.Code, r.Body.String() }, 400},
 		{"bad padding", func() (int, string) {
 			r := postEnvelope(h, goodEnc[:len(goodEnc)-24]+"AAAAAAAAAAAAAAAAAAAAAA==", "")
@@ -198,7 +199,7 @@ func TestPostRejects(t *testing.T) {
 		})
 	}
 	// The server keeps serving after all of them.
-	if rec := postPlain(h, textMsg(99, "still here")); rec.Code != 200 {
+	if rec := postSafe(t, h, textMsg(99, "still here")); rec.Code != 200 {
 		t.Fatalf("after bad input: POST = %d; want 200", rec.Code)
 	}
 }

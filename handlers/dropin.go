@@ -89,6 +89,7 @@ func (a *tokenAPI) answerToken(c *gin.Context, t token.Token, err error) {
 	b = append(b, `,"expires_in":`...)
 	b = strconv.AppendInt(b, secondsLeft(t, a.now()), 10)
 	b = append(b, "}\n"...)
+	c.Header("Cache-Control", "no-store")
 	c.Data(http.StatusOK, "application/json; encoding=utf-8", b)
 }
 

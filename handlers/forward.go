@@ -43,15 +43,22 @@ type ForwardStats struct {
 	Failed         int64 `json:"failed"`          // the endpoint failed or answered nonsense
 }
 
-// Forwarder implements the 5-second rule: a rule's endpoint gets the message
-// as JSON; what it answers within Deadline becomes the passive reply;
-// anything later is answered with "success" at once and delivered through
-// the customer-service API. The replyCache in front of it makes WeChat's
-// retries of the same message reuse the first answer, so a late answer is
-// delivered once.
+// HTTPForwarder implements the 5-second rule: a rule's endpoint gets the
+// message as JSON; what it answers within Deadline becomes the passive
+// reply; anything later is answered with "success" at once and delivered
+// through the customer-service API. The replyCache in front of it makes
+// WeChat's retries of the same message reuse the first answer, so a late
+// answer is delivered once. Each forward runs on one goroutine that the
+// forwarder owns until Shutdown.
 type HTTPForwarder struct {
-	cfg                                        ForwardConfig
-	wg                                         sync.WaitGroup
+	cfg    ForwardConfig
+	base   context.Context // cancelled when Shutdown runs out of time
+	cancel context.CancelFunc
+
+	mu      sync.Mutex // guards closing and wg.Add against Shutdown
+	closing bool
+	wg      sync.WaitGroup
+
 	inTime, late, delivered, deliveryFail, bad atomic.Int64
 }
 
@@ -71,7 +78,9 @@ func NewForwarder(cfg ForwardConfig) (*HTTPForwarder, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &HTTPForwarder{cfg: cfg}, nil
+	f := &HTTPForwarder{cfg: cfg}
+	f.base, f.cancel = context.WithCancel(context.Background())
+	return f, nil
 }
 
 type forwardResult struct {
@@ -79,48 +88,77 @@ type forwardResult struct {
 	err   error
 }
 
+// forwardCall is one forward's hand-over: its goroutine either passes the
+// result to the waiting callback or, once the callback has given up
+// (abandoned), delivers it itself.
+type forwardCall struct {
+	mu        sync.Mutex
+	abandoned bool
+	result    chan forwardResult // buffered: the goroutine never blocks on it
+}
+
 // Forward returns the endpoint's reply if it comes within the deadline, or
-// nil ("success") after handing the late answer to a goroutine that delivers
-// it. ctx must not be the request's: the forward outlives the request.
-func (f *HTTPForwarder) Forward(ctx context.Context, fw *rules.Forward, msg wechat.Message) wechat.Reply {
+// nil ("success") and leaves the late answer to be delivered. The forward
+// does not end with the request: it is bounded by its timeout and Shutdown.
+func (f *HTTPForwarder) Forward(_ context.Context, fw *rules.Forward, msg wechat.Message) wechat.Reply {
+	f.mu.Lock()
+	if f.closing {
+		f.mu.Unlock()
+		f.bad.Add(1)
+		f.cfg.Logger.Warn("forward skipped: shutting down", "rule", fw.Name)
+		return nil
+	}
+	f.wg.Add(1)
+	f.mu.Unlock()
+
 	timeout := fw.Timeout
 	if timeout <= 0 {
 		timeout = f.cfg.Timeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
 	url := fw.URL
 	if url == "" {
 		url = f.cfg.URL
 	}
-	done := make(chan forwardResult, 1)
-	f.wg.Add(1)
+	call := &forwardCall{result: make(chan forwardResult, 1)}
 	go func() {
 		defer f.wg.Done()
+		ctx, cancel := context.WithTimeout(f.base, timeout)
+		defer cancel()
 		r, err := f.call(ctx, url, msg)
-		done <- forwardResult{r, err}
+		call.mu.Lock()
+		if !call.abandoned {
+			call.result <- forwardResult{r, err}
+			call.mu.Unlock()
+			return
+		}
+		call.mu.Unlock()
+		f.deliverLate(ctx, fw, msg, forwardResult{r, err})
 	}()
+
 	timer := time.NewTimer(f.cfg.Deadline)
 	defer timer.Stop()
+	var r forwardResult
 	select {
-	case r := <-done:
-		cancel()
-		if r.err != nil {
-			f.bad.Add(1)
-			f.cfg.Logger.Error("forward failed", "rule", fw.Name, "err", r.err)
+	case r = <-call.result:
+	case <-timer.C:
+		call.mu.Lock()
+		select {
+		case r = <-call.result: // it made it after all
+			call.mu.Unlock()
+		default:
+			call.abandoned = true
+			call.mu.Unlock()
+			f.late.Add(1)
 			return nil
 		}
-		f.inTime.Add(1)
-		return r.reply
-	case <-timer.C:
 	}
-	f.late.Add(1)
-	f.wg.Add(1)
-	go func() {
-		defer f.wg.Done()
-		defer cancel()
-		f.deliverLate(ctx, fw, msg, <-done)
-	}()
-	return nil
+	if r.err != nil {
+		f.bad.Add(1)
+		f.cfg.Logger.Error("forward failed", "rule", fw.Name, "err", r.err)
+		return nil
+	}
+	f.inTime.Add(1)
+	return r.reply
 }
 
 func (f *HTTPForwarder) deliverLate(ctx context.Context, fw *rules.Forward, msg wechat.Message, r forwardResult) {
@@ -147,17 +185,27 @@ func (f *HTTPForwarder) deliverLate(ctx context.Context, fw *rules.Forward, msg 
 	f.cfg.Logger.Info("late answer delivered by customer-service message", "rule", fw.Name)
 }
 
-// Wait blocks until every forward still running has finished or ctx ends:
-// at shutdown, late answers are delivered rather than dropped.
-func (f *HTTPForwarder) Wait(ctx context.Context) error {
+// Shutdown stops new forwards and waits for those running, late deliveries
+// included, until ctx ends; then it cancels them and waits briefly for
+// their goroutines to return.
+func (f *HTTPForwarder) Shutdown(ctx context.Context) error {
+	f.mu.Lock()
+	f.closing = true
+	f.mu.Unlock()
 	done := make(chan struct{})
 	go func() { f.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		f.cancel()
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
 	}
+	f.cancel()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second): // an SDK send takes no context; its client timeout ends it
+	}
+	return fmt.Errorf("forwards still running at shutdown were cancelled: %w", ctx.Err())
 }
 
 // Stats returns the counters.

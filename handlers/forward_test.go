@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -102,7 +103,7 @@ func TestForwardLateDeliveredOnce(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("late answer never delivered")
 	}
-	if err := fwd.Wait(context.Background()); err != nil {
+	if err := fwd.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if r := postPlain(h, textMsg(101, "slow")); r.Body.String() != "success" {
@@ -124,7 +125,7 @@ func TestForwardLateDeliveryFailureIsCounted(t *testing.T) {
 	h, fwd := forwardRouter(t, teamEndpoint(t, 400*time.Millisecond, &calls), d)
 	postPlain(h, textMsg(102, "late"))
 	<-d.arrived
-	fwd.Wait(context.Background())
+	fwd.Shutdown(context.Background())
 	if s := fwd.Stats(); s.DeliveryFailed != 1 || s.Delivered != 0 {
 		t.Errorf("stats = %+v; want 1 failed delivery", s)
 	}
@@ -201,7 +202,7 @@ func TestHealthShowsForwardCounters(t *testing.T) {
 	h, fwd := forwardRouter(t, teamEndpoint(t, 300*time.Millisecond, &calls), d)
 	postPlain(h, textMsg(105, "late"))
 	<-d.arrived
-	fwd.Wait(context.Background())
+	fwd.Shutdown(context.Background())
 	rec := serve(h, "GET", "/healthz", nil)
 	var got struct {
 		Status  string       `json:"status"`
@@ -212,5 +213,31 @@ func TestHealthShowsForwardCounters(t *testing.T) {
 	}
 	if got.Status != "ok" || got.Forward.Late != 1 || got.Forward.DeliveryFailed != 1 {
 		t.Errorf("health = %+v; want ok with 1 late, 1 failed delivery", got)
+	}
+}
+
+// Shutdown waits for running forwards, cancels them at its deadline, and
+// refuses new ones.
+func TestForwardShutdown(t *testing.T) {
+	var calls atomic.Int64
+	d := &delivererStub{arrived: make(chan struct{}, 1)}
+	h, fwd := forwardRouter(t, teamEndpoint(t, time.Hour, &calls), d)
+	if r := postPlain(h, textMsg(106, "never answered")); r.Body.String() != "success" {
+		t.Fatalf("reply = %q; want success at the deadline", r.Body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := fwd.Shutdown(ctx); err == nil {
+		t.Error("Shutdown with a forward still running = nil; want an error")
+	}
+	before := runtime.NumGoroutine()
+	if r := postPlain(h, textMsg(107, "after shutdown")); r.Body.String() != "success" || calls.Load() != 1 {
+		t.Errorf("forward after Shutdown: reply %q, endpoint calls %d; want success and no call", r.Body, calls.Load())
+	}
+	if runtime.NumGoroutine() > before {
+		t.Errorf("a forward after Shutdown started a goroutine")
+	}
+	if s := fwd.Stats(); s.Late != 1 || s.Failed != 2 || s.Delivered != 0 {
+		t.Errorf("stats = %+v; want 1 late, 2 failed (cancelled, refused), none delivered", s)
 	}
 }

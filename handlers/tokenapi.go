@@ -132,15 +132,21 @@ func (a *tokenAPI) refresh(c *gin.Context) {
 }
 
 // fail maps token errors to statuses: bad input never reaches here, so what
-// remains is WeChat being unreachable or refusing us.
+// remains is WeChat being unreachable or refusing us. The caller learns
+// WeChat's errcode and its meaning; anything else (a store's address, say)
+// stays in the server log.
 func (a *tokenAPI) fail(c *gin.Context, err error) {
-	status := http.StatusServiceUnavailable
+	status, msg := http.StatusServiceUnavailable, "token unavailable: WeChat or the token store failed (see the server log)"
+	var apiErr *wechat.APIError
+	if errors.As(err, &apiErr) {
+		msg = "token unavailable: " + apiErr.Error()
+	}
 	switch {
 	case errors.Is(err, token.ErrRateLimited):
-		status = http.StatusTooManyRequests
+		status, msg = http.StatusTooManyRequests, "forced refresh rate-limited: retry later"
 		c.Header("Retry-After", "30")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		status = http.StatusGatewayTimeout
+		status, msg = http.StatusGatewayTimeout, "token unavailable: timed out waiting for WeChat"
 	case errors.Is(err, wechat.ErrBadCredentials), errors.Is(err, wechat.ErrIPNotWhitelisted),
 		errors.Is(err, wechat.ErrQuotaExceeded):
 		status = http.StatusBadGateway
@@ -148,7 +154,7 @@ func (a *tokenAPI) fail(c *gin.Context, err error) {
 	if status != http.StatusTooManyRequests {
 		a.log.Error("token unavailable", "path", c.Request.URL.Path, "err", err)
 	}
-	c.JSON(status, gin.H{"error": err.Error()})
+	c.JSON(status, gin.H{"error": msg})
 }
 
 func secondsLeft(t token.Token, now time.Time) int64 {

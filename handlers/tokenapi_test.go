@@ -3,6 +3,8 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -184,6 +186,7 @@ func TestTokenAPIErrors(t *testing.T) {
 		{"ip whitelist", &wechat.APIError{Code: 40164, Msg: "invalid ip 1.2.3.4", Endpoint: "/cgi-bin/token"}, 502},
 		{"timeout", context.DeadlineExceeded, 504},
 		{"upstream down", &wechat.APIError{Code: -1, Endpoint: "/cgi-bin/token"}, 503},
+		{"store down", errors.New("redis: dial tcp 10.1.2.3:6379: connection refused"), 503},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -193,6 +196,13 @@ func TestTokenAPIErrors(t *testing.T) {
 			rec := do(h, "POST", "/api/token/refresh", "Bearer "+testAPIKey, "")
 			if rec.Code != tt.status || !strings.Contains(rec.Body.String(), "error") {
 				t.Errorf("refresh with %v = %d %s; want %d with an error", tt.err, rec.Code, rec.Body, tt.status)
+			}
+			if strings.Contains(rec.Body.String(), "10.1.2.3") {
+				t.Errorf("answer shows an internal address: %s", rec.Body)
+			}
+			var apiErr *wechat.APIError
+			if errors.As(tt.err, &apiErr) && !strings.Contains(rec.Body.String(), fmt.Sprint(apiErr.Code)) {
+				t.Errorf("answer %s does not name errcode %d", rec.Body, apiErr.Code)
 			}
 		})
 	}

@@ -226,7 +226,8 @@ func MsgIDOf(m Message) int64 {
 
 // DedupKey identifies a push across WeChat's retries (it retries three times
 // when no answer comes within five seconds). WeChat recommends MsgId for
-// messages and FromUserName+CreateTime for events.
+// messages and FromUserName+CreateTime for events; the event and its
+// EventKey are added so that two menu taps in one second stay two events.
 // https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_standard_messages.html
 func DedupKey(m Message) string {
 	if id := MsgIDOf(m); id != 0 {
@@ -237,5 +238,5 @@ func DedupKey(m Message) string {
 	if h.MsgType != MsgEvent {
 		kind = string(h.MsgType)
 	}
-	return "evt:" + h.FromUserName + ":" + strconv.FormatInt(h.CreateTime, 10) + ":" + kind
+	return "evt:" + h.FromUserName + ":" + strconv.FormatInt(h.CreateTime, 10) + ":" + kind + ":" + EventKeyOf(m)
 }

@@ -102,12 +102,12 @@ func TestAccessors(t *testing.T) {
 		key, dedup, sceneWant string
 	}{
 		{"text.xml", "", "", "msg:1234567890123456", ""},
-		{"event_subscribe.xml", EventSubscribe, "", "evt:oUser0001:1700000000:subscribe", ""},
-		{"event_subscribe_qrscene.xml", EventSubscribe, "qrscene_123123", "evt:oUser0001:1700000000:subscribe", "123123"},
-		{"event_click.xml", EventClick, "V1001_TODAY_MUSIC", "evt:oUser0001:1700000000:CLICK", ""},
-		{"event_view.xml", EventView, "https://www.qq.com/", "evt:oUser0001:1700000000:VIEW", ""},
-		{"event_templatesendjobfinish.xml", EventTemplateSendJobFinish, "", "evt:oUser0001:1700000000:TEMPLATESENDJOBFINISH", ""},
-		{"unknown_event.xml", "MASSSENDJOBFINISH", "", "evt:oUser0001:1700000000:MASSSENDJOBFINISH", ""},
+		{"event_subscribe.xml", EventSubscribe, "", "evt:oUser0001:1700000000:subscribe:", ""},
+		{"event_subscribe_qrscene.xml", EventSubscribe, "qrscene_123123", "evt:oUser0001:1700000000:subscribe:qrscene_123123", "123123"},
+		{"event_click.xml", EventClick, "V1001_TODAY_MUSIC", "evt:oUser0001:1700000000:CLICK:V1001_TODAY_MUSIC", ""},
+		{"event_view.xml", EventView, "https://www.qq.com/", "evt:oUser0001:1700000000:VIEW:https://www.qq.com/", ""},
+		{"event_templatesendjobfinish.xml", EventTemplateSendJobFinish, "", "evt:oUser0001:1700000000:TEMPLATESENDJOBFINISH:", ""},
+		{"unknown_event.xml", "MASSSENDJOBFINISH", "", "evt:oUser0001:1700000000:MASSSENDJOBFINISH:", ""},
 		{"unknown_msgtype.xml", "", "", "msg:1234567890123463", ""},
 	}
 	for _, tt := range tests {

@@ -114,9 +114,13 @@ func TestSDKErrorsAreTypedAndRedacted(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.Code != 45015 {
 		t.Fatalf("Deliver = %v; want *APIError 45015", err)
 	}
+
+	// A transport failure: Go's *url.Error prints the URL with the token.
 	tok, _ := w.tokens.Token(context.Background())
-	if strings.Contains(err.Error(), tok) {
-		t.Errorf("error contains the access token: %v", err)
+	w.fake.Close()
+	err = w.d.Deliver(context.Background(), "oUser1", &wechat.TextReply{Content: "x"})
+	if err == nil || strings.Contains(err.Error(), tok) || !strings.Contains(err.Error(), "access_token=[REDACTED]") {
+		t.Errorf("Deliver to a dead upstream = %v; want an error with the token redacted", err)
 	}
 }
 

@@ -51,12 +51,19 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxInspect+1))
-	resp.Body.Close()
 	if err != nil {
+		resp.Body.Close()
 		return nil, fmt.Errorf("read %s: %w", req.URL.Path, err)
 	}
+	if len(body) > maxInspect {
+		// Too large to be an errcode answer: hand it on whole, the part
+		// already read first.
+		resp.Body = readCloser{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+		return resp, nil
+	}
+	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	if len(body) > maxInspect || !errors.Is(wechat.CheckResponse(req.URL.Path, body), wechat.ErrTokenInvalid) {
+	if !errors.Is(wechat.CheckResponse(req.URL.Path, body), wechat.ErrTokenInvalid) {
 		return resp, nil
 	}
 	fresh, err := t.Refresher.RefreshIfCurrent(req.Context(), used)
@@ -73,6 +80,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	return t.base().RoundTrip(retry)
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 func (t *Transport) base() http.RoundTripper {

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// flakyWriter fails its first write, then records.
+type flakyWriter struct {
+	mu     sync.Mutex
+	failed bool
+	got    strings.Builder
+}
+
+func (f *flakyWriter) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.failed {
+		f.failed = true
+		return 0, errors.New("disk full")
+	}
+	return f.got.Write(p)
+}
+
+func (f *flakyWriter) String() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.got.String()
+}
+
+func TestLogSink(t *testing.T) {
+	w := &flakyWriter{}
+	s := newLogSink(w)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.run(ctx) }()
+
+	s.Write([]byte("lost in the failed write\n"))
+	time.Sleep(3 * flushEvery)
+	s.Write([]byte("after the failure\n"))
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(w.String(), "after the failure") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(w.String(), "after the failure") {
+		t.Fatalf("a failed write stopped logging: got %q", w.String())
+	}
+	s.Write([]byte("buffered at stop\n"))
+	cancel()
+	<-done
+	s.Write([]byte("after stop\n"))
+	if got := w.String(); !strings.Contains(got, "buffered at stop\n") || !strings.HasSuffix(got, "after stop\n") {
+		t.Errorf("output = %q; want the buffered line flushed at stop and later lines written through", got)
+	}
+	big := strings.Repeat("x", flushAt)
+	s2w := &flakyWriter{failed: true}
+	s2 := newLogSink(s2w)
+	s2.Write([]byte(big))
+	if len(s2w.String()) != flushAt {
+		t.Errorf("a full buffer was not flushed at once: %d bytes written", len(s2w.String()))
+	}
+}
