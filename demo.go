@@ -177,6 +177,9 @@ func (d *demoRig) env() env {
 
 // shutdown stops the server (it drains late answers), then the fakes.
 func (d *demoRig) shutdown() error {
+	// A connection dialled but never used counts as active for up to 5 s in
+	// http.Server.Shutdown; closing ours first keeps the stop prompt.
+	d.http.CloseIdleConnections()
 	d.stop()
 	var err error
 	select {
