@@ -31,30 +31,13 @@ type StoreSpec struct {
 }
 
 // String renders the spec for logs, with any password redacted.
-func (s StoreSpec) String() string {
-	switch s.Kind {
-	case StoreFile:
-		return "file:" + s.Path
-	case StoreRedis:
-		u := url.URL{Scheme: "redis", Host: s.Addr, Path: "/" + strconv.Itoa(s.DB)}
-		if s.TLS {
-			u.Scheme = "rediss"
-		}
-		switch {
-		case !s.Password.Empty():
-			u.User = url.UserPassword(s.Username, "xxxxx")
-		case s.Username != "":
-			u.User = url.User(s.Username)
-		}
-		return u.Redacted()
-	default:
-		return string(s.Kind)
-	}
-}
+func (s StoreSpec) String() string { return s.render(false) }
 
 // Spec returns the store spec in token.Open's form, password included:
 // hand it to the store and never print it (String is the printable form).
-func (s StoreSpec) Spec() string {
+func (s StoreSpec) Spec() string { return s.render(true) }
+
+func (s StoreSpec) render(withPassword bool) string {
 	switch s.Kind {
 	case StoreFile:
 		return "file:" + s.Path
@@ -64,8 +47,10 @@ func (s StoreSpec) Spec() string {
 			u.Scheme = "rediss"
 		}
 		switch {
-		case !s.Password.Empty():
+		case !s.Password.Empty() && withPassword:
 			u.User = url.UserPassword(s.Username, s.Password.Reveal())
+		case !s.Password.Empty():
+			u.User = url.UserPassword(s.Username, "xxxxx")
 		case s.Username != "":
 			u.User = url.User(s.Username)
 		}
