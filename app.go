@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"github.com/silenceper/wechat/v2/officialaccount"
 
 	"wxoa/config"
-	"wxoa/wechat"
 	"wxoa/wechat/api"
 	"wxoa/wechat/sdk"
 	"wxoa/wechat/token"
@@ -22,10 +20,10 @@ import (
 type app struct {
 	cfg     *config.Config
 	log     *slog.Logger
-	api     *api.Client    // nil without appid/secret
 	tokens  *token.Manager // nil without appid/secret
 	tickets *token.Manager // jsapi_ticket; nil without appid/secret
-	active  *http.Client   // for calls that carry an access_token
+	active  *http.Client   // for calls that carry an access_token: sdk.Transport
+	calls   *api.Client    // our own calls over active (tickets, menus)
 	oa      *officialaccount.OfficialAccount
 	closers []io.Closer
 }
@@ -57,43 +55,34 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 	if !cfg.ActiveCalls() {
 		return a, nil
 	}
-	fetchHTTP := &http.Client{Timeout: cfg.HTTPTimeout}
-	client, err := api.New(api.Config{
-		BaseURL: cfg.APIBase.String(), AppID: cfg.AppID, AppSecret: cfg.AppSecret,
-		Mode: api.Mode(cfg.TokenMode), HTTP: fetchHTTP, Logger: log,
-	})
+	// Token fetches go out plain; everything that carries the token goes
+	// through the Transport, which answers a rejected token with one
+	// compare-and-refresh and one retry.
+	newClient := func(h *http.Client) (*api.Client, error) {
+		return api.New(api.Config{
+			BaseURL: cfg.APIBase.String(), AppID: cfg.AppID, AppSecret: cfg.AppSecret,
+			Mode: api.Mode(cfg.TokenMode), HTTP: h, Logger: log,
+		})
+	}
+	fetch, err := newClient(&http.Client{Timeout: cfg.HTTPTimeout})
 	if err != nil {
 		return nil, err
 	}
-	a.api = client
-	a.tokens, err = a.manager("access_token", client.AccessTokenFetcher())
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
-	tickets := token.FetcherFunc(func(ctx context.Context, _ bool) (token.Token, error) {
-		at, err := a.tokens.Token(ctx)
-		if err != nil {
-			return token.Token{}, err
-		}
-		t, err := client.FetchJSAPITicket(ctx, at)
-		if errors.Is(err, wechat.ErrTokenInvalid) { // once, like every active call
-			fresh, rerr := a.tokens.RefreshIfCurrent(ctx, at)
-			if rerr != nil {
-				return token.Token{}, rerr
-			}
-			t, err = client.FetchJSAPITicket(ctx, fresh.Value.Reveal())
-		}
-		return t, err
-	})
-	a.tickets, err = a.manager("jsapi_ticket", tickets)
-	if err != nil {
+	if a.tokens, err = a.manager("access_token", fetch.AccessTokenFetcher()); err != nil {
 		a.Close()
 		return nil, err
 	}
 	a.active = &http.Client{Timeout: cfg.HTTPTimeout, Transport: &sdk.Transport{
 		APIBase: cfg.APIBase, Refresher: a.tokens, Logger: log,
 	}}
+	if a.calls, err = newClient(a.active); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if a.tickets, err = a.manager("jsapi_ticket", a.calls.JSAPITicketFetcher(a.tokens.Token)); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.oa = sdk.NewOfficialAccount(cfg.AppID, cfg.AppSecret, a.tokens)
 	return a, nil
 }

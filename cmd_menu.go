@@ -85,12 +85,7 @@ func menuAPI(e env) (menu.API, *app, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := a.activeAPI()
-	if err != nil {
-		a.Close()
-		return nil, nil, err
-	}
-	return c, a, nil
+	return tokenCaller{client: a.calls, tokens: a.tokens}, a, nil
 }
 
 // tokenCaller injects the managed token into calls; a rejected token is
@@ -108,14 +103,4 @@ func (t tokenCaller) Do(ctx context.Context, method, path string, in, out any) e
 		return err
 	}
 	return t.client.Do(ctx, method, path, tok, in, out)
-}
-
-// activeAPI is an API client for calls that carry the access_token: it
-// sends through the retrying transport.
-func (a *app) activeAPI() (tokenCaller, error) {
-	c, err := api.New(api.Config{
-		BaseURL: a.cfg.APIBase.String(), AppID: a.cfg.AppID, AppSecret: a.cfg.AppSecret,
-		HTTP: a.active, Logger: a.log,
-	})
-	return tokenCaller{client: c, tokens: a.tokens}, err
 }

@@ -408,3 +408,23 @@ func TestE2EJSSDKConfig(t *testing.T) {
 		t.Errorf("bad requests fetched tickets: %d calls; want 1", got)
 	}
 }
+
+// The ticket fetch carries the access_token, so a token WeChat has retired
+// is refreshed once and the fetch retried by the same Transport as every
+// SDK call.
+func TestE2ETicketFetchAfterTokenInvalidated(t *testing.T) {
+	fake := wechattest.NewServer(t)
+	s := startE2E(t, e2eVars(t, fake), fake)
+	auth := "Bearer " + e2eAPIKey
+	if code, _ := s.request(t, "GET", "/api/token", auth, ""); code != 200 {
+		t.Fatalf("GET /api/token = %d", code)
+	}
+	fake.Invalidate()
+	code, body := s.request(t, "GET", "/api/jssdk/config?url="+url.QueryEscape("https://example.com/"), auth, "")
+	if code != 200 || !strings.Contains(body, `"signature"`) {
+		t.Fatalf("GET /api/jssdk/config after invalidation = %d %s; want 200", code, body)
+	}
+	if tc, tk := fake.TokenCalls(), fake.Calls("/cgi-bin/ticket/getticket"); tc != 2 || tk != 2 {
+		t.Errorf("token calls %d, ticket calls %d; want 2 and 2 (rejected, refreshed, retried once)", tc, tk)
+	}
+}

@@ -62,9 +62,8 @@ func serve(ctx context.Context, e env, args []string) error {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "callback", cfg.CallbackPath,
-		"safe_mode", !cfg.EncodingAESKey.Empty(), "token_api", !cfg.TokenAPIKey.Empty() && a.tokens != nil,
-		"token_store", cfg.TokenStore.String())
+	// cfg's LogValue shows every setting with secrets reduced to "set".
+	log.Info("listening", "addr", ln.Addr().String(), "token_api", !cfg.TokenAPIKey.Empty() && a.tokens != nil, "config", cfg)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 

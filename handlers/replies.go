@@ -18,7 +18,8 @@ type Replier interface {
 }
 
 // Forwarder answers a message through a team's own endpoint. A nil reply
-// means "success": the answer, if any, is delivered later.
+// means "success": the answer, if any, is delivered later. ctx is the
+// request's; a forward that outlives it is bounded by the forwarder itself.
 type Forwarder interface {
 	Forward(ctx context.Context, f *rules.Forward, msg wechat.Message) wechat.Reply
 }
@@ -97,9 +98,7 @@ func (rc *replyCache) compute(ctx context.Context, msg wechat.Message) []byte {
 			rc.log.Error("rule forwards but forwarding is not configured", "rule", res.Rule)
 			return wechat.SuccessReply
 		}
-		// The forward outlives this request when it is late; it gets its own
-		// context from the forwarder.
-		reply = rc.forward.Forward(context.WithoutCancel(ctx), res.Forward, msg)
+		reply = rc.forward.Forward(ctx, res.Forward, msg)
 	}
 	if reply == nil {
 		return wechat.SuccessReply
