@@ -173,7 +173,14 @@ func URL(tb testing.TB) string {
 // that it answers.
 func Client(tb testing.TB) redis.UniversalClient {
 	tb.Helper()
-	opts, err := redis.ParseURL(URL(tb))
+	return ClientFor(tb, URL(tb))
+}
+
+// ClientFor returns a client for a single-node url, closed on cleanup,
+// after checking that it answers.
+func ClientFor(tb testing.TB, url string) redis.UniversalClient {
+	tb.Helper()
+	opts, err := redis.ParseURL(url)
 	if err != nil {
 		tb.Fatalf("REDIS_URL: %v", err)
 	}

@@ -6,10 +6,7 @@ import (
 )
 
 func benchManager(b *testing.B) *Manager {
-	store, _, err := Open("memory", "access_token", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	store := mustOpen(b, "memory", "access_token")
 	m := mustManager(b, Config{Store: store, Fetcher: newFakeFetcher(nil)})
 	if _, err := m.Token(context.Background()); err != nil {
 		b.Fatal(err)
@@ -45,7 +42,7 @@ func BenchmarkTokenHitParallel(b *testing.B) {
 }
 
 func TestTokenHitDoesNotAllocate(t *testing.T) {
-	store, _, _ := Open("memory", "access_token", nil)
+	store := mustOpen(t, "memory", "access_token")
 	m := mustManager(t, Config{Store: store, Fetcher: newFakeFetcher(nil)})
 	ctx := context.Background()
 	if _, err := m.Token(ctx); err != nil {

@@ -54,7 +54,8 @@ func TestIntegrationUpstreamFailureWithCachedToken(t *testing.T) {
 func TestIntegrationUpstreamFailureWithoutToken(t *testing.T) {
 	for _, tt := range failures {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, nil)
+			clk := &clock{t: time.Now()}
+			e := newEnv(t, clk.Now)
 			e.srv.Fail(tt.f, 1)
 			// Only the hang needs a short bound; the others get time for
 			// their retries on a loaded machine.
@@ -67,8 +68,15 @@ func TestIntegrationUpstreamFailureWithoutToken(t *testing.T) {
 			if err == nil || !tt.is(err) || !strings.HasPrefix(err.Error(), "token access_token: ") {
 				t.Errorf("Token() with %s upstream = %v; want a wrapped %s error", tt.name, err, tt.name)
 			}
+			// The failure is remembered: callers get it at once, WeChat is not asked again.
+			calls := e.srv.TokenCalls()
+			var re *token.RememberedError
+			if _, err := m.Token(context.Background()); !errors.As(err, &re) || !tt.is(err) || e.srv.TokenCalls() != calls {
+				t.Errorf("Token() right after the failure = %v with %d more calls; want the remembered %s error and none", err, e.srv.TokenCalls()-calls, tt.name)
+			}
+			clk.Advance(re.RetryIn + time.Second)
 			if v, err := m.Token(context.Background()); err != nil || v != e.srv.Current() {
-				t.Errorf("Token() after recovery = %q, %v; want %q", v, err, e.srv.Current())
+				t.Errorf("Token() after the back-off = %q, %v; want %q", v, err, e.srv.Current())
 			}
 			e.saw(e.srv.Current())
 		})

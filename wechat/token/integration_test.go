@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"wxoa/internal/redistest"
 	"wxoa/wechat"
 	"wxoa/wechat/api"
 	"wxoa/wechat/token"
@@ -106,7 +107,11 @@ func (e *env) manager(t *testing.T, store token.Store, mode api.Mode, tweak ...f
 
 func open(t *testing.T, spec string) token.Store {
 	t.Helper()
-	s, c, err := token.Open(spec, "access_token", nil)
+	sp, err := token.ParseSpec(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, c, err := token.Open(sp, token.Options{Name: "access_token", AppID: "wxtest"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +178,7 @@ func TestIntegrationRestartReadsFile(t *testing.T) {
 }
 
 func TestIntegrationRedisTwoHosts(t *testing.T) {
-	url := token.RedisURLForTest(t)
+	url := redistest.URL(t)
 	e := newEnv(t, nil)
 	key := "wxoa:itest:" + time.Now().Format("150405.000000000")
 	hosts := make([]*token.Manager, 2)

@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"wxoa/wechat"
 )
 
 // Defaults for the zero values of Config.
@@ -19,6 +23,10 @@ const (
 	DefaultDailyLimit       = 2000
 	DefaultFetchTimeout     = 30 * time.Second
 	DefaultMinForceInterval = 30 * time.Second
+	// DefaultCheckMemo is how long a token WeChat just accepted is answered
+	// without asking again, so a client reporting it in a loop costs WeChat
+	// one check per period instead of one per report.
+	DefaultCheckMemo = 5 * time.Second
 )
 
 // ErrRateLimited is returned by ForceRefresh when it is called again within
@@ -38,10 +46,13 @@ type Config struct {
 	Name             string        // "access_token" or "jsapi_ticket", for logs and errors
 	Store            Store         // where the token lives, usually from Open
 	Fetcher          Fetcher       // asks WeChat for a new token
+	Checker          Checker       // nil: a report of the current token always fetches
 	Margin           time.Duration // refresh this long before expiry; default 5m
 	DailyLimit       int           // upstream fetches per day; warn at 80%; default 2000
 	FetchTimeout     time.Duration // bound on one shared fetch; default 30s
 	MinForceInterval time.Duration // minimum gap between ForceRefresh calls; default 30s
+	CheckMemo        time.Duration // see DefaultCheckMemo
+	Instance         string        // names this process in Token.By; default host-pid
 	Logger           *slog.Logger  // nil discards
 	Now              func() time.Time
 }
@@ -53,27 +64,43 @@ type Manager struct {
 	name         string
 	store        Store
 	fetcher      Fetcher
+	checker      Checker
 	margin       time.Duration
 	limit        int64
 	fetchTimeout time.Duration
 	minForce     time.Duration
+	checkMemo    time.Duration
+	instance     string
 	log          *slog.Logger
 	now          func() time.Time
 	zone         *time.Location
 
-	// hot holds the last fresh token with the instant it enters the margin,
-	// so the hot path is an atomic load and one clock read. With the real
-	// clock that read is monotonic only (time.Until), half the cost of
-	// time.Now. It can mask a newer token in a shared store only until the
-	// margin; then the slow path re-reads the store and refreshes.
+	// hot is the last valid token with the instants it enters the margin and
+	// expires, so the hot path is an atomic load and one clock read. With the
+	// real clock those readings are monotonic (time.Until), half the cost of
+	// time.Now. The store's watcher replaces it when another process
+	// refreshes; nothing but a newer token or WeChat's rejection removes it,
+	// so a store outage never turns a valid token into an error.
 	hot       atomic.Pointer[hotEntry]
 	realClock bool
+
+	// rejected is the value WeChat last rejected (checked upstream after a
+	// report): never served again, even while a store still holds it.
+	rejected atomic.Pointer[string]
+	// fail is the last attempt that left callers without a token; until it
+	// expires callers get its error at once instead of another attempt.
+	fail atomic.Pointer[failure]
+	// checked is the last token WeChat accepted on a check (CheckMemo).
+	checked atomic.Pointer[checkMemo]
 
 	group singleflight.Group
 
 	bgBusy   atomic.Bool  // a background refresh is running
 	retryAt  atomic.Int64 // Unix ns before which no background refresh starts
 	failures atomic.Int32 // consecutive failed background refreshes
+
+	health atomic.Pointer[storeHealth] // nil: the store answers
+	stats  counters
 
 	done context.Context // ends on Close, cancelling fetches in flight
 	stop context.CancelFunc
@@ -85,8 +112,9 @@ type Manager struct {
 	warnedDay string
 }
 
-// NewManager checks cfg and returns a Manager. It starts no goroutine until
-// a refresh is needed.
+// NewManager checks cfg and returns a Manager. When the store is a Watcher
+// it starts one goroutine that follows other processes' refreshes; Close
+// stops it.
 func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("token manager: Store is required")
@@ -94,17 +122,20 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Fetcher == nil {
 		return nil, errors.New("token manager: Fetcher is required")
 	}
-	if cfg.Margin < 0 || cfg.FetchTimeout < 0 || cfg.MinForceInterval < 0 || cfg.DailyLimit < 0 {
-		return nil, errors.New("token manager: Margin, DailyLimit, FetchTimeout and MinForceInterval must not be negative")
+	if cfg.Margin < 0 || cfg.FetchTimeout < 0 || cfg.MinForceInterval < 0 || cfg.DailyLimit < 0 || cfg.CheckMemo < 0 {
+		return nil, errors.New("token manager: Margin, DailyLimit, FetchTimeout, MinForceInterval and CheckMemo must not be negative")
 	}
 	m := &Manager{
 		name:         cmp.Or(cfg.Name, "access_token"),
 		store:        cfg.Store,
 		fetcher:      cfg.Fetcher,
+		checker:      cfg.Checker,
 		margin:       cmp.Or(cfg.Margin, DefaultMargin),
 		limit:        int64(cmp.Or(cfg.DailyLimit, DefaultDailyLimit)),
 		fetchTimeout: cmp.Or(cfg.FetchTimeout, DefaultFetchTimeout),
 		minForce:     cmp.Or(cfg.MinForceInterval, DefaultMinForceInterval),
+		checkMemo:    cmp.Or(cfg.CheckMemo, DefaultCheckMemo),
+		instance:     cmp.Or(cfg.Instance, defaultInstance()),
 		log:          cfg.Logger,
 		now:          cfg.Now,
 		zone:         shanghai(),
@@ -118,13 +149,30 @@ func NewManager(cfg Config) (*Manager, error) {
 		m.realClock = true
 	}
 	m.done, m.stop = context.WithCancel(context.Background())
+	if w, ok := m.store.(Watcher); ok && m.acquire() {
+		go func() {
+			defer m.wg.Done()
+			w.Watch(m.done, m.onChange, m.onProbe)
+		}()
+	}
 	return m, nil
 }
 
+func defaultInstance() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		h = "wxoa"
+	}
+	return h + "-" + strconv.Itoa(os.Getpid())
+}
+
+// Name returns the token kind the Manager was configured with.
+func (m *Manager) Name() string { return m.name }
+
 // Token returns a valid token. It is the hot path: a fresh token costs an
-// atomic load and a clock read, and no allocation. Inside the margin it still returns
-// at once and refreshes in the background; only an absent or expired token
-// makes the caller wait for a fetch.
+// atomic load and a clock read, and no allocation. Inside the margin it
+// still returns at once and refreshes in the background; only an absent or
+// expired token makes the caller wait for a fetch.
 func (m *Manager) Token(ctx context.Context) (string, error) {
 	t, err := m.Current(ctx)
 	if err != nil {
@@ -142,33 +190,32 @@ func (m *Manager) Current(ctx context.Context) (Token, error) {
 }
 
 func (m *Manager) current(ctx context.Context) (Token, error) {
-	t, err := m.store.Load(ctx)
-	if err == nil {
-		now := m.now()
-		if t.Fresh(now, m.margin) {
-			m.remember(t, now)
-			return t, nil
-		}
-		if t.Valid(now) {
-			m.refreshAhead(now)
-			return t, nil
-		}
-	} else if !errors.Is(err, ErrNoToken) {
-		m.log.Warn("token store load failed; refreshing", "err", err)
+	now := m.now()
+	if e := m.hot.Load(); e != nil && m.before(e.validUntil) {
+		// Inside the margin: the refresh runs in the background, and a store
+		// or WeChat failure there leaves this token in service.
+		m.refreshAhead(now)
+		return e.tok, nil
 	}
-	return m.wait(ctx, modeNormal, "", m.now())
+	return m.wait(ctx, modeNormal, "", now)
 }
 
-// RefreshIfCurrent replaces stale, a token WeChat just rejected (40001,
-// 40014, 42001), if it is still the current one; otherwise someone already
-// replaced it and the current token is returned without a fetch. Any number
-// of concurrent calls with the same stale token, in this process or in
-// others sharing the store, cause one fetch. Unlike Token, a failed fetch is
-// returned as an error: the stale token is known to be bad.
+// RefreshIfCurrent replaces stale, a token WeChat rejected (40001, 40014,
+// 42001) for some caller, if it is still the current one; otherwise
+// someone already replaced it and the current token is returned without a
+// fetch. With a Checker, a stale report of the current token is first
+// checked with WeChat: a token WeChat still accepts is answered as is and
+// costs no fetch (a misconfigured client reporting it in a loop would
+// otherwise spend the daily quota). Any number of concurrent reports of one
+// token share one check and at most one fetch, in this process and, through
+// the store's lock, in others. A failed fetch is returned as an error: the
+// stale token is known to be bad.
 func (m *Manager) RefreshIfCurrent(ctx context.Context, stale string) (Token, error) {
+	m.stats.reports.Add(1)
 	now := m.now()
-	if t, err := m.store.Load(ctx); err == nil && t.Valid(now) && !t.Value.Equal(stale) {
-		return t, nil
+	if e := m.hot.Load(); e != nil && m.before(e.validUntil) && !e.tok.Value.Equal(stale) {
+		m.stats.reportsOutdated.Add(1)
+		return e.tok, nil
 	}
 	return m.wait(ctx, modeStale, stale, now)
 }
@@ -183,19 +230,32 @@ func (m *Manager) ForceRefresh(ctx context.Context) (Token, error) {
 	if !m.lastForce.IsZero() && now.Sub(m.lastForce) < m.minForce {
 		wait := m.minForce - now.Sub(m.lastForce)
 		m.mu.Unlock()
-		cur, err := m.store.Load(ctx)
-		if err != nil || !cur.Valid(now) {
-			cur = Token{}
+		var cur Token
+		if e := m.hot.Load(); e != nil && m.before(e.validUntil) {
+			cur = e.tok
 		}
-		return cur, fmt.Errorf("token %s: %w: retry in %s", m.name, ErrRateLimited, wait.Round(time.Second))
+		return cur, &RateLimitError{RetryAfter: wait, name: m.name}
 	}
 	m.lastForce = now
 	m.mu.Unlock()
 	return m.wait(ctx, modeForce, "", now)
 }
 
-// Close stops background refreshes and fetches in flight and waits for
-// their goroutines. Later calls that need a fetch fail.
+// RateLimitError is ForceRefresh declining; it matches ErrRateLimited.
+type RateLimitError struct {
+	RetryAfter time.Duration // until the next forced refresh is allowed
+	name       string
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("token %s: %v: retry in %s", e.name, ErrRateLimited, e.RetryAfter.Round(time.Second))
+}
+
+// Is makes errors.Is(err, ErrRateLimited) true.
+func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
+
+// Close stops background refreshes, the store watcher and fetches in
+// flight and waits for their goroutines. Later calls that need a fetch fail.
 func (m *Manager) Close() error {
 	m.mu.Lock()
 	if m.closed {
@@ -225,7 +285,8 @@ func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 type hotEntry struct {
 	tok        Token
-	freshUntil time.Time // carries a monotonic reading with the real clock
+	freshUntil time.Time // enters the margin; monotonic with the real clock
+	validUntil time.Time // expires; monotonic with the real clock
 }
 
 func (m *Manager) before(t time.Time) bool {
@@ -235,19 +296,50 @@ func (m *Manager) before(t time.Time) bool {
 	return m.now().Before(t)
 }
 
-// remember makes t the hot token if it is fresh and the one there is not
-// both fresh and fetched later.
-func (m *Manager) remember(t Token, now time.Time) {
-	if !t.Fresh(now, m.margin) {
-		return
+// remember makes t the hot token unless it is expired, rejected, or older
+// than a valid hot token. It reports whether t is the hot token afterwards.
+func (m *Manager) remember(t Token, now time.Time) bool {
+	if !t.Valid(now) || m.isRejected(t.Value) {
+		return false
 	}
-	e := &hotEntry{tok: t, freshUntil: now.Add(t.ExpiresAt.Sub(now) - m.margin)}
+	left := t.ExpiresAt.Sub(now)
+	e := &hotEntry{tok: t, freshUntil: now.Add(left - m.margin), validUntil: now.Add(left)}
 	for {
 		old := m.hot.Load()
-		if old != nil && old.tok.FetchedAt.After(t.FetchedAt) && m.before(old.freshUntil) {
-			return
+		if old != nil && m.before(old.validUntil) && !m.isRejected(old.tok.Value) {
+			if old.tok.FetchedAt.After(t.FetchedAt) {
+				return false
+			}
+			if old.tok.Value.Equal(t.Value.Reveal()) && old.tok.FetchedAt.Equal(t.FetchedAt) {
+				return true // the same token: keep the entry, spare the CAS
+			}
 		}
 		if m.hot.CompareAndSwap(old, e) {
+			m.fail.Store(nil) // a valid token exists: forget the failure
+			return true
+		}
+	}
+}
+
+// hotToken returns the hot token if it is still valid.
+func (m *Manager) hotToken() (Token, bool) {
+	if e := m.hot.Load(); e != nil && m.before(e.validUntil) && !m.isRejected(e.tok.Value) {
+		return e.tok, true
+	}
+	return Token{}, false
+}
+
+func (m *Manager) isRejected(v wechat.Secret) bool {
+	r := m.rejected.Load()
+	return r != nil && v.Equal(*r)
+}
+
+// reject records that WeChat refused v and stops serving it.
+func (m *Manager) reject(v string) {
+	m.rejected.Store(&v)
+	for {
+		old := m.hot.Load()
+		if old == nil || !old.tok.Value.Equal(v) || m.hot.CompareAndSwap(old, nil) {
 			return
 		}
 	}

@@ -31,10 +31,7 @@ func TestNewManagerRejectsBadConfig(t *testing.T) {
 func TestColdManagerFetchesOnceForManyCallers(t *testing.T) {
 	for _, spec := range []string{"memory", "file:" + t.TempDir() + "/t.json"} {
 		t.Run(spec[:4], func(t *testing.T) {
-			store, _, err := Open(spec, "access_token", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			store := mustOpen(t, spec, "access_token")
 			f := newFakeFetcher(nil)
 			release := f.hold() // keep the fetch in flight until all callers queue
 			m := mustManager(t, Config{Store: store, Fetcher: f})
@@ -94,7 +91,7 @@ func TestRefreshAheadServesOldTokenWhileOneBackgroundFetchRuns(t *testing.T) {
 	clk := newFakeClock()
 	f := newFakeFetcher(clk.Now)
 	var logs logBuf
-	store, _, _ := Open("memory", "access_token", nil)
+	store := mustOpen(t, "memory", "access_token")
 	m := mustManager(t, Config{Store: store, Fetcher: f, Margin: 5 * time.Minute, Now: clk.Now, Logger: logs.logger()})
 
 	old, err := m.Token(context.Background())

@@ -1,20 +1,92 @@
 package token
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"wxoa/wechat/redisurl"
 )
 
-// specForms names the accepted store specs in errors.
-const specForms = `"memory", "file:PATH" or "redis://[user:pass@]host:port/db"`
+// Kind names where a token is kept.
+type Kind string
+
+// Store kinds.
+const (
+	KindMemory Kind = "memory" // this process only
+	KindFile   Kind = "file"   // one host, shared through a locked file
+	KindRedis  Kind = "redis"  // a fleet, shared through Redis
+)
+
+// Spec says where tokens are kept. ParseSpec builds it from TOKEN_STORE's
+// text once; Open takes it as it is.
+type Spec struct {
+	Kind  Kind
+	Path  string        // KindFile: the access_token's file
+	Redis redisurl.Spec // KindRedis
+}
+
+// SpecForms names the accepted forms in errors and docs.
+const SpecForms = `memory, file:PATH, or a redis:// / rediss:// URL (one node; Sentinel with ?master_name=; Cluster with several addr=)`
+
+// ParseSpec reads a store spec. Its errors never contain a password.
+func ParseSpec(s string) (Spec, error) {
+	switch {
+	case s == string(KindMemory):
+		return Spec{Kind: KindMemory}, nil
+	case strings.HasPrefix(s, "file:"):
+		path := strings.TrimPrefix(s, "file:")
+		if path == "" || strings.HasPrefix(path, "//") || strings.HasSuffix(path, "/") {
+			return Spec{}, fmt.Errorf("want file:PATH naming a file (e.g. file:data/access_token.json or file:/var/lib/wxoa/access_token.json), not a directory or a file:// URL")
+		}
+		return Spec{Kind: KindFile, Path: path}, nil
+	case strings.HasPrefix(s, "redis://"), strings.HasPrefix(s, "rediss://"):
+		r, err := redisurl.Parse(s)
+		if err != nil {
+			return Spec{}, fmt.Errorf("redis URL %w (value not shown)", err)
+		}
+		return Spec{Kind: KindRedis, Redis: r}, nil
+	}
+	// Echo at most a scheme: the rest of a mistyped spec may be a password.
+	if scheme, _, ok := strings.Cut(s, ":"); ok && validName.MatchString(scheme) && len(scheme) <= 10 {
+		return Spec{}, fmt.Errorf("unsupported scheme %q: want %s", scheme, SpecForms)
+	}
+	return Spec{}, fmt.Errorf("unsupported store: want %s", SpecForms)
+}
+
+// String renders the spec without secrets.
+func (s Spec) String() string {
+	switch s.Kind {
+	case KindFile:
+		return "file:" + s.Path
+	case KindRedis:
+		return s.Redis.String()
+	}
+	return string(s.Kind)
+}
+
+// Options are what Open needs besides the spec.
+type Options struct {
+	// Name picks the token kind: "access_token" uses PATH itself; another
+	// name (e.g. "jsapi_ticket") uses dir(PATH)/<name>.json.
+	Name string
+	// AppID namespaces Redis keys, "{wxoa:APPID}:<name>", so accounts can
+	// share one Redis; the hash tag keeps a token's keys on one Cluster slot.
+	AppID string
+	// Redis, if set, is the client to use (shared with other stores; the
+	// caller closes it). Nil: Open creates one from the spec and returns it
+	// as the io.Closer.
+	Redis  redis.UniversalClient
+	Logger *slog.Logger
+}
 
 var validName = regexp.MustCompile(`^[a-z0-9_]+$`)
 
@@ -22,55 +94,48 @@ type nopCloser struct{}
 
 func (nopCloser) Close() error { return nil }
 
-// Open builds the store a spec names, wrapped in NewCachedStore:
-//
-//	memory                          this process only
-//	file:PATH                       a JSON file shared by processes on one host
-//	redis://[user:pass@]host:port/db  a Redis shared by hosts
-//
-// name picks the token kind: "access_token" uses PATH itself and the key
-// "wxoa:access_token"; any other name (e.g. "jsapi_ticket") uses
-// dir(PATH)/<name>.json and the key "wxoa:<name>". The io.Closer releases
-// the Redis connection pool; close it after the Manager.
-func Open(spec, name string, logger *slog.Logger) (Store, io.Closer, error) {
-	if !validName.MatchString(name) {
-		return nil, nil, fmt.Errorf("token store: invalid name %q (want lower-case letters, digits, _)", name)
+// RedisKey is the Redis key of token name for appid.
+func RedisKey(appID, name string) string { return "{wxoa:" + appID + "}:" + name }
+
+// Open builds the store spec names, wrapped in NewCachedStore. The
+// io.Closer releases a Redis client Open created; close it after the
+// Manager. A Redis that does not answer at start-up is logged as a warning,
+// not an error: the Manager serves from memory and WeChat meanwhile.
+func Open(spec Spec, o Options) (Store, io.Closer, error) {
+	if !validName.MatchString(o.Name) {
+		return nil, nil, fmt.Errorf("token store: invalid name %q (want lower-case letters, digits, _)", o.Name)
 	}
-	if logger == nil {
-		logger = discard()
+	log := o.Logger
+	if log == nil {
+		log = discard()
 	}
-	switch {
-	case spec == "memory":
+	switch spec.Kind {
+	case KindMemory:
 		return NewCachedStore(NewMemoryStore()), nopCloser{}, nil
-	case strings.HasPrefix(spec, "file:"):
-		path := strings.TrimPrefix(spec, "file:")
-		if path == "" || strings.HasSuffix(path, "/") {
-			return nil, nil, fmt.Errorf("token store: file: needs a file path, as in file:/var/lib/wxoa/access_token.json")
+	case KindFile:
+		path := spec.Path
+		if o.Name != "access_token" {
+			path = filepath.Join(filepath.Dir(path), o.Name+".json")
 		}
-		if name != "access_token" {
-			path = filepath.Join(filepath.Dir(path), name+".json")
-		}
-		s, err := NewFileStore(path, logger)
+		s, err := NewFileStore(path, log)
 		if err != nil {
 			return nil, nil, err
 		}
 		return NewCachedStore(s), nopCloser{}, nil
-	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"):
-		opts, err := redis.ParseURL(spec)
-		if err != nil {
-			// *url.Error quotes the whole URL, password included.
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				err = ue.Err
-			}
-			return nil, nil, fmt.Errorf("token store: invalid redis URL (want %s): %w", specForms, err)
+	case KindRedis:
+		if spec.Redis.IsZero() {
+			return nil, nil, errors.New("token store: redis spec without a URL")
 		}
-		c := redis.NewClient(opts)
-		return NewCachedStore(NewRedisStore(c, "wxoa:"+name, logger)), c, nil
+		c, closer := o.Redis, io.Closer(nopCloser{})
+		if c == nil {
+			c = spec.Redis.NewClient()
+			closer = c
+			if err := redisurl.Ping(context.Background(), c, 2*time.Second); err != nil {
+				log.Warn("token store: Redis does not answer at start-up; serving from memory until it does",
+					"redis", spec.Redis.String(), "err", err)
+			}
+		}
+		return NewCachedStore(NewRedisStore(c, RedisKey(o.AppID, o.Name), log)), closer, nil
 	}
-	// Echo at most a scheme: the rest of a mistyped spec may be a password.
-	if scheme, _, ok := strings.Cut(spec, ":"); ok && validName.MatchString(scheme) && len(scheme) <= 10 {
-		return nil, nil, fmt.Errorf("token store: unsupported scheme %q: want %s", scheme, specForms)
-	}
-	return nil, nil, fmt.Errorf("token store: unsupported spec: want %s", specForms)
+	return nil, nil, fmt.Errorf("token store: unknown kind %q", spec.Kind)
 }

@@ -92,7 +92,7 @@ func TestHelperProcess(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	store, closer, err := token.Open("file:"+os.Getenv("WXOA_TOKEN_FILE"), "access_token", nil)
+	store, closer, err := token.Open(token.Spec{Kind: token.KindFile, Path: os.Getenv("WXOA_TOKEN_FILE")}, token.Options{Name: "access_token"})
 	if err != nil {
 		t.Fatal(err)
 	}

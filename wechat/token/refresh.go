@@ -24,10 +24,22 @@ const (
 	maxBackoff = time.Minute
 )
 
+// errStoreDown stops a background refresh that could not take the shared
+// lock: the token in memory stays in service, and fetching without the lock
+// could invalidate the token the rest of the fleet is using.
+var errStoreDown = errors.New("shared store unavailable; keeping the current token")
+
 // wait joins (or starts) the one refresh for its key and waits for it on
 // ctx. The refresh itself runs detached from ctx, bounded by FetchTimeout
 // and by Close, so a caller giving up does not cancel it for the others.
+// While a failed attempt is remembered (see failure), callers without a
+// token get its error at once.
 func (m *Manager) wait(ctx context.Context, md mode, stale string, started time.Time) (Token, error) {
+	if md != modeForce {
+		if err := m.remembered(); err != nil {
+			return Token{}, err
+		}
+	}
 	key := "normal"
 	switch md {
 	case modeStale:
@@ -43,7 +55,11 @@ func (m *Manager) wait(ctx context.Context, md mode, stale string, started time.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.fetchTimeout)
 		defer cancel()
 		defer context.AfterFunc(m.done, cancel)()
-		return m.refresh(fctx, md, stale, started)
+		t, err := m.refresh(fctx, md, stale, started)
+		if err != nil && m.done.Err() == nil {
+			m.failed(err)
+		}
+		return t, err
 	})
 	select {
 	case r := <-ch:
@@ -81,6 +97,7 @@ func (m *Manager) background(started time.Time) {
 		return m.refresh(ctx, modeNormal, "", started)
 	})
 	if err == nil && v.(Token).Fresh(m.now(), m.margin) {
+		m.remember(v.(Token), m.now())
 		m.failures.Store(0)
 		m.retryAt.Store(0)
 		return
@@ -94,15 +111,30 @@ func (m *Manager) background(started time.Time) {
 	if err == nil || errors.Is(err, errClosed) || m.done.Err() != nil {
 		return
 	}
+	if errors.Is(err, errStoreDown) {
+		m.log.Warn("background token refresh postponed: the shared store is unavailable; serving the current token", "retry_in", wait)
+		return
+	}
 	m.log.Error("background token refresh failed; serving the current token", "err", err, "retry_in", wait)
 }
 
-// refresh takes the store's lock, re-reads the store — another goroutine,
-// process or host may have refreshed while we waited — and fetches only if
-// the token it holds still calls for it.
+// refresh settles md from what is already known — the token in memory, the
+// store — and only then takes the store's lock, re-reads the store (another
+// goroutine, process or host may have refreshed while we waited) and
+// fetches if the token it holds still calls for it.
 func (m *Manager) refresh(ctx context.Context, md mode, stale string, started time.Time) (Token, error) {
+	if t, ok := m.settled(ctx, md, stale, started); ok {
+		return t, nil
+	}
+	if md == modeStale {
+		if t, done, err := m.checkStale(ctx, stale); done {
+			return t, err
+		}
+	}
 	for {
+		waitStart := time.Now()
 		unlock, err := m.store.Lock(ctx)
+		m.stats.lockWait(time.Since(waitStart))
 		if errors.Is(err, errTokenChanged) {
 			if t, ok := m.settled(ctx, md, stale, started); ok {
 				return t, nil
@@ -110,8 +142,21 @@ func (m *Manager) refresh(ctx context.Context, md mode, stale string, started ti
 			continue
 		}
 		if err != nil {
-			return Token{}, fmt.Errorf("lock: %w", err)
+			var se *StoreError
+			if ctx.Err() != nil || !errors.As(err, &se) {
+				return Token{}, fmt.Errorf("lock: %w", err)
+			}
+			m.storeFailed(err)
+			if _, ok := m.hotToken(); ok && md == modeNormal {
+				return Token{}, errStoreDown
+			}
+			// Nothing valid in memory and nobody to coordinate with: a
+			// token fetched alone beats none at all. It is shared once the
+			// store answers again (resync).
+			m.log.Warn("shared store unavailable; fetching a token for this process alone", "err", err)
+			return m.fetch(ctx, md, stale, Token{})
 		}
+		m.storeOK()
 		t, err := m.refreshLocked(ctx, md, stale, started)
 		unlock()
 		return t, err
@@ -123,13 +168,23 @@ func (m *Manager) refreshLocked(ctx context.Context, md mode, stale string, star
 	if ok {
 		return cur, nil
 	}
+	return m.fetch(ctx, md, stale, cur)
+}
+
+// fetch asks WeChat for a token and saves it; cur is what the store held.
+func (m *Manager) fetch(ctx context.Context, md mode, stale string, cur Token) (Token, error) {
+	if hot, ok := m.hotToken(); ok && (cur.Value == "" || hot.FetchedAt.After(cur.FetchedAt)) {
+		cur = hot
+	}
 	// Force (stable_token's force_refresh, 20 a day) only when WeChat may
 	// otherwise hand back the very token it rejected.
-	force := md == modeForce || md == modeStale && stale != "" && cur.Value.Equal(stale)
+	force := md == modeForce || md == modeStale && stale != "" && (cur.Value.Equal(stale) || m.isRejected(cur.Value))
 	m.countFetch(ctx)
+	start := time.Now()
 	t, err := m.fetcher.Fetch(ctx, force)
+	m.stats.fetched(err, time.Since(start))
 	if err != nil {
-		if md == modeNormal && cur.Valid(m.now()) {
+		if md == modeNormal && cur.Valid(m.now()) && !m.isRejected(cur.Value) {
 			// A failed fetch never takes away a token that still works.
 			m.log.Error("token refresh failed; serving the current token", "err", err)
 			return cur, nil
@@ -140,18 +195,25 @@ func (m *Manager) refreshLocked(ctx context.Context, md mode, stale string, star
 	if t.FetchedAt.IsZero() {
 		t.FetchedAt = now
 	}
+	if t.By == "" {
+		t.By = m.instance
+	}
 	if err := checkSavable(t); err != nil {
 		return Token{}, fmt.Errorf("fetch: %w", err)
 	}
 	if !t.ExpiresAt.After(now) {
 		return Token{}, errors.New("fetch: token already expired")
 	}
+	m.remember(t, now)
 	saved, err := m.store.Save(ctx, t)
 	if err != nil {
-		// The token is good; only sharing it failed. Serve it.
+		// The token is good; only sharing it failed. Serve it, and share it
+		// when the store is back.
+		m.storeFailed(err)
 		m.log.Error("token store save failed; using the fetched token in this process only", "err", err)
 		return t, nil
 	}
+	m.storeOK()
 	m.log.Info("token refreshed", "expires_at", saved.ExpiresAt, "forced", force)
 	if !saved.Fresh(now, m.margin) {
 		m.log.Warn("new token expires within the refresh margin; is Margin too long?", "margin", m.margin)
@@ -159,25 +221,34 @@ func (m *Manager) refreshLocked(ctx context.Context, md mode, stale string, star
 	return saved, nil
 }
 
-// settled re-reads the store and reports whether what it holds makes a
-// fetch unnecessary for md.
+// settled reports whether what the store (or, before that, memory) holds
+// makes a fetch unnecessary for md, and returns the store's token.
 func (m *Manager) settled(ctx context.Context, md mode, stale string, started time.Time) (Token, bool) {
+	now := m.now()
+	if hot, ok := m.hotToken(); ok {
+		switch {
+		case md == modeNormal && hot.Fresh(now, m.margin):
+			return hot, true
+		case md == modeStale && !hot.Value.Equal(stale):
+			return hot, true
+		}
+	}
 	t, err := m.store.Load(ctx)
 	if err != nil {
 		if !errors.Is(err, ErrNoToken) {
-			m.log.Warn("token store load failed", "err", err)
+			m.storeFailed(err)
 		}
 		return Token{}, false
 	}
-	now := m.now()
+	usable := t.Valid(now) && !m.isRejected(t.Value)
 	switch md {
 	case modeStale:
-		return t, t.Valid(now) && !t.Value.Equal(stale)
+		return t, usable && !t.Value.Equal(stale)
 	case modeForce:
 		// Someone else refreshed after we were asked: that is the new token.
-		return t, t.Valid(now) && t.FetchedAt.After(started)
+		return t, usable && t.FetchedAt.After(started)
 	}
-	return t, t.Fresh(now, m.margin)
+	return t, usable && t.Fresh(now, m.margin)
 }
 
 // countFetch records one upstream fetch against the day's quota (days
@@ -187,9 +258,11 @@ func (m *Manager) countFetch(ctx context.Context) {
 	day := m.now().In(m.zone).Format(time.DateOnly)
 	n, err := m.store.CountFetch(ctx, day)
 	if err != nil {
+		m.storeFailed(err)
 		m.log.Warn("could not count the fetch against the daily quota", "err", err)
 		return
 	}
+	m.stats.today(day, n)
 	switch {
 	case n >= m.limit:
 		m.log.Error("daily token fetch quota reached", "day", day, "fetches", n, "limit", m.limit)

@@ -10,12 +10,11 @@ import (
 
 const cacheKey = "t"
 
-// cachedStore answers Load from memory so the hot path costs a map lookup,
+// cachedStore answers Load from memory so that re-reads cost a map lookup,
 // not a file read or a Redis round trip. The entry expires with the token;
-// it cannot mask a newer token written by another process for longer than
-// that, because every refresh goes through Lock, which drops the entry so
-// the re-read after locking reaches the shared store. The Manager starts
-// that refresh as soon as the token enters its margin.
+// it cannot mask a newer token written by another process: the store's
+// watcher drops it on every change, and every refresh goes through Lock,
+// which drops it too so the re-read after locking reaches the shared store.
 type cachedStore struct {
 	inner Store
 	cache *gocache.Cache
@@ -33,7 +32,11 @@ var _ Store = (*cachedStore)(nil)
 func NewCachedStore(inner Store) Store {
 	// No janitor goroutine (cleanup interval 0): there is one entry, and it
 	// is checked for expiry on every Get.
-	return &cachedStore{inner: inner, cache: gocache.New(gocache.NoExpiration, 0)}
+	c := &cachedStore{inner: inner, cache: gocache.New(gocache.NoExpiration, 0)}
+	if w, ok := inner.(Watcher); ok {
+		return watchingCachedStore{c, w}
+	}
+	return c
 }
 
 func (c *cachedStore) Load(ctx context.Context) (Token, error) {
@@ -88,13 +91,31 @@ func (c *cachedStore) Lock(ctx context.Context) (func(), error) {
 	unlock, err := c.inner.Lock(ctx)
 	// Forget the entry even when the lock was not taken: errTokenChanged
 	// means the shared store has something newer to re-read.
-	c.mu.Lock()
-	c.gen++
-	c.cache.Delete(cacheKey)
-	c.mu.Unlock()
+	c.forget()
 	return unlock, err
 }
 
 func (c *cachedStore) CountFetch(ctx context.Context, day string) (int64, error) {
 	return c.inner.CountFetch(ctx, day)
+}
+
+// forget drops the cached token so the next Load reads the shared store.
+func (c *cachedStore) forget() {
+	c.mu.Lock()
+	c.gen++
+	c.cache.Delete(cacheKey)
+	c.mu.Unlock()
+}
+
+// watchingCachedStore is a cachedStore over a Watcher: a change another
+// process made drops the cached entry before the Manager re-reads.
+type watchingCachedStore struct {
+	*cachedStore
+	w Watcher
+}
+
+var _ Watcher = watchingCachedStore{}
+
+func (c watchingCachedStore) Watch(ctx context.Context, changed func(), probe func(error)) {
+	c.w.Watch(ctx, func() { c.forget(); changed() }, probe)
 }

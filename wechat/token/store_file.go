@@ -44,9 +44,18 @@ type fileRecord struct {
 	AccessToken string    `json:"access_token"`
 	ExpiresAt   time.Time `json:"expires_at"`
 	FetchedAt   time.Time `json:"fetched_at"`
+	FetchedBy   string    `json:"fetched_by,omitempty"`
 }
 
-var _ Store = (*fileStore)(nil)
+var (
+	_ Store   = (*fileStore)(nil)
+	_ Watcher = (*fileStore)(nil)
+)
+
+// DefaultFilePoll is how often a file store's watcher stats the token file
+// for a token another process wrote: a stat is cheap, and it keeps working
+// on filesystems where change notifications do not (network mounts).
+const DefaultFilePoll = 250 * time.Millisecond
 
 // NewFileStore returns a Store kept in the JSON file at path (mode 0600),
 // creating its directory with mode 0700. Processes on one host that share
@@ -81,6 +90,9 @@ func (s *fileStore) Load(context.Context) (Token, error) {
 func (s *fileStore) load() (Token, error) {
 	b, err := os.ReadFile(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
+		if err := s.dirPresent(); err != nil {
+			return Token{}, &StoreError{Op: "load", Err: err}
+		}
 		return Token{}, ErrNoToken
 	}
 	if err != nil {
@@ -97,7 +109,20 @@ func (s *fileStore) load() (Token, error) {
 		s.log.Warn("token file holds no usable token; treating it as empty", "bytes", len(b))
 		return Token{}, ErrNoToken
 	}
-	return Token{Value: wechat.Secret(r.AccessToken), ExpiresAt: r.ExpiresAt, FetchedAt: r.FetchedAt}, nil
+	return Token{Value: wechat.Secret(r.AccessToken), ExpiresAt: r.ExpiresAt, FetchedAt: r.FetchedAt, By: r.FetchedBy}, nil
+}
+
+// dirPresent tells a store not yet written (fine) from one whose directory
+// was removed under it (a fault to report; the operator restores it).
+func (s *fileStore) dirPresent() error {
+	fi, err := os.Stat(filepath.Dir(s.path))
+	switch {
+	case err != nil:
+		return fmt.Errorf("token directory: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("token directory %s is not a directory", filepath.Dir(s.path))
+	}
+	return nil
 }
 
 func jsonReason(err error) string {
@@ -122,7 +147,7 @@ func (s *fileStore) Save(ctx context.Context, t Token) (Token, error) {
 			saved = cur
 			return nil
 		}
-		b, err := json.Marshal(fileRecord{AccessToken: t.Value.Reveal(), ExpiresAt: t.ExpiresAt, FetchedAt: t.FetchedAt})
+		b, err := json.Marshal(fileRecord{AccessToken: t.Value.Reveal(), ExpiresAt: t.ExpiresAt, FetchedAt: t.FetchedAt, FetchedBy: t.By})
 		if err != nil {
 			return err
 		}
@@ -133,7 +158,7 @@ func (s *fileStore) Save(ctx context.Context, t Token) (Token, error) {
 		return nil
 	})
 	if err != nil {
-		return Token{}, fmt.Errorf("token file store: save: %w", err)
+		return Token{}, s.storeErr(ctx, "save", err)
 	}
 	return saved, nil
 }
@@ -148,7 +173,7 @@ func (s *fileStore) Lock(ctx context.Context) (func(), error) {
 		if err == nil {
 			err = ctx.Err()
 		}
-		return nil, fmt.Errorf("token file store: lock: %w", err)
+		return nil, s.storeErr(ctx, "lock", err)
 	}
 	s.mu.Lock()
 	s.held = true
@@ -203,7 +228,7 @@ func (s *fileStore) CountFetch(ctx context.Context, day string) (int64, error) {
 		return writeFileAtomic(s.countPath, b)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("token file store: count fetch: %w", err)
+		return 0, s.storeErr(ctx, "count", err)
 	}
 	return n, nil
 }
@@ -245,4 +270,54 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// storeErr tells a caller that gave up (ctx) from a file system that failed.
+func (s *fileStore) storeErr(ctx context.Context, op string, err error) error {
+	var se *StoreError
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("token file store: %s: %w", op, ctx.Err())
+	case errors.As(err, &se):
+		return err
+	}
+	return &StoreError{Op: op, Err: fmt.Errorf("file: %w", err)}
+}
+
+// Watch stats the token file every DefaultFilePoll and reports a change of
+// its identity (the atomic rename makes a new inode), size or modification
+// time. A missing directory is reported to probe; a missing file is not (no
+// token yet).
+func (s *fileStore) Watch(ctx context.Context, changed func(), probe func(error)) {
+	tick := time.NewTicker(DefaultFilePoll)
+	defer tick.Stop()
+	var last fs.FileInfo
+	known := false
+	for {
+		fi, err := os.Stat(s.path)
+		switch {
+		case err == nil:
+			probe(nil)
+			if known && (last == nil || !os.SameFile(last, fi) || !last.ModTime().Equal(fi.ModTime()) || last.Size() != fi.Size()) {
+				changed()
+			}
+			last, known = fi, true
+		case errors.Is(err, fs.ErrNotExist):
+			derr := s.dirPresent()
+			probe(derr)
+			if derr == nil {
+				if known && last != nil {
+					changed()
+				}
+				last, known = nil, true
+			}
+		default:
+			probe(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

@@ -20,17 +20,30 @@ import (
 // the default FetchTimeout, the longest a live holder keeps the lock.
 const redisLockTTL = 30 * time.Second
 
+// DefaultRedisPoll is how often a Redis store's watcher compares the stored
+// token's version with the last it saw: the fallback for a change message
+// lost while the subscription reconnected (a Redis restart, a failover).
+const DefaultRedisPoll = 500 * time.Millisecond
+
 // redisStore shares the token among hosts. The token is a hash at key
-// (value, expires_at, fetched_at in Unix microseconds, which Lua numbers
-// hold exactly); the refresh lock is key:lock, owned by a random value.
+// (value, expires_at and fetched_at in Unix microseconds, which Lua numbers
+// hold exactly, and by); the refresh lock is key:lock, owned by a random
+// value; every save that changes the token is published on key:changed.
+// Give key a hash tag ("{wxoa:APPID}:access_token") so that the key, its
+// lock and its counters live on one Cluster slot.
 type redisStore struct {
-	c       redis.UniversalClient
-	key     string
-	lockKey string
-	log     *slog.Logger
+	c         redis.UniversalClient
+	key       string
+	lockKey   string
+	channel   string
+	pollEvery time.Duration
+	log       *slog.Logger
 }
 
-var _ Store = (*redisStore)(nil)
+var (
+	_ Store   = (*redisStore)(nil)
+	_ Watcher = (*redisStore)(nil)
+)
 
 // NewRedisStore returns a Store kept in Redis under key, shared by every
 // host that uses the same key.
@@ -38,19 +51,25 @@ func NewRedisStore(client redis.UniversalClient, key string, logger *slog.Logger
 	if logger == nil {
 		logger = discard()
 	}
-	return &redisStore{c: client, key: key, lockKey: key + ":lock", log: logger.With("store", "redis", "key", key)}
+	return &redisStore{c: client, key: key, lockKey: key + ":lock", channel: key + ":changed",
+		pollEvery: DefaultRedisPoll, log: logger.With("store", "redis", "key", key)}
 }
 
-// saveScript stores the token unless the stored one was fetched later, and
-// returns what is stored afterwards; comparing in Lua keeps the check and
-// the write atomic across hosts.
+// saveScript stores the token unless the stored one was fetched later,
+// announces a change on ARGV[5], and returns what is stored afterwards;
+// comparing in Lua keeps the check, the write and the announcement atomic
+// across hosts. It touches one key, so it runs on a Cluster as is.
 var saveScript = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], 'fetched_at')
 if cur and tonumber(cur) and tonumber(cur) > tonumber(ARGV[3]) then
-  return redis.call('HMGET', KEYS[1], 'value', 'expires_at', 'fetched_at')
+  return redis.call('HMGET', KEYS[1], 'value', 'expires_at', 'fetched_at', 'by')
 end
-redis.call('HSET', KEYS[1], 'value', ARGV[1], 'expires_at', ARGV[2], 'fetched_at', ARGV[3])
-return {ARGV[1], ARGV[2], ARGV[3]}
+local same = cur == ARGV[3] and redis.call('HGET', KEYS[1], 'value') == ARGV[1]
+redis.call('HSET', KEYS[1], 'value', ARGV[1], 'expires_at', ARGV[2], 'fetched_at', ARGV[3], 'by', ARGV[4])
+if not same then
+  redis.call('PUBLISH', ARGV[5], ARGV[3])
+end
+return {ARGV[1], ARGV[2], ARGV[3], ARGV[4]}
 `)
 
 // unlockScript deletes the lock only if we still own it: after our TTL
@@ -63,25 +82,26 @@ return 0
 `)
 
 func (s *redisStore) Load(ctx context.Context) (Token, error) {
-	vals, err := s.c.HMGet(ctx, s.key, "value", "expires_at", "fetched_at").Result()
+	vals, err := s.c.HMGet(ctx, s.key, "value", "expires_at", "fetched_at", "by").Result()
 	if err != nil {
-		return Token{}, fmt.Errorf("token redis store: load: %w", err)
+		return Token{}, &StoreError{Op: "load", Err: err}
 	}
 	return s.parse(vals)
 }
 
 func (s *redisStore) parse(vals []any) (Token, error) {
-	if len(vals) != 3 || vals[0] == nil {
+	if len(vals) != 4 || vals[0] == nil {
 		return Token{}, ErrNoToken
 	}
 	v, _ := vals[0].(string)
 	exp, err1 := micros(vals[1])
 	fetched, err2 := micros(vals[2])
+	by, _ := vals[3].(string)
 	if v == "" || err1 != nil || err2 != nil || exp.IsZero() {
 		s.log.Warn("token record corrupt; treating it as empty")
 		return Token{}, ErrNoToken
 	}
-	return Token{Value: wechat.Secret(v), ExpiresAt: exp, FetchedAt: fetched}, nil
+	return Token{Value: wechat.Secret(v), ExpiresAt: exp, FetchedAt: fetched, By: by}, nil
 }
 
 func micros(v any) (time.Time, error) {
@@ -108,9 +128,9 @@ func (s *redisStore) Save(ctx context.Context, t Token) (Token, error) {
 		fetched = t.FetchedAt.UnixMicro()
 	}
 	res, err := saveScript.Run(ctx, s.c, []string{s.key},
-		t.Value.Reveal(), t.ExpiresAt.UnixMicro(), fetched).Slice()
+		t.Value.Reveal(), t.ExpiresAt.UnixMicro(), fetched, t.By, s.channel).Slice()
 	if err != nil {
-		return Token{}, fmt.Errorf("token redis store: save: %w", err)
+		return Token{}, &StoreError{Op: "save", Err: err}
 	}
 	saved, err := s.parse(res)
 	if err != nil {
@@ -129,12 +149,12 @@ func (s *redisStore) Lock(ctx context.Context) (func(), error) {
 	owner := hex.EncodeToString(b[:])
 	before, err := s.c.HGet(ctx, s.key, "fetched_at").Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("token redis store: lock: %w", err)
+		return nil, s.lockErr(ctx, err)
 	}
 	for {
 		ok, err := s.c.SetNX(ctx, s.lockKey, owner, redisLockTTL).Result()
 		if err != nil {
-			return nil, fmt.Errorf("token redis store: lock: %w", err)
+			return nil, s.lockErr(ctx, err)
 		}
 		if ok {
 			return once(func() { s.unlock(owner) }), nil
@@ -151,6 +171,14 @@ func (s *redisStore) Lock(ctx context.Context) (func(), error) {
 			return nil, errTokenChanged
 		}
 	}
+}
+
+// lockErr tells a caller that gave up (ctx) from a Redis that failed.
+func (s *redisStore) lockErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("token redis store: lock: %w", ctx.Err())
+	}
+	return &StoreError{Op: "lock", Err: err}
 }
 
 func (s *redisStore) unlock(owner string) {
@@ -172,7 +200,55 @@ func (s *redisStore) CountFetch(ctx context.Context, day string) (int64, error) 
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("token redis store: count fetch: %w", err)
+		return 0, &StoreError{Op: "count", Err: err}
 	}
 	return incr.Val(), nil
+}
+
+// Watch follows key:changed, and polls the stored version (fetched_at)
+// every pollEvery in case a message was lost while the subscription was
+// down. go-redis re-subscribes by itself after a reconnect.
+func (s *redisStore) Watch(ctx context.Context, changed func(), probe func(error)) {
+	ps := s.c.Subscribe(ctx, s.channel)
+	defer ps.Close()
+	msgs := ps.Channel()
+	tick := time.NewTicker(s.pollEvery)
+	defer tick.Stop()
+	last, known := "", false
+	poll := func() {
+		pctx, cancel := context.WithTimeout(ctx, watchOpTimeout)
+		defer cancel()
+		v, err := s.c.HGet(pctx, s.key, "fetched_at").Result()
+		if errors.Is(err, redis.Nil) {
+			v, err = "", nil
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		probe(err)
+		if err != nil {
+			return
+		}
+		if known && v != last {
+			changed()
+		}
+		last, known = v, true
+	}
+	poll()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case msg, ok := <-msgs:
+			if !ok {
+				return
+			}
+			if msg.Payload != last {
+				last, known = msg.Payload, true
+				changed()
+			}
+		case <-tick.C:
+			poll()
+		}
+	}
 }

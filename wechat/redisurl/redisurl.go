@@ -1,0 +1,224 @@
+// Package redisurl turns a Redis URL into a go-redis client for the three
+// ways teams run Redis — a single node, Sentinel, Cluster — using go-redis's
+// own parsers, and keeps the password out of every error and printed form.
+//
+//	redis://[user:pass@]host:port/db[?dial_timeout=1s...]             one node
+//	redis://[user:pass@]sentinel:26379/db?master_name=M[&addr=s2:26379]  Sentinel
+//	redis://[user:pass@]host1:port?addr=host2:port&addr=host3:port    Cluster
+//
+// rediss:// turns on TLS for each. A URL with master_name is Sentinel; one
+// with addr= and no master_name is a Cluster (list several seed nodes).
+package redisurl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Topology is how the Redis is run.
+type Topology string
+
+// Topologies a URL can name.
+const (
+	Single   Topology = "single"
+	Sentinel Topology = "sentinel"
+	Cluster  Topology = "cluster"
+)
+
+// Defaults applied where the URL sets no timeout: go-redis's own (5 s dial,
+// 3 s read, retries) would stall every request for seconds while Redis is
+// unreachable. Callers serve from memory meanwhile, so failing fast is right.
+const (
+	DefaultDialTimeout = time.Second
+	DefaultIOTimeout   = time.Second
+	DefaultMaxRetries  = 1
+)
+
+// Spec is a parsed Redis URL. Its zero value is not usable; build it with
+// Parse. It prints (String, LogValue-friendly) without the password.
+type Spec struct {
+	topology Topology
+	display  string
+	single   *redis.Options
+	failover *redis.FailoverOptions
+	cluster  *redis.ClusterOptions
+}
+
+// Parse checks raw with the go-redis parser for its topology. Errors never
+// contain the URL or its password.
+func Parse(raw string) (Spec, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return Spec{}, errors.New("cannot be parsed as a URL: percent-encode special characters in the password")
+	}
+	if u.Scheme != "redis" && u.Scheme != "rediss" {
+		return Spec{}, errors.New("scheme must be redis:// or rediss://")
+	}
+	if u.Hostname() == "" {
+		return Spec{}, errors.New("has no host")
+	}
+	if u.Fragment != "" {
+		return Spec{}, errors.New("must not have a #fragment")
+	}
+	s := Spec{display: redact(u)}
+	q := u.Query()
+	switch {
+	case q.Has("master_name"):
+		if q.Get("master_name") == "" {
+			return Spec{}, errors.New("master_name is empty")
+		}
+		s.topology = Sentinel
+		s.failover, err = redis.ParseFailoverURL(raw)
+	case q.Has("addr"):
+		s.topology = Cluster
+		if db := strings.Trim(u.Path, "/"); db != "" && db != "0" || q.Has("db") {
+			return Spec{}, errors.New("a Cluster URL (several addr=) has no database number: Redis Cluster only has db 0")
+		}
+		c := *u
+		c.Path = "" // ParseClusterURL takes no path
+		s.cluster, err = redis.ParseClusterURL(c.String())
+	default:
+		s.topology = Single
+		s.single, err = redis.ParseURL(raw)
+	}
+	if err != nil {
+		return Spec{}, scrub(err, u)
+	}
+	s.applyDefaults()
+	return s, nil
+}
+
+// MustParse is Parse for tests and constants; it panics on error.
+func MustParse(raw string) Spec {
+	s, err := Parse(raw)
+	if err != nil {
+		panic("redisurl: " + err.Error())
+	}
+	return s
+}
+
+// Topology reports how the Redis is run.
+func (s Spec) Topology() Topology { return s.topology }
+
+// IsZero reports whether s was never parsed.
+func (s Spec) IsZero() bool { return s.topology == "" }
+
+// String is the URL with the password (and any password= query value)
+// replaced by "xxxxx".
+func (s Spec) String() string { return s.display }
+
+// NewClient returns a client for the spec; close it when done.
+func (s Spec) NewClient() redis.UniversalClient {
+	switch s.topology {
+	case Sentinel:
+		o := *s.failover
+		return redis.NewFailoverClient(&o)
+	case Cluster:
+		o := *s.cluster
+		return redis.NewClusterClient(&o)
+	case Single:
+		o := *s.single
+		return redis.NewClient(&o)
+	}
+	panic("redisurl: NewClient on a zero Spec")
+}
+
+func (s *Spec) applyDefaults() {
+	switch {
+	case s.single != nil:
+		o := s.single
+		failFast(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetries, &o.DialerRetries)
+		o.ContextTimeoutEnabled = true
+	case s.failover != nil:
+		o := s.failover
+		failFast(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetries, &o.DialerRetries)
+		o.ContextTimeoutEnabled = true
+	case s.cluster != nil:
+		o := s.cluster
+		failFast(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetries, &o.DialerRetries)
+		o.ContextTimeoutEnabled = true
+	}
+}
+
+// failFast fills the settings the URL left unset. go-redis redials five
+// times per connection by default; once is enough when the caller has a
+// token in memory and retries on its own schedule.
+func failFast(dial, read, write *time.Duration, retries, dialRetries *int) {
+	if *dial == 0 {
+		*dial = DefaultDialTimeout
+	}
+	if *read == 0 {
+		*read = DefaultIOTimeout
+	}
+	if *write == 0 {
+		*write = DefaultIOTimeout
+	}
+	if *retries == 0 {
+		*retries = DefaultMaxRetries
+	}
+	if *dialRetries == 0 {
+		*dialRetries = 1
+	}
+}
+
+// Ping checks that the server answers within timeout.
+func Ping(ctx context.Context, c redis.UniversalClient, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return c.Ping(ctx).Err()
+}
+
+// redact renders u with every password masked.
+func redact(u *url.URL) string {
+	c := *u
+	if c.User != nil {
+		if _, ok := c.User.Password(); ok {
+			c.User = url.UserPassword(c.User.Username(), "xxxxx")
+		}
+	}
+	if c.RawQuery != "" {
+		q := c.Query()
+		for k := range q {
+			if strings.Contains(strings.ToLower(k), "password") {
+				q.Set(k, "xxxxx")
+			}
+		}
+		c.RawQuery = q.Encode()
+	}
+	return c.String()
+}
+
+// scrub returns err's text without the URL's secrets: go-redis's messages
+// quote options and, through *url.Error, whole URLs.
+func scrub(err error, u *url.URL) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	msg := err.Error()
+	secrets := []string{}
+	if u.User != nil {
+		if p, ok := u.User.Password(); ok && p != "" {
+			secrets = append(secrets, p, url.QueryEscape(p), url.PathEscape(p))
+		}
+	}
+	for k, vs := range u.Query() {
+		if strings.Contains(strings.ToLower(k), "password") {
+			for _, v := range vs {
+				if v != "" {
+					secrets = append(secrets, v, url.QueryEscape(v))
+				}
+			}
+		}
+	}
+	for _, sec := range secrets {
+		msg = strings.ReplaceAll(msg, sec, "xxxxx")
+	}
+	return fmt.Errorf("%s", strings.TrimPrefix(msg, "redis: "))
+}

@@ -1,0 +1,64 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// watchOpTimeout bounds each store read the watcher makes.
+const watchOpTimeout = 2 * time.Second
+
+// onChange follows a token another process saved: callers get it from the
+// next Token call on, without waiting for this process's own refresh.
+func (m *Manager) onChange() {
+	ctx, cancel := context.WithTimeout(m.done, watchOpTimeout)
+	defer cancel()
+	t, err := m.store.Load(ctx)
+	switch {
+	case err == nil:
+		m.storeOK()
+		if !m.remember(t, m.now()) {
+			m.resync(ctx) // the store holds an older token than ours
+		}
+	case errors.Is(err, ErrNoToken):
+		m.storeOK()
+		m.resync(ctx) // the store lost its token (a restart, a flush)
+	default:
+		m.storeFailed(err)
+	}
+}
+
+// onProbe takes the watcher's periodic check of the store.
+func (m *Manager) onProbe(err error) {
+	if err != nil {
+		m.storeFailed(&StoreError{Op: "watch", Err: err})
+		return
+	}
+	if m.health.Load() == nil {
+		return
+	}
+	m.storeOK()
+	ctx, cancel := context.WithTimeout(m.done, watchOpTimeout)
+	defer cancel()
+	m.resync(ctx)
+}
+
+// resync gives the store the token in memory when the store's own is older
+// or gone: after an outage, a token fetched alone becomes the fleet's, and
+// after a Redis restart the fleet re-seeds it instead of fetching again.
+// Save keeps whichever token is newer, so racing instances converge.
+func (m *Manager) resync(ctx context.Context) {
+	hot, ok := m.hotToken()
+	if !ok {
+		return
+	}
+	saved, err := m.store.Save(ctx, hot)
+	if err != nil {
+		m.storeFailed(err)
+		return
+	}
+	if !saved.Value.Equal(hot.Value.Reveal()) {
+		m.remember(saved, m.now())
+	}
+}
