@@ -3,8 +3,9 @@
 // starts servers: a single node that can be stopped and restarted on the
 // same port, a Redis Cluster, and a Sentinel setup.
 //
-// Without redis-server on PATH a test is skipped, except in CI (CI=true),
-// where it fails: CI must run every Redis test.
+// Without redis-server (or, for a cluster, redis-cli) on PATH a test is
+// skipped, except in CI (CI=true), where it fails: CI must run every Redis
+// test.
 package redistest
 
 import (
@@ -30,34 +31,60 @@ type Server struct {
 	bin  string
 	port int
 	dir  string
+	conf string // path of the config file, first on the command line; "" for none
 	args []string
 
-	mu  sync.Mutex
-	cmd *exec.Cmd
+	mu   sync.Mutex
+	proc *process
+}
+
+// process is one run of a Server; exited lets a start notice a
+// redis-server that died (a port taken meanwhile, a bad option) at once
+// instead of waiting out the readiness timeout.
+type process struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error // cmd.Wait's, set before exited is closed
 }
 
 // Binary returns the path of redis-server, skipping tb (failing it in CI)
 // when there is none.
 func Binary(tb testing.TB) string {
 	tb.Helper()
-	bin, err := exec.LookPath("redis-server")
+	return lookBinary(tb, "redis-server")
+}
+
+func lookBinary(tb testing.TB, name string) string {
+	tb.Helper()
+	bin, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv("CI") == "true" {
-			tb.Fatal("redis-server not on PATH; CI must provide it (.ci/run installs it)")
+			tb.Fatalf("%s not on PATH; CI must provide it (.ci/run installs redis-server, which brings redis-cli)", name)
 		}
-		tb.Skip("redis-server not on PATH")
+		tb.Skipf("%s not on PATH", name)
 	}
 	return bin
 }
 
 // Start runs a redis-server on a free port with persistence off; extra
-// arguments are appended to its command line (e.g. "--cluster-enabled",
-// "yes"). It is killed on cleanup.
+// arguments are appended to its command line (e.g. "--maxmemory", "1mb").
+// It is killed on cleanup.
 func Start(tb testing.TB, extra ...string) *Server {
 	tb.Helper()
-	s := &Server{tb: tb, bin: Binary(tb), port: FreePort(tb), dir: tb.TempDir(), args: extra}
-	s.start()
+	return startServer(tb, FreePort(tb), "", extra...)
+}
+
+// startServer is Start on a given port; a non-empty conf is written to
+// redis.conf in the server's directory, where a sentinel can rewrite it, and
+// given as the config file.
+func startServer(tb testing.TB, port int, conf string, extra ...string) *Server {
+	tb.Helper()
+	s := &Server{tb: tb, bin: Binary(tb), port: port, dir: tb.TempDir(), args: extra}
+	if conf != "" {
+		s.conf = writeFile(tb, s.dir, "redis.conf", conf)
+	}
 	tb.Cleanup(s.Stop)
+	s.start()
 	return s
 }
 
@@ -70,32 +97,88 @@ func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 // Port returns the server's port.
 func (s *Server) Port() int { return s.port }
 
-// Dir is the server's working directory (nodes.conf for a cluster node).
+// Dir is the server's working directory (nodes.conf for a cluster node,
+// the rewritten config of a sentinel, redis.log for any).
 func (s *Server) Dir() string { return s.dir }
 
 func (s *Server) start() {
 	s.tb.Helper()
-	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir}, s.args...)
+	var args []string
+	if s.conf != "" {
+		args = append(args, s.conf)
+	}
+	args = append(args, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", s.dir)
+	args = append(args, s.args...)
+	log, err := os.OpenFile(s.logPath(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
 	cmd := exec.Command(s.bin, args...)
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = log, log
+	err = cmd.Start()
+	log.Close() // the child has its own descriptor
+	if err != nil {
 		s.tb.Fatalf("start redis-server: %v", err)
 	}
+	p := &process{cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
 	s.mu.Lock()
-	s.cmd = cmd
+	s.proc = p
 	s.mu.Unlock()
-	WaitPing(s.tb, s.Addr())
+	s.waitReady(p)
+}
+
+// waitReady waits until the server answers as process p: a PING alone
+// could be answered by another test's redis-server that got the port first.
+func (s *Server) waitReady(p *process) {
+	s.tb.Helper()
+	poll(s.tb, 10*time.Second, "redis-server on "+s.Addr()+" ready", func(ctx context.Context) error {
+		select {
+		case <-p.exited:
+			s.tb.Fatalf("redis-server on %s exited (%v):\n%s", s.Addr(), p.err, s.logTail())
+		default:
+		}
+		// The quiet raw PING first: go-redis logs every failed dial.
+		if err := ping(s.Addr()); err != nil {
+			return err
+		}
+		c := adminClient(s.Addr())
+		defer c.Close()
+		info, err := c.Info(ctx, "server").Result()
+		if err != nil {
+			return err
+		}
+		if pid := infoField(info, "process_id"); pid != strconv.Itoa(p.cmd.Process.Pid) {
+			return fmt.Errorf("answered by process %s, not ours (%d)", pid, p.cmd.Process.Pid)
+		}
+		return nil
+	})
+}
+
+func (s *Server) logPath() string { return filepath.Join(s.dir, "redis.log") }
+
+// logTail is the end of the server's log, for failure messages.
+func (s *Server) logTail() string {
+	b, _ := os.ReadFile(s.logPath())
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return string(b)
 }
 
 // Stop kills the server; calling it again, or after Restart's stop, is harmless.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	cmd := s.cmd
-	s.cmd = nil
+	p := s.proc
+	s.proc = nil
 	s.mu.Unlock()
-	if cmd != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
+	if p != nil {
+		p.cmd.Process.Kill()
+		<-p.exited
 	}
 }
 
@@ -117,12 +200,23 @@ func (s *Server) Client(tb testing.TB) *redis.Client {
 // FreePort returns a TCP port that was free on 127.0.0.1 a moment ago.
 func FreePort(tb testing.TB) int {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
+	return freePorts(tb, 1)[0]
+}
+
+// freePorts returns n distinct ports; holding each listener until all are
+// picked is what makes them distinct.
+func freePorts(tb testing.TB, n int) []int {
+	tb.Helper()
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 // WaitPing waits until addr answers PING, failing tb after 10 s.
@@ -186,26 +280,8 @@ func ClientFor(tb testing.TB, url string) redis.UniversalClient {
 	}
 	c := redis.NewClient(opts)
 	tb.Cleanup(func() { c.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for {
-		err := c.Ping(ctx).Err()
-		if err == nil {
-			return c
-		}
-		if ctx.Err() != nil {
-			tb.Fatalf("redis at %s not answering: %v", opts.Addr, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// writeFile writes a config file into dir, failing tb on error.
-func writeFile(tb testing.TB, dir, name, content string) string {
-	tb.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	return p
+	poll(tb, 10*time.Second, "redis at "+opts.Addr+" answering", func(ctx context.Context) error {
+		return c.Ping(ctx).Err()
+	})
+	return c
 }
