@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"slices"
@@ -74,6 +75,12 @@ type Config struct {
 	ForwardURL     *url.URL      // FORWARD_URL; nil when unset
 	ForwardTimeout time.Duration // FORWARD_TIMEOUT
 
+	// TrustedProxies are the IPs and CIDRs (TRUSTED_PROXIES) whose
+	// X-Forwarded-For names the client; empty means the TCP peer is the
+	// client. Only a reverse proxy in front of us belongs here: anyone
+	// listed can claim any client address.
+	TrustedProxies []string
+
 	// notes are warnings found while loading that the fields cannot
 	// reproduce, e.g. misspelled variables in .env.
 	notes []string
@@ -120,6 +127,13 @@ func (c *Config) Warnings() []string {
 	}
 	if c.TokenStore.Kind == StoreMemory {
 		w = append(w, "TOKEN_STORE=memory: the access_token is lost on restart and not shared between processes; every fetch counts against the daily quota")
+	}
+	for _, p := range c.TrustedProxies {
+		if _, n, err := net.ParseCIDR(p); err == nil {
+			if ones, _ := n.Mask.Size(); ones == 0 {
+				w = append(w, "TRUSTED_PROXIES contains "+p+": every client can choose its address with X-Forwarded-For and so escape the limit on failed authentications")
+			}
+		}
 	}
 	if c.ForwardTimeout < c.ReplyDeadline {
 		w = append(w, fmt.Sprintf("FORWARD_TIMEOUT (%s) is shorter than REPLY_DEADLINE (%s): slow forwarded replies are dropped instead of delivered late",
@@ -191,6 +205,8 @@ func build(lookup func(string) string) (*Config, error) {
 		ReplyDeadline:  l.duration(envReplyDeadline, "4.5s", between(0, 5*time.Second)),
 		ForwardURL:     l.forwardURL(envForwardURL),
 		ForwardTimeout: l.duration(envForwardTimeout, "30s", positive),
+
+		TrustedProxies: l.trustedProxies(envTrustedProxies),
 	}
 	if len(l.errs) > 0 {
 		return nil, errors.Join(l.errs...)
@@ -218,7 +234,7 @@ func unknownKeys(dotenv map[string]string, path string) []string {
 }
 
 func hasOurPrefix(k string) bool {
-	for _, p := range []string{"WECHAT_", "TOKEN_", "LOG_", "REPLY_", "FORWARD_", "RULES_", "LISTEN_", "SHUTDOWN_"} {
+	for _, p := range []string{"WECHAT_", "TOKEN_", "LOG_", "REPLY_", "FORWARD_", "RULES_", "LISTEN_", "SHUTDOWN_", "TRUSTED_"} {
 		if strings.HasPrefix(k, p) {
 			return true
 		}

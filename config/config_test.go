@@ -73,6 +73,7 @@ func TestDefaults(t *testing.T) {
 		{"ReplyDeadline", c.ReplyDeadline, 4500 * time.Millisecond},
 		{"ForwardURL", c.ForwardURL == nil, true},
 		{"ForwardTimeout", c.ForwardTimeout, 30 * time.Second},
+		{"TrustedProxies", len(c.TrustedProxies), 0},
 		{"ActiveCalls", c.ActiveCalls(), false},
 	}
 	for _, tt := range checks {
@@ -109,6 +110,7 @@ func fields() map[string]func(c *Config) string {
 		envReplyDeadline:      func(c *Config) string { return c.ReplyDeadline.String() },
 		envForwardURL:         func(c *Config) string { return fmt.Sprint(c.ForwardURL) },
 		envForwardTimeout:     func(c *Config) string { return c.ForwardTimeout.String() },
+		envTrustedProxies:     func(c *Config) string { return strings.Join(c.TrustedProxies, "|") },
 	}
 }
 
@@ -151,6 +153,8 @@ func TestVariableValid(t *testing.T) {
 		{key: envReplyDeadline, value: "4999ms", want: "4.999s"},
 		{key: envForwardURL, value: "http://127.0.0.1:9000/reply?key=k", want: "http://127.0.0.1:9000/reply?key=k"},
 		{key: envForwardTimeout, value: "2m", want: "2m0s"},
+		{key: envTrustedProxies, value: "127.0.0.1", want: "127.0.0.1"},
+		{key: envTrustedProxies, value: " 10.0.0.0/8 , ::1,fd00::/8, ", want: "10.0.0.0/8|::1|fd00::/8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
@@ -208,6 +212,9 @@ func TestVariableInvalid(t *testing.T) {
 		{key: envForwardURL, value: "/relative", want: "absolute http(s) URL"},
 		{key: envForwardURL, value: "tcp://127.0.0.1:9000", want: "absolute http(s) URL"},
 		{key: envForwardTimeout, value: "0", want: "greater than 0"},
+		{key: envTrustedProxies, value: "proxy.local", want: `"proxy.local": want IP addresses or CIDRs`},
+		{key: envTrustedProxies, value: "10.0.0.1, 10.0.0.0/33, 300.1.1.1", want: `"10.0.0.0/33", "300.1.1.1": want`},
+		{key: envTrustedProxies, value: "::ffff:10.0.0.1", want: "IPv4 written as such"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
@@ -282,6 +289,7 @@ func TestWarnings(t *testing.T) {
 		{"key without credentials", base(envTokenAPIKey, strings.Repeat("k", 16)), []string{"cannot fetch a token"}, nil},
 		{"memory store, no skew check", base(envTokenStore, "memory", envMaxClockSkew, "0"), []string{"TOKEN_STORE=memory", "WECHAT_MAX_CLOCK_SKEW is 0"}, nil},
 		{"forward shorter than deadline", base(envForwardTimeout, "2s"), []string{"FORWARD_TIMEOUT (2s) is shorter than REPLY_DEADLINE (4.5s)"}, nil},
+		{"everyone a proxy", base(envTrustedProxies, "10.0.0.1, 0.0.0.0/0"), []string{"TRUSTED_PROXIES contains 0.0.0.0/0"}, []string{"10.0.0.1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -35,6 +35,7 @@ const (
 	envReplyDeadline      = "REPLY_DEADLINE"
 	envForwardURL         = "FORWARD_URL"
 	envForwardTimeout     = "FORWARD_TIMEOUT"
+	envTrustedProxies     = "TRUSTED_PROXIES"
 )
 
 // allVars lists every variable Config reads; never modified.
@@ -44,6 +45,7 @@ var allVars = [...]string{
 	envLogLevel, envLogFormat, envShutdownTimeout, envHTTPTimeout,
 	envTokenStore, envTokenMode, envTokenRefreshMargin, envTokenDailyLimit,
 	envTokenAPIKey, envReplyDeadline, envForwardURL, envForwardTimeout,
+	envTrustedProxies,
 }
 
 // Variables returns the names of every variable the configuration reads.
@@ -86,7 +88,7 @@ func (l *loader) oneOf(key, def string, allowed ...string) string {
 			return v
 		}
 	}
-	l.fail(key, "%q is not one of %s", v, strings.Join(allowed, ", "))
+	l.fail(key, "%q is not one of %s", echo(v), strings.Join(allowed, ", "))
 	return def
 }
 
@@ -121,7 +123,7 @@ func (l *loader) duration(key, def string, check durationCheck) time.Duration {
 	v := l.str(key, def)
 	d, err := time.ParseDuration(v)
 	if err != nil {
-		l.fail(key, "%q is not a duration (e.g. 5m, 30s)", v)
+		l.fail(key, "%q is not a duration (e.g. 5m, 30s)", echo(v))
 		return 0
 	}
 	if msg := check(d); msg != "" {
@@ -134,7 +136,7 @@ func (l *loader) positiveInt(key, def string) int {
 	v := l.str(key, def)
 	n, err := strconv.Atoi(v)
 	if err != nil || n <= 0 {
-		l.fail(key, "%q is not a positive integer", v)
+		l.fail(key, "%q is not a positive integer", echo(v))
 		return 0
 	}
 	return n
@@ -151,7 +153,7 @@ func (l *loader) logLevel(key, def string) slog.Level {
 	case "error":
 		return slog.LevelError
 	default:
-		l.fail(key, "%q is not one of debug, info, warn, error", v)
+		l.fail(key, "%q is not one of debug, info, warn, error", echo(v))
 		return slog.LevelInfo
 	}
 }
@@ -160,11 +162,11 @@ func (l *loader) listenAddr(key, def string) string {
 	v := l.str(key, def)
 	_, port, err := net.SplitHostPort(v)
 	if err != nil {
-		l.fail(key, "%q is not host:port (e.g. :8080, 127.0.0.1:8080)", v)
+		l.fail(key, "%q is not host:port (e.g. :8080, 127.0.0.1:8080)", echo(v))
 		return v
 	}
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		l.fail(key, "%q: port must be a number from 0 to 65535", v)
+		l.fail(key, "%q: port must be a number from 0 to 65535", echo(v))
 	}
 	return v
 }
@@ -172,7 +174,7 @@ func (l *loader) listenAddr(key, def string) string {
 func (l *loader) callbackPath(key, def string) string {
 	v := l.str(key, def)
 	if !strings.HasPrefix(v, "/") || strings.ContainsAny(v, "?# ") {
-		l.fail(key, "%q must be a path starting with \"/\" (e.g. /wechat), without query or spaces", v)
+		l.fail(key, "%q must be a path starting with \"/\" (e.g. /wechat), without query or spaces", echo(v))
 	}
 	return v
 }
@@ -183,12 +185,11 @@ func (l *loader) apiBase(key, def string) *url.URL {
 	v := l.str(key, def)
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-		l.fail(key, "%q is not an absolute http(s) URL (e.g. https://api.weixin.qq.com)", redactUserinfo(v))
+		l.fail(key, "%q is not an absolute http(s) URL (e.g. https://api.weixin.qq.com)", echo(v))
 		return nil
 	}
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		// Not echoed past the path: a query is where a proxy key would be.
-		l.fail(key, "%q must not carry a query or fragment", u.Scheme+"://"+u.Host+u.Path+"?...")
+		l.fail(key, "%q must not carry a query or fragment", echo(v)+"?...")
 		return nil
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
@@ -231,4 +232,52 @@ func (l *loader) aesKey(key, appIDKey string) wechat.Secret {
 		l.fail(key, "is set but %s is empty: compatible/safe mode checks the appid of every message", appIDKey)
 	}
 	return wechat.Secret(v)
+}
+
+// trustedProxies parses a comma-separated list of IPs and CIDRs in the form
+// gin's SetTrustedProxies accepts, so that a value passing here cannot fail
+// there. Empty entries (a trailing comma) are skipped.
+func (l *loader) trustedProxies(key string) []string {
+	var out, bad []string
+	for _, e := range strings.Split(l.str(key, ""), ",") {
+		e = strings.TrimSpace(e)
+		if e == "" {
+			continue
+		}
+		_, _, err := net.ParseCIDR(e)
+		ip := net.ParseIP(e)
+		// gin turns an IPv4-mapped IPv6 address into an IPv6 /32, which never
+		// matches the IPv4 peer meant: refuse it rather than trust nobody
+		// without a word.
+		mapped := ip != nil && ip.To4() != nil && strings.Contains(e, ":")
+		if err != nil && (strings.Contains(e, "/") || ip == nil) || mapped {
+			bad = append(bad, strconv.Quote(echo(e)))
+			continue
+		}
+		out = append(out, e)
+	}
+	if len(bad) > 0 {
+		l.fail(key, "%s: want IP addresses or CIDRs separated by commas, IPv4 written as such (e.g. 10.0.0.1, 172.16.0.0/12, ::1)", strings.Join(bad, ", "))
+		return nil
+	}
+	return out
+}
+
+// echo is v as an error may echo it: userinfo hidden and nothing from the
+// first "?" or "#" on, since that is where URLs carry keys. When a "?" or
+// "#" comes before the last "@", either a password holds it or a query holds
+// the "@"; which one cannot be told, so everything after the scheme goes.
+func echo(v string) string {
+	at := strings.LastIndex(v, "@")
+	cut := strings.IndexAny(v, "?#")
+	if at >= 0 && cut >= 0 && cut < at {
+		if s := strings.Index(v, "://"); s >= 0 && s < cut {
+			return v[:s+3] + "[REDACTED]"
+		}
+		return "[REDACTED]"
+	}
+	if cut >= 0 {
+		v = v[:cut]
+	}
+	return redactUserinfo(v)
 }

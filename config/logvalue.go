@@ -32,6 +32,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("reply_deadline", c.ReplyDeadline.String()),
 		slog.String("forward_url", urlWithoutQuery(c.ForwardURL)),
 		slog.String("forward_timeout", c.ForwardTimeout.String()),
+		slog.String("trusted_proxies", strings.Join(c.TrustedProxies, ",")),
 	)
 }
 

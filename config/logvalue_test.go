@@ -18,6 +18,7 @@ func TestLogValueHidesSecrets(t *testing.T) {
 		envTokenStore:     "redis://u:" + secrets[3] + "@127.0.0.1:6379/1",
 		envForwardURL:     "http://127.0.0.1:9000/reply?key=" + secrets[4],
 		envEncodingAESKey: secrets[5],
+		envTrustedProxies: "10.0.0.1, 10.0.0.0/8",
 	})
 	if err != nil {
 		t.Fatalf("FromMap = %v; want nil", err)
@@ -32,7 +33,8 @@ func TestLogValueHidesSecrets(t *testing.T) {
 		}
 	}
 	for _, want := range []string{`"app_id":"wx1"`, `"token_store":"redis://u:xxxxx@127.0.0.1:6379/1"`,
-		`"forward_url":"http://127.0.0.1:9000/reply"`, `"token_api_key_set":true`, `"listen_addr":":8080"`, `"max_clock_skew":"5m0s"`, "reply_deadline=4.5s"} {
+		`"forward_url":"http://127.0.0.1:9000/reply"`, `"token_api_key_set":true`, `"listen_addr":":8080"`, `"max_clock_skew":"5m0s"`, "reply_deadline=4.5s",
+		`"trusted_proxies":"10.0.0.1,10.0.0.0/8"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log of Config = %s; want %s in it", out, want)
 		}

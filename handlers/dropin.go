@@ -16,14 +16,15 @@ import (
 // The drop-in endpoints answer like api.weixin.qq.com so that any SDK whose
 // API base points here shares the one managed token without code changes.
 // They authenticate the way WeChat does, with appid and secret, and never
-// call upstream themselves.
+// call upstream themselves. A failed authentication counts against the
+// client's AuthLimit, which the route's gate enforces before we get here.
 
 // classicToken answers GET /cgi-bin/token.
 // https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_access_token.html
 func (a *tokenAPI) classicToken(c *gin.Context) {
 	q := c.Request.URL.Query()
 	if code := a.checkClient(q.Get("grant_type"), q.Get("appid"), q.Get("secret")); code != 0 {
-		wechatError(c, code)
+		a.refuseClient(c, code)
 		return
 	}
 	t, err := a.tokens.Current(c.Request.Context())
@@ -47,7 +48,7 @@ func (a *tokenAPI) stableToken(c *gin.Context) {
 		return
 	}
 	if code := a.checkClient(req.GrantType, req.AppID, req.Secret); code != 0 {
-		wechatError(c, code)
+		a.refuseClient(c, code)
 		return
 	}
 	var t token.Token
@@ -79,6 +80,13 @@ func (a *tokenAPI) checkClient(grantType, appID, secret string) int {
 	return 0
 }
 
+// refuseClient answers a failed authentication and records it; the reason
+// is WeChat's errmsg, which names the field, never its value.
+func (a *tokenAPI) refuseClient(c *gin.Context, code int) {
+	a.lim.failed(c, "errcode "+strconv.Itoa(code)+" "+wechatErrmsg[code])
+	wechatError(c, code)
+}
+
 func (a *tokenAPI) answerToken(c *gin.Context, t token.Token, err error) {
 	if err != nil {
 		a.log.Error("drop-in token unavailable", "path", c.Request.URL.Path, "err", err)
@@ -100,6 +108,7 @@ var wechatErrmsg = map[int]string{
 	40125: "invalid appsecret",
 	41002: "appid missing",
 	41004: "appsecret missing",
+	45011: "api minute-quota reach limit mustslower retry next minute",
 	47001: "data format error",
 }
 

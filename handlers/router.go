@@ -5,6 +5,7 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -32,6 +33,15 @@ type Deps struct {
 
 	// JSSDK answers GET /api/jssdk/config; nil: not served.
 	JSSDK JSSDKService
+
+	// AuthLimit bounds failed authentications per client on the token API
+	// and the drop-in endpoints; zero fields take its defaults.
+	AuthLimit AuthLimit
+	// TrustedProxies are the IPs and CIDRs whose X-Forwarded-For and
+	// X-Real-IP name the client; nil trusts none and takes the TCP peer.
+	// Trusting anyone else would let a client pick its address and so
+	// escape AuthLimit.
+	TrustedProxies []string
 }
 
 // health answers GET /healthz: 200 while the server serves, with the
@@ -62,6 +72,9 @@ func NewRouter(d Deps) (http.Handler, error) {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("handlers: trusted proxies: %w", err)
+	}
 	r.Use(recovery(d.Logger), accessLog(d.Logger))
 
 	cb := &callback{
@@ -77,16 +90,20 @@ func NewRouter(d Deps) (http.Handler, error) {
 	r.GET("/healthz", health(d.Forwarder))
 
 	if !d.APIKey.Empty() && d.Tokens != nil {
-		ta := &tokenAPI{tokens: d.Tokens, appID: d.AppID, appSecret: d.AppSecret, now: d.Now, log: d.Logger}
-		api := r.Group("/api", bearer(d.APIKey))
+		lim, err := newAuthLimiter(d.AuthLimit, d.Now, d.Logger)
+		if err != nil {
+			return nil, err
+		}
+		ta := &tokenAPI{tokens: d.Tokens, appID: d.AppID, appSecret: d.AppSecret, now: d.Now, log: d.Logger, lim: lim}
+		api := r.Group("/api", lim.gate(refuseJSON), bearer(d.APIKey, lim))
 		api.GET("/token", ta.current)
 		api.POST("/token/refresh", limitBody(4<<10), ta.refresh)
 		if d.JSSDK != nil {
 			api.GET("/jssdk/config", jssdkConfig(d.JSSDK, d.Logger))
 		}
 		if d.AppID != "" && !d.AppSecret.Empty() {
-			r.GET("/cgi-bin/token", ta.classicToken)
-			r.POST("/cgi-bin/stable_token", limitBody(4<<10), ta.stableToken)
+			r.GET("/cgi-bin/token", lim.gate(refuseWeChat), ta.classicToken)
+			r.POST("/cgi-bin/stable_token", lim.gate(refuseWeChat), limitBody(4<<10), ta.stableToken)
 		}
 	}
 	r.NoRoute(func(c *gin.Context) { c.String(http.StatusNotFound, "not found\n") })

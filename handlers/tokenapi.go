@@ -31,6 +31,7 @@ type tokenAPI struct {
 	appSecret wechat.Secret
 	now       func() time.Time
 	log       *slog.Logger
+	lim       *authLimiter
 
 	// rendered is the last GET /api/token answer: it only changes when the
 	// token does or a second passes, and this endpoint is polled hard.
@@ -43,12 +44,23 @@ type renderedToken struct {
 	body  []byte
 }
 
-// bearer guards the token API. The key is compared in constant time.
-func bearer(key wechat.Secret) gin.HandlerFunc {
+// bearer guards the token API. The key is compared in constant time; a
+// failure is recorded against the client, with why but not what it sent.
+func bearer(key wechat.Secret, lim *authLimiter) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		h := c.GetHeader("Authorization")
 		const scheme = "Bearer "
-		if len(h) <= len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) || !key.Equal(h[len(scheme):]) {
+		var reason string
+		switch {
+		case h == "":
+			reason = "no Authorization header"
+		case len(h) <= len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme):
+			reason = "not a bearer token"
+		case !key.Equal(h[len(scheme):]):
+			reason = "wrong bearer token"
+		}
+		if reason != "" {
+			lim.failed(c, reason)
 			c.Header("WWW-Authenticate", `Bearer realm="wxoa"`)
 			c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "missing or wrong bearer token"})
 			return

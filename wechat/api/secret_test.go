@@ -45,6 +45,7 @@ func TestErrorsNeverShowSecrets(t *testing.T) {
 	fetch := func(c *api.Client) error { _, err := c.FetchAccessToken(t.Context(), false); return err }
 	ticket := func(c *api.Client) error { _, err := c.FetchJSAPITicket(t.Context(), at); return err }
 	menu := func(c *api.Client) error { return c.Do(t.Context(), "GET", "/cgi-bin/menu/get", at, nil, nil) }
+	check := func(c *api.Client) error { return c.CheckAccessToken(t.Context(), at) }
 	tests := []struct {
 		name  string
 		base  string
@@ -61,9 +62,11 @@ func TestErrorsNeverShowSecrets(t *testing.T) {
 		{"ticket 502", s.URL, &wechattest.FailServerError, "/cgi-bin/ticket/getticket", []call{ticket}},
 		{"menu busy", s.URL, &wechattest.FailBusy, "/cgi-bin/menu/get", []call{menu}},
 		{"menu hang", s.URL, &wechattest.FailHang, "/cgi-bin/menu/get", []call{menu}},
-		{"refused", closed.URL, nil, "", []call{fetch, ticket, menu}},
-		{"redirect loop", redirects.URL, nil, "", []call{fetch, ticket, menu}},
-		{"not found", s.URL + "/nowhere", nil, "", []call{fetch, ticket, menu}},
+		{"check busy", s.URL, &wechattest.FailBusy, "/cgi-bin/get_api_domain_ip", []call{check}},
+		{"check hang", s.URL, &wechattest.FailHang, "/cgi-bin/get_api_domain_ip", []call{check}},
+		{"refused", closed.URL, nil, "", []call{fetch, ticket, menu, check}},
+		{"redirect loop", redirects.URL, nil, "", []call{fetch, ticket, menu, check}},
+		{"not found", s.URL + "/nowhere", nil, "", []call{fetch, ticket, menu, check}},
 	}
 	for _, tt := range tests {
 		for _, mode := range []api.Mode{api.ModeClassic, api.ModeStable} {

@@ -19,6 +19,7 @@ const (
 	pathToken       = "/cgi-bin/token"
 	pathStableToken = "/cgi-bin/stable_token"
 	pathTicket      = "/cgi-bin/ticket/getticket"
+	pathAPIDomainIP = "/cgi-bin/get_api_domain_ip"
 )
 
 // maxExpiresIn rejects absurd lifetimes before they overflow a Duration;
@@ -97,6 +98,29 @@ func (c *Client) JSAPITicketFetcher(accessToken func(ctx context.Context) (strin
 		}
 		return c.FetchJSAPITicket(ctx, at)
 	})
+}
+
+// CheckAccessToken asks WeChat whether accessToken is still accepted, by
+// calling get_api_domain_ip: it needs only the token, changes nothing and
+// answers a few hundred bytes. It returns nil when WeChat accepts the token
+// and an error matching wechat.ErrTokenInvalid when WeChat says it is
+// invalid, expired or no longer the latest (40001, 40014, 42001); other
+// errors (busy after the retries, HTTP, network) mean the token's state is
+// unknown.
+// https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_the_WeChat_server_IP_address.html
+func (c *Client) CheckAccessToken(ctx context.Context, accessToken string) error {
+	var r struct {
+		IPList []string `json:"ip_list"`
+	}
+	if err := c.Do(ctx, http.MethodGet, pathAPIDomainIP, accessToken, nil, &r); err != nil {
+		return err
+	}
+	// An answer without the list is not WeChat's (a proxy's or a wrong base
+	// URL's), and proves nothing about the token.
+	if len(r.IPList) == 0 {
+		return fmt.Errorf("wechat %s: response has no ip_list", pathAPIDomainIP)
+	}
+	return nil
 }
 
 func newToken(path, field, value string, expiresIn int64, start time.Time) (token.Token, error) {

@@ -154,3 +154,20 @@ func (s *Server) RejectCustomFor(openid string, code int) {
 	}
 	s.reject[openid] = code
 }
+
+// Sample answers of the server-IP endpoints, in WeChat's mix of addresses
+// and ranges, so that callers parsing them meet both.
+var (
+	apiDomainIPs = []string{"101.89.47.18", "101.91.34.103", "101.226.103.0/25", "109.244.129.223"}
+	callbackIPs  = []string{"106.55.206.0/24", "101.226.103.0/25", "175.24.211.24"}
+)
+
+// ipList implements GET /cgi-bin/get_api_domain_ip and GET
+// /cgi-bin/getcallbackip: an access_token check with no side effect, which
+// makes them the cheapest way to ask whether a token works.
+// https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_the_WeChat_server_IP_address.html
+func ipList(ips []string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"ip_list": ips})
+	}
+}

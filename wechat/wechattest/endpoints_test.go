@@ -17,6 +17,8 @@ func TestProtectedEndpointErrcodes(t *testing.T) {
 	s.Expire(expired)
 	revoked := stable(t, s, false).AccessToken
 	s.Invalidate(revoked)
+	retired := classic(t, s).AccessToken
+	s.FetchElsewhere()
 	good := classic(t, s).AccessToken
 	tk := call(t, s, "GET", "/cgi-bin/ticket/getticket", url.Values{"access_token": {good}, "type": {"jsapi"}}, nil)
 	if tk.ErrCode != 0 || tk.Ticket == "" || tk.Ticket != s.Ticket() || tk.ExpiresIn != 7200 {
@@ -31,6 +33,7 @@ func TestProtectedEndpointErrcodes(t *testing.T) {
 		{"unknown", "FAKE_bogus", 40001},
 		{"expired", expired, 42001},
 		{"invalidated", revoked, 40001},
+		{"fetched elsewhere", retired, 40001},
 		{"a ticket is not an access_token", tk.Ticket, 40001},
 		{"valid", good, 0},
 	}
@@ -44,6 +47,8 @@ func TestProtectedEndpointErrcodes(t *testing.T) {
 		{"GET", "/cgi-bin/menu/get", nil, nil},
 		{"GET", "/cgi-bin/menu/delete", nil, nil},
 		{"POST", "/cgi-bin/message/custom/send", nil, map[string]any{"touser": "o1", "msgtype": "text", "text": map[string]string{"content": "x"}}},
+		{"GET", "/cgi-bin/get_api_domain_ip", nil, nil},
+		{"GET", "/cgi-bin/getcallbackip", nil, nil},
 	}
 	for _, tt := range tests {
 		for _, ep := range endpoints {

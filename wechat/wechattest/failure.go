@@ -57,7 +57,8 @@ func (s *Server) Fail(f Failure, n int) {
 }
 
 // FailPath makes the next n calls to path fail with f (n < 0: until Heal),
-// for endpoints other than the token ones (the ticket, menu, message APIs).
+// for endpoints other than the token ones (the ticket, menu, message and
+// server-IP APIs).
 func (s *Server) FailPath(path string, f Failure, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

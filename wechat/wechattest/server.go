@@ -1,6 +1,7 @@
 // Package wechattest runs a fake WeChat Official Account API on 127.0.0.1, in
 // the style of net/http/httptest, so tests exercise real HTTP against the
-// token, ticket, menu and customer-service endpoints without the internet.
+// token, ticket, menu, customer-service and server-IP endpoints without the
+// internet.
 //
 //	s := wechattest.NewServer(t)
 //	c, _ := api.New(api.Config{BaseURL: s.URL, AppID: s.AppID(), AppSecret: wechat.Secret(s.AppSecret()), HTTP: s.Client()})
@@ -152,6 +153,8 @@ const (
 	pathMenuGet     = "/cgi-bin/menu/get"
 	pathMenuDelete  = "/cgi-bin/menu/delete"
 	pathCustomSend  = "/cgi-bin/message/custom/send"
+	pathAPIDomainIP = "/cgi-bin/get_api_domain_ip"
+	pathCallbackIP  = "/cgi-bin/getcallbackip"
 )
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -179,6 +182,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.protected(w, r, s.handleMenuDelete)
 	case pathCustomSend:
 		s.protected(w, r, s.handleCustomSend)
+	case pathAPIDomainIP:
+		s.protected(w, r, ipList(apiDomainIPs))
+	case pathCallbackIP:
+		s.protected(w, r, ipList(callbackIPs))
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]any{"errcode": -1, "errmsg": "wechattest: no such endpoint " + path})
 	}

@@ -22,6 +22,7 @@ type answer struct {
 	Ticket      string          `json:"ticket"`
 	ExpiresIn   int64           `json:"expires_in"`
 	Menu        json.RawMessage `json:"menu"`
+	IPList      []string        `json:"ip_list"`
 }
 
 // call sends one request to s and decodes the answer. It reports problems

@@ -229,3 +229,22 @@ func (s *Server) Invalidate(toks ...string) {
 		}
 	}
 }
+
+// FetchElsewhere simulates another system calling /cgi-bin/token with our
+// appid: it mints a new classic access_token and retires the previous
+// classic one at once rather than after the overlap, the harshest case, which
+// a token manager must recover from by refreshing. Stable tokens are
+// untouched, as in WeChat. It is not one of our calls: Calls and TokenCalls
+// do not change and injected failures do not apply. It returns the new
+// token, which Current then returns too.
+func (s *Server) FetchElsewhere() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.opts.Now()
+	prev, hadPrev := s.tokens[s.current[classic]]
+	tok := s.mint(classic, now)
+	if hadPrev && (prev.retireAt.IsZero() || prev.retireAt.After(now)) {
+		prev.retireAt = now
+	}
+	return tok
+}

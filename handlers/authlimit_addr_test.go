@@ -1,0 +1,107 @@
+package handlers
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+)
+
+// TestAuthLimitClientAddress checks whose address a failure counts against:
+// X-Forwarded-For only names the client when a trusted proxy sent it, else
+// a client could dodge its limit by making up a new address every time.
+func TestAuthLimitClientAddress(t *testing.T) {
+	tests := []struct {
+		name       string
+		trusted    []string
+		peer       string
+		wantLast   string // answer to the right credentials after 11 failures
+		wantClient string // in the failure lines
+		notClient  string // in no failure line
+	}{
+		{"no trusted proxies: header ignored", nil, "192.0.2.1:5000", "refused", "client=192.0.2.1 ", "client=198.51.100."},
+		{"from a trusted proxy: header honoured", []string{"192.0.2.0/24"}, "192.0.2.1:5000", "ok", "client=198.51.100.11 ", "client=192.0.2.1 "},
+		{"trusted by IP", []string{"192.0.2.1", "::1"}, "192.0.2.1:5000", "ok", "client=198.51.100.3 ", "client=192.0.2.1 "},
+		{"from an untrusted peer: header ignored", []string{"10.0.0.0/8"}, "192.0.2.1:5000", "refused", "client=192.0.2.1 ", "client=198.51.100."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newLimitRig(t, func(d *Deps) { d.TrustedProxies = tt.trusted })
+			for i := range 11 {
+				sf := surfaces[i%len(surfaces)]
+				r.send(t, tt.peer, fmt.Sprintf("198.51.100.%d", i+1), sf.req(false))
+			}
+			if got, _ := r.send(t, tt.peer, "198.51.100.1", surfaces[0].req(true)); got != tt.wantLast {
+				t.Errorf("right credentials after 11 failures from distinct forwarded addresses = %s; want %s", got, tt.wantLast)
+			}
+			logs := r.logs.String()
+			if !strings.Contains(logs, tt.wantClient) || strings.Contains(logs, tt.notClient) {
+				t.Errorf("log = %s; want %q in it and no %q", logs, tt.wantClient, tt.notClient)
+			}
+		})
+	}
+}
+
+func TestTrustedProxiesInvalid(t *testing.T) {
+	for _, bad := range [][]string{{"proxy.local"}, {"10.0.0.0/33"}, {"192.0.2.1", "300.1.1.1"}} {
+		_, err := NewRouter(Deps{CallbackPath: testPath, Replier: &replierStub{}, TrustedProxies: bad})
+		if err == nil || !strings.Contains(err.Error(), "trusted proxies") {
+			t.Errorf("NewRouter(TrustedProxies: %q) = %v; want a trusted proxies error", bad, err)
+		}
+	}
+}
+
+// TestAuthLimitForgetsLeastRecent checks the eviction order through the
+// router: the client that failed longest ago is forgotten first.
+func TestAuthLimitForgetsLeastRecent(t *testing.T) {
+	r := newLimitRig(t, func(d *Deps) { d.AuthLimit = AuthLimit{Burst: 1, Clients: 2} })
+	for _, addr := range []string{"203.0.113.1:1", "203.0.113.2:1", "203.0.113.3:1"} {
+		if got, _ := r.send(t, addr, "", surfaces[1].req(false)); got != "failed" {
+			t.Fatalf("first failure from %s = %s; want failed", addr, got)
+		}
+	}
+	for _, tt := range []struct{ addr, want string }{
+		{"203.0.113.1:1", "ok"}, // forgotten when the third client came
+		{"203.0.113.2:1", "refused"},
+		{"203.0.113.3:1", "refused"},
+	} {
+		if got, _ := r.send(t, tt.addr, "", surfaces[1].req(true)); got != tt.want {
+			t.Errorf("right credentials from %s = %s; want %s", tt.addr, got, tt.want)
+		}
+	}
+}
+
+// TestAuthLimiterBounded checks the memory bound: more failing clients than
+// the limiter remembers never grow it past its capacity.
+func TestAuthLimiterBounded(t *testing.T) {
+	const capacity = 50
+	l, err := newAuthLimiter(AuthLimit{Clients: capacity}, (&movingClock{now: fixedNow}).Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 * capacity {
+		c, _ := gin.CreateTestContext(httptest.NewRecorder())
+		c.Request = httptest.NewRequest("GET", "/api/token", nil)
+		c.Request.RemoteAddr = fmt.Sprintf("10.%d.%d.%d:1", i>>16&255, i>>8&255, i&255)
+		l.failed(c, "test")
+		if n := l.clients.Len(); n > capacity {
+			t.Fatalf("after %d clients: %d remembered; want at most %d", i+1, n, capacity)
+		}
+	}
+	if n := l.clients.Len(); n != capacity {
+		t.Errorf("remembered clients = %d; want %d", n, capacity)
+	}
+}
+
+func TestAuthLimitInvalid(t *testing.T) {
+	for _, bad := range []AuthLimit{{Burst: -1}, {Refill: -1}, {Clients: -1}} {
+		_, err := NewRouter(Deps{CallbackPath: testPath, Replier: &replierStub{}, Tokens: newTokensStub("T"), APIKey: testAPIKey, AuthLimit: bad})
+		if err == nil {
+			t.Errorf("NewRouter(AuthLimit: %+v) = nil; want an error", bad)
+		}
+	}
+}
