@@ -1,16 +1,21 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/silenceper/wechat/v2/officialaccount"
 
 	"wxoa/config"
 	"wxoa/wechat/api"
+	"wxoa/wechat/redisurl"
 	"wxoa/wechat/sdk"
 	"wxoa/wechat/token"
 )
@@ -20,10 +25,11 @@ import (
 type app struct {
 	cfg     *config.Config
 	log     *slog.Logger
-	tokens  *token.Manager // nil without appid/secret
-	tickets *token.Manager // jsapi_ticket; nil without appid/secret
-	active  *http.Client   // for calls that carry an access_token: sdk.Transport
-	calls   *api.Client    // our own calls over active (tickets, menus)
+	tokens  *token.Manager        // nil without appid/secret
+	tickets *token.Manager        // jsapi_ticket; nil without appid/secret
+	active  *http.Client          // for calls that carry an access_token: sdk.Transport
+	calls   *api.Client           // our own calls over active (tickets, menus)
+	redis   redis.UniversalClient // TOKEN_STORE's Redis, shared by its users; nil otherwise
 	oa      *officialaccount.OfficialAccount
 	closers []io.Closer
 }
@@ -52,6 +58,15 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 // with no managers: the callback still works, active calls are off.
 func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, log: log}
+	if cfg.TokenStore.Kind == token.KindRedis {
+		// One pool for both token kinds and the callback dedup.
+		a.redis = cfg.TokenStore.Redis.NewClient()
+		a.closers = append(a.closers, a.redis)
+		if err := redisurl.Ping(context.Background(), a.redis, 2*time.Second); err != nil {
+			log.Warn("TOKEN_STORE's Redis does not answer at start-up; tokens are served from memory and WeChat until it does",
+				"redis", cfg.TokenStore.Redis.String(), "err", err)
+		}
+	}
 	if !cfg.ActiveCalls() {
 		return a, nil
 	}
@@ -68,7 +83,10 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.tokens, err = a.manager("access_token", fetch.AccessTokenFetcher()); err != nil {
+	// Checks of a reported token go out plain too: through the Transport a
+	// rejected check would itself trigger the refresh it is meant to vet.
+	checker := token.CheckerFunc(fetch.CheckAccessToken)
+	if a.tokens, err = a.manager("access_token", fetch.AccessTokenFetcher(), checker); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -79,7 +97,7 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 		a.Close()
 		return nil, err
 	}
-	if a.tickets, err = a.manager("jsapi_ticket", a.calls.JSAPITicketFetcher(a.tokens.Token)); err != nil {
+	if a.tickets, err = a.manager("jsapi_ticket", a.calls.JSAPITicketFetcher(a.tokens.Token), nil); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -89,14 +107,14 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 
 // manager opens the store for one token kind (token.Open: a file next to
 // the access_token's, or its own Redis key) and a manager over it.
-func (a *app) manager(name string, f token.Fetcher) (*token.Manager, error) {
-	store, closer, err := token.Open(a.cfg.TokenStore.Spec(), name, a.log)
+func (a *app) manager(name string, f token.Fetcher, c token.Checker) (*token.Manager, error) {
+	store, closer, err := token.Open(a.cfg.TokenStore, token.Options{Name: name, AppID: a.cfg.AppID, Redis: a.redis, Logger: a.log})
 	if err != nil {
 		return nil, fmt.Errorf("%s store: %w", name, err)
 	}
 	a.closers = append(a.closers, closer) // closed after the manager
 	m, err := token.NewManager(token.Config{
-		Name: name, Store: store, Fetcher: f,
+		Name: name, Store: store, Fetcher: f, Checker: c,
 		Margin: a.cfg.TokenRefreshMargin, DailyLimit: a.cfg.TokenDailyLimit, Logger: a.log,
 	})
 	if err != nil {

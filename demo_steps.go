@@ -17,15 +17,16 @@ import (
 )
 
 // wxCalls counts calls that reached the fake WeChat API.
-type wxCalls struct{ Token, MenuCreate, CustomSend, Ticket int64 }
+type wxCalls struct{ Token, MenuCreate, CustomSend, Ticket, Check int64 }
 
 func (d *demoRig) calls() wxCalls {
 	return wxCalls{Token: d.wx.TokenCalls(), MenuCreate: d.wx.Calls("/cgi-bin/menu/create"),
-		CustomSend: d.wx.Calls("/cgi-bin/message/custom/send"), Ticket: d.wx.Calls("/cgi-bin/ticket/getticket")}
+		CustomSend: d.wx.Calls("/cgi-bin/message/custom/send"), Ticket: d.wx.Calls("/cgi-bin/ticket/getticket"),
+		Check: d.wx.Calls("/cgi-bin/get_api_domain_ip")}
 }
 
 func (c wxCalls) minus(o wxCalls) wxCalls {
-	return wxCalls{c.Token - o.Token, c.MenuCreate - o.MenuCreate, c.CustomSend - o.CustomSend, c.Ticket - o.Ticket}
+	return wxCalls{c.Token - o.Token, c.MenuCreate - o.MenuCreate, c.CustomSend - o.CustomSend, c.Ticket - o.Ticket, c.Check - o.Check}
 }
 
 func (c wxCalls) String() string {
@@ -33,7 +34,7 @@ func (c wxCalls) String() string {
 	for _, p := range []struct {
 		name string
 		n    int64
-	}{{"token", c.Token}, {"menu/create", c.MenuCreate}, {"message/custom/send", c.CustomSend}, {"ticket", c.Ticket}} {
+	}{{"token", c.Token}, {"menu/create", c.MenuCreate}, {"message/custom/send", c.CustomSend}, {"ticket", c.Ticket}, {"get_api_domain_ip", c.Check}} {
 		if p.n != 0 {
 			parts = append(parts, fmt.Sprintf("%s ×%d", p.name, p.n))
 		}
@@ -238,15 +239,17 @@ func (d *demoRig) stepRefresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	d.wx.FetchElsewhere()
+	fmt.Fprintf(d.out, "   (another system fetches a token with our appid: WeChat stops accepting ours)\n")
 	before := d.calls()
 	fresh, err := d.tokenAPI(ctx, http.MethodPost, "/api/token/refresh", string(stale))
 	if err != nil {
 		return err
 	}
 	if fresh.AccessToken == d.firstToken {
-		return errors.New("refreshing the current token returned the same token")
+		return errors.New("refreshing the rejected token returned the same token")
 	}
-	if err := d.expect(before, wxCalls{Token: 1}, "reported the current token: a new one was fetched"); err != nil {
+	if err := d.expect(before, wxCalls{Token: 1, Check: 1}, "WeChat confirms it rejects the reported token: one new token fetched"); err != nil {
 		return err
 	}
 	before = d.calls()
@@ -257,5 +260,20 @@ func (d *demoRig) stepRefresh(ctx context.Context) error {
 	if again.AccessToken != fresh.AccessToken {
 		return errors.New("reporting the outdated token again did not return the new token")
 	}
-	return d.expect(before, wxCalls{}, "a late report of that outdated token gets the new one, no fetch")
+	if err := d.expect(before, wxCalls{}, "a late report of that outdated token gets the new one, no fetch"); err != nil {
+		return err
+	}
+	current, err := json.Marshal(map[string]string{"stale_token": fresh.AccessToken})
+	if err != nil {
+		return err
+	}
+	before = d.calls()
+	kept, err := d.tokenAPI(ctx, http.MethodPost, "/api/token/refresh", string(current))
+	if err != nil {
+		return err
+	}
+	if kept.AccessToken != fresh.AccessToken {
+		return errors.New("a report of a token WeChat still accepts replaced it")
+	}
+	return d.expect(before, wxCalls{Check: 1}, "a report of a token WeChat still accepts: kept, nothing fetched (a misbehaving client cannot spend the daily quota)")
 }

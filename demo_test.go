@@ -32,7 +32,8 @@ func TestDemo(t *testing.T) {
 		"Team here! About “When do you open?”",
 		"(WeChat API: message/custom/send ×1)",
 		"the team was not asked again, nothing was sent twice  (WeChat API: no call)",
-		"reported the current token: a new one was fetched  (WeChat API: token ×1)",
+		"WeChat confirms it rejects the reported token: one new token fetched  (WeChat API: token ×1, get_api_domain_ip ×1)",
+		"a report of a token WeChat still accepts: kept, nothing fetched",
 		"no fetch  (WeChat API: no call)",
 		"✓ Tour complete",
 	} {

@@ -163,7 +163,8 @@ func TestE2ECallbackAndTokenAPI(t *testing.T) {
 		t.Errorf("GET /api/token with a wrong key = %d; want 401", code)
 	}
 
-	// A passive-refresh storm of one stale token: one upstream fetch.
+	// A passive-refresh storm of one token WeChat rejects: one check, one fetch.
+	fake.FetchElsewhere()
 	var wg sync.WaitGroup
 	tokens := make([]string, 50)
 	for i := range tokens {
@@ -194,6 +195,13 @@ func TestE2ECallbackAndTokenAPI(t *testing.T) {
 	s.request(t, "POST", "/api/token/refresh", auth, `{"stale_token":"`+first.AccessToken+`"}`)
 	if got := fake.TokenCalls(); got != 2 {
 		t.Errorf("upstream token calls after an outdated report = %d; want 2", got)
+	}
+	// Reports of a token WeChat still accepts: no fetch, however many.
+	for i := 0; i < 20; i++ {
+		s.request(t, "POST", "/api/token/refresh", auth, `{"stale_token":"`+tokens[0]+`"}`)
+	}
+	if got, checks := fake.TokenCalls(), fake.Calls("/cgi-bin/get_api_domain_ip"); got != 2 || checks < 2 || checks > 3 {
+		t.Errorf("after 20 reports of an accepted token: %d token calls, %d checks; want 2, and 1 more check (2 if a second passed)", got, checks)
 	}
 	// Logs: no secrets, no query strings.
 	logs := s.logs.String()

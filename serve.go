@@ -14,6 +14,7 @@ import (
 	"wxoa/handlers"
 	"wxoa/handlers/rules"
 	"wxoa/wechat"
+	"wxoa/wechat/redisurl"
 )
 
 // serve runs the callback server and the token API until ctx ends, then
@@ -42,6 +43,9 @@ func serve(ctx context.Context, e env, args []string) error {
 		// SDK calls, so this is the one place it is set, before any of them.
 		sdkutil.DefaultHTTPClient = a.active
 	}
+	// go-redis logs through a package-level logger too; route it through
+	// ours so JSON stays JSON.
+	redisurl.SetLogger(log)
 	h, fwd, err := a.router()
 	if err != nil {
 		return err
@@ -117,18 +121,20 @@ func (a *app) router() (http.Handler, *handlers.HTTPForwarder, error) {
 		return nil, nil, err
 	}
 	d := handlers.Deps{
-		Logger:       a.log,
-		CallbackPath: cfg.CallbackPath,
-		Callback:     handlers.CallbackConfig{Token: cfg.Token, Crypter: crypter, MaxClockSkew: cfg.MaxClockSkew},
-		Replier:      engine,
-		Forwarder:    fwd,
-		APIKey:       cfg.TokenAPIKey,
-		AppID:        cfg.AppID,
-		AppSecret:    cfg.AppSecret,
+		Logger:         a.log,
+		CallbackPath:   cfg.CallbackPath,
+		Callback:       handlers.CallbackConfig{Token: cfg.Token, Crypter: crypter, MaxClockSkew: cfg.MaxClockSkew},
+		Replier:        engine,
+		Forwarder:      fwd,
+		TrustedProxies: cfg.TrustedProxies,
+		APIKey:         cfg.TokenAPIKey,
+		AppID:          cfg.AppID,
+		AppSecret:      cfg.AppSecret,
 	}
 	if a.tokens != nil {
 		d.Tokens = a.tokens
 		d.JSSDK = a.jssdk()
+		d.Managed = []handlers.Managed{a.tokens, a.tickets}
 	}
 	h, err := handlers.NewRouter(d)
 	return h, fwd, err

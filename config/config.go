@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"wxoa/wechat"
+	"wxoa/wechat/token"
 )
 
 // LogFormat selects the slog handler.
@@ -63,7 +64,7 @@ type Config struct {
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 	HTTPTimeout     time.Duration // WECHAT_HTTP_TIMEOUT, per outbound call to WeChat
 
-	TokenStore         StoreSpec     // TOKEN_STORE
+	TokenStore         token.Spec    // TOKEN_STORE
 	TokenMode          TokenMode     // TOKEN_MODE
 	TokenRefreshMargin time.Duration // TOKEN_REFRESH_MARGIN, in (0, 1h)
 	TokenDailyLimit    int           // TOKEN_DAILY_LIMIT, > 0
@@ -74,6 +75,11 @@ type Config struct {
 	ReplyDeadline  time.Duration // REPLY_DEADLINE, in (0, 5s)
 	ForwardURL     *url.URL      // FORWARD_URL; nil when unset
 	ForwardTimeout time.Duration // FORWARD_TIMEOUT
+
+	// DedupStore is where callbacks are claimed across instances (DEDUP_STORE).
+	DedupStore DedupSpec
+	// DedupCacheBytes bounds the in-process reply cache (DEDUP_CACHE_SIZE).
+	DedupCacheBytes int64
 
 	// TrustedProxies are the IPs and CIDRs (TRUSTED_PROXIES) whose
 	// X-Forwarded-For names the client; empty means the TCP peer is the
@@ -125,7 +131,7 @@ func (c *Config) Warnings() []string {
 	if c.MaxClockSkew == 0 {
 		w = append(w, "WECHAT_MAX_CLOCK_SKEW is 0: callback timestamps are not checked, replayed requests are accepted")
 	}
-	if c.TokenStore.Kind == StoreMemory {
+	if c.TokenStore.Kind == token.KindMemory {
 		w = append(w, "TOKEN_STORE=memory: the access_token is lost on restart and not shared between processes; every fetch counts against the daily quota")
 	}
 	for _, p := range c.TrustedProxies {
@@ -207,6 +213,9 @@ func build(lookup func(string) string) (*Config, error) {
 		ForwardTimeout: l.duration(envForwardTimeout, "30s", positive),
 
 		TrustedProxies: l.trustedProxies(envTrustedProxies),
+
+		DedupStore:      l.dedupStore(envDedupStore),
+		DedupCacheBytes: l.byteSize(envDedupCacheSize, "64MiB", 1<<20, 16<<30),
 	}
 	if len(l.errs) > 0 {
 		return nil, errors.Join(l.errs...)
@@ -234,7 +243,7 @@ func unknownKeys(dotenv map[string]string, path string) []string {
 }
 
 func hasOurPrefix(k string) bool {
-	for _, p := range []string{"WECHAT_", "TOKEN_", "LOG_", "REPLY_", "FORWARD_", "RULES_", "LISTEN_", "SHUTDOWN_", "TRUSTED_"} {
+	for _, p := range []string{"WECHAT_", "TOKEN_", "LOG_", "REPLY_", "FORWARD_", "RULES_", "LISTEN_", "SHUTDOWN_", "TRUSTED_", "DEDUP_"} {
 		if strings.HasPrefix(k, p) {
 			return true
 		}

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"wxoa/wechat/token"
+
 	"os"
 	"path/filepath"
 	"regexp"
@@ -139,7 +141,7 @@ func TestEnvExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load(%s) = %v; want nil", path, err)
 	}
-	if c.ActiveCalls() || c.TokenStore.Kind != StoreFile || !c.TokenAPIKey.Empty() {
+	if c.ActiveCalls() || c.TokenStore.Kind != token.KindFile || !c.TokenAPIKey.Empty() {
 		t.Errorf("Load(%s) = ActiveCalls %v, TokenStore %v, TokenAPIKey set %v; want offline defaults",
 			path, c.ActiveCalls(), c.TokenStore, !c.TokenAPIKey.Empty())
 	}

@@ -16,5 +16,5 @@ func ExampleFromMap() {
 	// Output:
 	// WECHAT_TOKEN: required: the Token set in the WeChat admin console, 3-32 letters or digits
 	// WECHAT_MAX_CLOCK_SKEW: "5x" is not a duration (e.g. 5m, 30s)
-	// TOKEN_STORE: redis URL cannot be parsed, percent-encode special characters in the password; want redis://[user:pass@]host:port/db (value not shown)
+	// TOKEN_STORE: redis URL cannot be parsed as a URL: percent-encode special characters in the password (value not shown)
 }

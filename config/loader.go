@@ -36,6 +36,8 @@ const (
 	envForwardURL         = "FORWARD_URL"
 	envForwardTimeout     = "FORWARD_TIMEOUT"
 	envTrustedProxies     = "TRUSTED_PROXIES"
+	envDedupStore         = "DEDUP_STORE"
+	envDedupCacheSize     = "DEDUP_CACHE_SIZE"
 )
 
 // allVars lists every variable Config reads; never modified.
@@ -45,7 +47,7 @@ var allVars = [...]string{
 	envLogLevel, envLogFormat, envShutdownTimeout, envHTTPTimeout,
 	envTokenStore, envTokenMode, envTokenRefreshMargin, envTokenDailyLimit,
 	envTokenAPIKey, envReplyDeadline, envForwardURL, envForwardTimeout,
-	envTrustedProxies,
+	envTrustedProxies, envDedupStore, envDedupCacheSize,
 }
 
 // Variables returns the names of every variable the configuration reads.

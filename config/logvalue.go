@@ -32,6 +32,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("reply_deadline", c.ReplyDeadline.String()),
 		slog.String("forward_url", urlWithoutQuery(c.ForwardURL)),
 		slog.String("forward_timeout", c.ForwardTimeout.String()),
+		slog.String("dedup_store", c.DedupStore.String()),
+		slog.Int64("dedup_cache_bytes", c.DedupCacheBytes),
 		slog.String("trusted_proxies", strings.Join(c.TrustedProxies, ",")),
 	)
 }

@@ -1,128 +1,106 @@
 package config
 
 import (
-	"net/url"
+	"fmt"
 	"strconv"
 	"strings"
 
-	"wxoa/wechat"
+	"wxoa/wechat/redisurl"
+	"wxoa/wechat/token"
 )
 
-// StoreKind names where access tokens are kept.
-type StoreKind string
-
-// Store kinds accepted in TOKEN_STORE.
-const (
-	StoreMemory StoreKind = "memory" // this process only
-	StoreFile   StoreKind = "file"   // one host, shared through a locked file
-	StoreRedis  StoreKind = "redis"  // a cluster, shared through Redis
-)
-
-// StoreSpec is a parsed TOKEN_STORE. Only the fields of its Kind are set.
-type StoreSpec struct {
-	Kind StoreKind
-	Path string // file: path of the token file
-
-	Addr     string        // redis: host:port
-	Username string        // redis: ACL user, may be empty
-	Password wechat.Secret // redis: may be empty
-	DB       int           // redis: database number
-	TLS      bool          // redis: rediss:// scheme
-}
-
-// String renders the spec for logs, with any password redacted.
-func (s StoreSpec) String() string { return s.render(false) }
-
-// Spec returns the store spec in token.Open's form, password included:
-// hand it to the store and never print it (String is the printable form).
-func (s StoreSpec) Spec() string { return s.render(true) }
-
-func (s StoreSpec) render(withPassword bool) string {
-	switch s.Kind {
-	case StoreFile:
-		return "file:" + s.Path
-	case StoreRedis:
-		u := url.URL{Scheme: "redis", Host: s.Addr, Path: "/" + strconv.Itoa(s.DB)}
-		if s.TLS {
-			u.Scheme = "rediss"
-		}
-		switch {
-		case !s.Password.Empty() && withPassword:
-			u.User = url.UserPassword(s.Username, s.Password.Reveal())
-		case !s.Password.Empty():
-			u.User = url.UserPassword(s.Username, "xxxxx")
-		case s.Username != "":
-			u.User = url.User(s.Username)
-		}
-		return u.String()
-	default:
-		return string(s.Kind)
-	}
-}
-
-const storeForms = "memory, file:PATH or redis://[user:pass@]host:port/db"
-
-func (l *loader) store(key, def string) StoreSpec {
-	v := l.str(key, def)
-	switch {
-	case v == string(StoreMemory):
-		return StoreSpec{Kind: StoreMemory}
-	case strings.HasPrefix(v, "file:"):
-		path := strings.TrimPrefix(v, "file:")
-		if path == "" || strings.HasPrefix(path, "//") {
-			l.fail(key, "%q: want file:PATH (e.g. file:data/access_token.json or file:/var/lib/wxoa/token.json), not a file:// URL", v)
-		}
-		return StoreSpec{Kind: StoreFile, Path: path}
-	case strings.HasPrefix(v, "redis://"), strings.HasPrefix(v, "rediss://"):
-		spec, problem := parseRedis(v)
-		if problem != "" {
-			l.fail(key, "redis URL %s; want redis://[user:pass@]host:port/db (value not shown)", problem)
-		}
-		return spec
-	default:
-		l.fail(key, "%q is not one of %s", redactUserinfo(v), storeForms)
-		return StoreSpec{}
-	}
-}
-
-// parseRedis returns what is wrong in words of its own: url.Parse errors
-// quote the URL, password included, so they are never passed on.
-func parseRedis(v string) (StoreSpec, string) {
-	u, err := url.Parse(v)
+// store parses TOKEN_STORE once into the typed spec token.Open takes.
+func (l *loader) store(key, def string) token.Spec {
+	s, err := token.ParseSpec(l.str(key, def))
 	if err != nil {
-		return StoreSpec{}, "cannot be parsed, percent-encode special characters in the password"
+		l.fail(key, "%v", err)
 	}
-	spec := StoreSpec{Kind: StoreRedis, TLS: u.Scheme == "rediss"}
-	if u.Hostname() == "" {
-		return spec, "has no host"
+	return s
+}
+
+// DedupSpec is DEDUP_STORE: where callbacks are claimed so that a message
+// WeChat retries on another instance gets the first answer.
+type DedupSpec struct {
+	// Memory keeps claims in this process only (DEDUP_STORE=memory).
+	Memory bool
+	// Redis is a Redis of its own for claims (DEDUP_STORE=redis://...).
+	// Zero with Memory false: the token store's Redis if it is one, else memory.
+	Redis redisurl.Spec
+}
+
+// String renders the spec without secrets.
+func (d DedupSpec) String() string {
+	switch {
+	case d.Memory:
+		return "memory"
+	case !d.Redis.IsZero():
+		return d.Redis.String()
 	}
-	port := u.Port()
-	if port == "" {
-		port = "6379"
-	}
-	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-		return spec, "has a bad port"
-	}
-	spec.Addr = u.Hostname() + ":" + port
-	if strings.Contains(u.Hostname(), ":") {
-		spec.Addr = "[" + u.Hostname() + "]:" + port
-	}
-	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		return spec, "must not carry a query or fragment"
-	}
-	if db := strings.TrimPrefix(u.Path, "/"); db != "" {
-		n, err := strconv.Atoi(db)
-		if err != nil || n < 0 {
-			return spec, "has a bad database number (want /0, /1, ...)"
+	return "auto"
+}
+
+func (l *loader) dedupStore(key string) DedupSpec {
+	v := l.str(key, "")
+	switch {
+	case v == "":
+		return DedupSpec{}
+	case v == "memory":
+		return DedupSpec{Memory: true}
+	case strings.HasPrefix(v, "redis://"), strings.HasPrefix(v, "rediss://"):
+		r, err := redisurl.Parse(v)
+		if err != nil {
+			l.fail(key, "redis URL %v (value not shown)", err)
 		}
-		spec.DB = n
+		return DedupSpec{Redis: r}
 	}
-	if u.User != nil {
-		spec.Username = u.User.Username()
-		pw, _ := u.User.Password()
-		spec.Password = wechat.Secret(pw)
+	l.fail(key, "want empty (the token store's Redis, else memory), memory, or a redis:// / rediss:// URL (value not shown)")
+	return DedupSpec{}
+}
+
+// byteSize reads a size such as 64MiB, 64MB, 512KiB or a plain number of
+// bytes, within [lo, hi].
+func (l *loader) byteSize(key, def string, lo, hi int64) int64 {
+	v := l.str(key, def)
+	n, err := parseBytes(v)
+	switch {
+	case err != nil:
+		l.fail(key, "%q is not a size (e.g. 64MiB, 256MB, 1048576)", echo(v))
+	case n < lo || n > hi:
+		l.fail(key, "%s must be between %s and %s", v, formatBytes(lo), formatBytes(hi))
 	}
-	return spec, ""
+	return n
+}
+
+var byteUnits = []struct {
+	suffix string
+	n      int64
+}{
+	{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10},
+	{"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1},
+}
+
+func parseBytes(v string) (int64, error) {
+	mult := int64(1)
+	for _, u := range byteUnits {
+		if s, ok := strings.CutSuffix(v, u.suffix); ok {
+			v, mult = strings.TrimSpace(s), u.n
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("bad size")
+	}
+	return n * mult, nil
+}
+
+func formatBytes(n int64) string {
+	for _, u := range byteUnits[:3] {
+		if n >= u.n && n%u.n == 0 {
+			return strconv.FormatInt(n/u.n, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10) + "B"
 }
 
 // redactUserinfo hides everything between "://" and the last "@", for

@@ -89,8 +89,15 @@ func (a *tokenAPI) refuseClient(c *gin.Context, code int) {
 
 func (a *tokenAPI) answerToken(c *gin.Context, t token.Token, err error) {
 	if err != nil {
-		a.log.Error("drop-in token unavailable", "path", c.Request.URL.Path, "err", err)
-		wechatError(c, -1)
+		// Logged once per attempt by the manager. WeChat's own errcode
+		// (45009, 40164, ...) tells an SDK more than a generic -1.
+		a.log.Debug("drop-in token unavailable", "path", c.Request.URL.Path, "err", err)
+		code := -1
+		var apiErr *wechat.APIError
+		if errors.As(err, &apiErr) {
+			code = apiErr.Code
+		}
+		wechatError(c, code)
 		return
 	}
 	b := append([]byte(`{"access_token":`), appendJSONString(nil, t.Value.Reveal())...)
@@ -115,5 +122,9 @@ var wechatErrmsg = map[int]string{
 // wechatError answers in WeChat's shape: HTTP 200 with errcode and errmsg,
 // which is what SDKs parse.
 func wechatError(c *gin.Context, code int) {
-	c.JSON(http.StatusOK, gin.H{"errcode": code, "errmsg": wechatErrmsg[code]})
+	msg, ok := wechatErrmsg[code]
+	if !ok {
+		msg = wechat.CodeMeaning(code)
+	}
+	c.JSON(http.StatusOK, gin.H{"errcode": code, "errmsg": msg})
 }

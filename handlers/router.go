@@ -42,18 +42,10 @@ type Deps struct {
 	// Trusting anyone else would let a client pick its address and so
 	// escape AuthLimit.
 	TrustedProxies []string
-}
 
-// health answers GET /healthz: 200 while the server serves, with the
-// forward counters, so a failed late delivery is visible without the logs.
-func health(f Forwarder) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		body := gin.H{"status": "ok"}
-		if s, ok := f.(interface{ Stats() ForwardStats }); ok {
-			body["forward"] = s.Stats()
-		}
-		c.JSON(http.StatusOK, body)
-	}
+	// Managed are the token managers /healthz reports on (store health,
+	// passive-refresh checks).
+	Managed []Managed
 }
 
 // NewRouter returns the whole route table.
@@ -87,7 +79,7 @@ func NewRouter(d Deps) (http.Handler, error) {
 	}
 	r.GET(d.CallbackPath, cb.verify)
 	r.POST(d.CallbackPath, limitBody(MaxBody), cb.receive)
-	r.GET("/healthz", health(d.Forwarder))
+	r.GET("/healthz", health(d.Forwarder, d.Managed, d.Now))
 
 	if !d.APIKey.Empty() && d.Tokens != nil {
 		lim, err := newAuthLimiter(d.AuthLimit, d.Now, d.Logger)

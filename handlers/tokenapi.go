@@ -153,20 +153,34 @@ func (a *tokenAPI) fail(c *gin.Context, err error) {
 	if errors.As(err, &apiErr) {
 		msg = "token unavailable: " + apiErr.Error()
 	}
+	var rl *token.RateLimitError
+	var re *token.RememberedError
 	switch {
 	case errors.Is(err, token.ErrRateLimited):
 		status, msg = http.StatusTooManyRequests, "forced refresh rate-limited: retry later"
-		c.Header("Retry-After", "30")
+		wait := token.DefaultMinForceInterval
+		if errors.As(err, &rl) {
+			wait = rl.RetryAfter
+		}
+		c.Header("Retry-After", retryAfter(wait))
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		status, msg = http.StatusGatewayTimeout, "token unavailable: timed out waiting for WeChat"
 	case errors.Is(err, wechat.ErrBadCredentials), errors.Is(err, wechat.ErrIPNotWhitelisted),
 		errors.Is(err, wechat.ErrQuotaExceeded):
 		status = http.StatusBadGateway
 	}
-	if status != http.StatusTooManyRequests {
-		a.log.Error("token unavailable", "path", c.Request.URL.Path, "err", err)
+	if errors.As(err, &re) {
+		c.Header("Retry-After", retryAfter(re.RetryIn))
 	}
+	// The manager logs each failed attempt once; a line per caller here
+	// would turn one refusal into thousands.
+	a.log.Debug("token unavailable", "path", c.Request.URL.Path, "err", err)
 	c.JSON(status, gin.H{"error": msg})
+}
+
+// retryAfter renders d as whole seconds, rounded up, at least 1.
+func retryAfter(d time.Duration) string {
+	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
 }
 
 func secondsLeft(t token.Token, now time.Time) int64 {

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -221,4 +222,17 @@ func scrub(err error, u *url.URL) error {
 		msg = strings.ReplaceAll(msg, sec, "xxxxx")
 	}
 	return fmt.Errorf("%s", strings.TrimPrefix(msg, "redis: "))
+}
+
+// SetLogger sends go-redis's own log lines (reconnects, failovers) to log
+// at WARN. go-redis keeps its logger in a package-level variable, so this
+// is process-wide: call it once, from main.
+func SetLogger(log *slog.Logger) {
+	redis.SetLogger(slogAdapter{log})
+}
+
+type slogAdapter struct{ log *slog.Logger }
+
+func (a slogAdapter) Printf(ctx context.Context, format string, v ...any) {
+	a.log.WarnContext(ctx, "redis: "+strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "))
 }

@@ -120,7 +120,7 @@ func (m *Manager) checkStale(ctx context.Context, stale string) (Token, bool, er
 	case err == nil:
 		m.stats.checks[checkAccepted].Add(1)
 		m.checked.Store(&checkMemo{value: stale, until: m.now().Add(m.checkMemo)})
-		m.log.Warn("a reported stale token is accepted by WeChat; not fetching (is the reporting client using another appid?)")
+		m.log.Info("a reported stale token is accepted by WeChat; kept it, fetched nothing (is the reporting client using another appid?)")
 		return cur, true, nil
 	case errors.Is(err, wechat.ErrTokenInvalid):
 		m.stats.checks[checkRejected].Add(1)

@@ -25,8 +25,9 @@ const (
 	DefaultMinForceInterval = 30 * time.Second
 	// DefaultCheckMemo is how long a token WeChat just accepted is answered
 	// without asking again, so a client reporting it in a loop costs WeChat
-	// one check per period instead of one per report.
-	DefaultCheckMemo = 5 * time.Second
+	// one check a second instead of one per report, while a real rejection
+	// is acted on within a second.
+	DefaultCheckMemo = time.Second
 )
 
 // ErrRateLimited is returned by ForceRefresh when it is called again within
