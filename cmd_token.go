@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+
+	"wxoa/wechat/redisurl"
 )
 
 // printToken prints a valid access_token for shell scripts, through the
@@ -34,6 +36,7 @@ func cliApp(e env) (*app, error) {
 		return nil, err
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: max(cfg.LogLevel, slog.LevelWarn)}))
+	redisurl.SetLogger(log)
 	a, err := newApp(cfg, log)
 	if err != nil {
 		return nil, err

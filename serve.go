@@ -33,6 +33,9 @@ func serve(ctx context.Context, e env, args []string) error {
 	go func() { defer close(sinkDone); sink.run(sinkCtx) }()
 	defer func() { stopSink(); <-sinkDone }() // runs last: the final lines are written
 	log := newLogger(cfg, sink)
+	// go-redis logs through a package-level logger; route it through ours,
+	// before anything dials, so JSON stays JSON.
+	redisurl.SetLogger(log)
 	a, err := newApp(cfg, log)
 	if err != nil {
 		return err
@@ -43,9 +46,6 @@ func serve(ctx context.Context, e env, args []string) error {
 		// SDK calls, so this is the one place it is set, before any of them.
 		sdkutil.DefaultHTTPClient = a.active
 	}
-	// go-redis logs through a package-level logger too; route it through
-	// ours so JSON stays JSON.
-	redisurl.SetLogger(log)
 	h, fwd, err := a.router()
 	if err != nil {
 		return err
