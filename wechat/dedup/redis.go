@@ -29,7 +29,7 @@ type RedisConfig struct {
 	// bounded by OpTimeout through its context, which go-redis applies to
 	// socket reads and writes only with ContextTimeoutEnabled; without it
 	// a Redis that accepts connections but stops answering holds a command
-	// for the client's ReadTimeout (3 s by default).
+	// for the client's ReadTimeout (5 s by default), all of WeChat's budget.
 	Client redis.UniversalClient
 	// Prefix starts every key (empty: DefaultRedisPrefix). Keys are
 	// Prefix+"reply:"+key and Prefix+"once:"+key, one command each, so

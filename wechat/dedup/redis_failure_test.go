@@ -19,7 +19,7 @@ import (
 
 // generous bounds a failing call in these tests: OpTimeout is 100 ms, and
 // the assertion is only that a dead Redis cannot hold a message for the
-// client's 3-s read timeout, let alone WeChat's 5 s.
+// client's read timeout (one minute in TestRedisStalled) or WeChat's 5 s.
 const generous = 3 * time.Second
 
 // syncBuffer is a log destination the store's goroutines may share.
