@@ -3,6 +3,7 @@ module wxoa
 go 1.26.8
 
 require (
+	github.com/coocood/freecache v1.2.7
 	github.com/gin-gonic/gin v1.12.0
 	github.com/gofrs/flock v0.13.1
 	github.com/hashicorp/golang-lru/v2 v2.0.7

@@ -1,0 +1,220 @@
+package dedup
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct{ ns atomic.Int64 }
+
+func newFakeClock() *fakeClock {
+	c := &fakeClock{}
+	// Half a second past a whole one: the store reads whole seconds, and
+	// this is where rounding could cut a TTL short.
+	c.ns.Store(time.Date(2026, 1, 2, 3, 4, 5, 5e8, time.UTC).UnixNano())
+	return c
+}
+
+func (c *fakeClock) Now() time.Time      { return time.Unix(0, c.ns.Load()) }
+func (c *fakeClock) Add(d time.Duration) { c.ns.Add(int64(d)) }
+
+// fill returns n bytes that differ from any other fill's, with the tag
+// bytes in them so that a store that trims or reads tags shows it.
+func fill(n int, seed byte) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = seed + byte(i*7)
+	}
+	if n > 2 {
+		b[0], b[1] = tagPending, tagChunked
+	}
+	return b
+}
+
+func TestMemoryRetryGetsSameBytes(t *testing.T) {
+	tests := []struct {
+		name  string
+		bytes int
+		key   string
+		reply []byte
+	}{
+		{"text reply", 0, "msg:123", []byte("<xml><Content><![CDATA[hi]]></Content></xml>")},
+		{"success", 0, "evt:oUser:1700000000:subscribe:", []byte("success")},
+		{"empty reply", 0, "msg:1", []byte{}},
+		{"stack buffer edge", 0, "msg:2", fill(smallReply-1, 1)},
+		{"past stack buffer", 0, "msg:3", fill(smallReply+1, 2)},
+		{"forward answer 70 KB in parts", 0, "msg:4", fill(70_000, 3)},
+		{"128 KiB at the default budget", 0, "msg:5", fill(128<<10, 4)},
+		{"60 KB in a 1 MiB store", MinMemoryBytes, "msg:6", fill(60_000, 5)},
+		{"long key", 0, "evt:" + strings.Repeat("u", 60_000) + ":1:CLICK:k", fill(300, 6)},
+		{"key that looks hashed", 0, "#abc", fill(300, 7)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewMemory(MemoryConfig{Bytes: tt.bytes})
+			ctx := context.Background()
+			claimed, _, err := m.Claim(ctx, tt.key)
+			if !claimed || err != nil {
+				t.Fatalf("first Claim(%q) = %v, %v; want true, nil", tt.key, claimed, err)
+			}
+			if err := m.Done(ctx, tt.key, tt.reply); err != nil {
+				t.Fatalf("Done: %v", err)
+			}
+			for try := 2; try <= 4; try++ {
+				claimed, got, err := m.Claim(ctx, tt.key)
+				if claimed || err != nil || !bytes.Equal(got, tt.reply) {
+					t.Fatalf("try %d: Claim = %v, %d bytes, %v; want false, the %d bytes of the first try, nil",
+						try, claimed, len(got), err, len(tt.reply))
+				}
+			}
+			if ok, err := m.Once(ctx, tt.key); !ok || err != nil {
+				t.Errorf("Once(%q) after Claim = %v, %v; want true: separate key space", tt.key, ok, err)
+			}
+		})
+	}
+}
+
+func TestMemoryConcurrentClaimsOneRunner(t *testing.T) {
+	m := NewMemory(MemoryConfig{Bytes: MinMemoryBytes})
+	const n = 50
+	want := fill(3000, 9)
+	var claimed atomic.Int32
+	got := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			ok, reply, err := m.Claim(context.Background(), "msg:42")
+			if ok {
+				claimed.Add(1)
+				time.Sleep(30 * time.Millisecond) // the rule runs; the others wait
+				m.Done(context.Background(), "msg:42", want)
+				reply = want
+			}
+			got[i], errs[i] = reply, err
+		})
+	}
+	wg.Wait()
+	if c := claimed.Load(); c != 1 {
+		t.Fatalf("claimed by %d callers; want 1", c)
+	}
+	for i := range n {
+		if errs[i] != nil || !bytes.Equal(got[i], want) {
+			t.Fatalf("caller %d: %d bytes, %v; want the claimer's %d bytes", i, len(got[i]), errs[i], len(want))
+		}
+	}
+}
+
+func TestMemoryWaiter(t *testing.T) {
+	tests := []struct {
+		name   string
+		finish func(m *Memory, key string) // what the claimer does; nil: nothing
+		want   error
+	}{
+		{"claimer still running", nil, ErrPending},
+		{"reply too large", func(m *Memory, key string) { m.Done(context.Background(), key, fill(2000, 1)) }, ErrNoReply},
+		{"claimer abandoned", func(m *Memory, key string) { m.Abandon(context.Background(), key) }, ErrNoReply},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewMemory(MemoryConfig{Bytes: MinMemoryBytes, MaxReply: 1000})
+			if ok, _, _ := m.Claim(context.Background(), "msg:7"); !ok {
+				t.Fatal("first Claim not claimed")
+			}
+			if tt.finish != nil {
+				time.AfterFunc(20*time.Millisecond, func() { tt.finish(m, "msg:7") })
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			defer cancel()
+			claimed, reply, err := m.Claim(ctx, "msg:7")
+			if claimed || reply != nil || !errors.Is(err, tt.want) {
+				t.Errorf("waiting Claim = %v, %q, %v; want false, nil, %v", claimed, reply, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestMemoryTTL(t *testing.T) {
+	const ttl = 10 * time.Second
+	tests := []struct {
+		name string
+		// held reports whether the store still remembers key.
+		held func(m *Memory, key string) bool
+		set  func(m *Memory, key string)
+	}{
+		{"pending claim", func(m *Memory, key string) bool {
+			ok, _, err := m.Claim(cancelled(), key)
+			return !ok && errors.Is(err, ErrPending)
+		}, func(m *Memory, key string) { m.Claim(context.Background(), key) }},
+		{"reply", func(m *Memory, key string) bool {
+			ok, reply, err := m.Claim(context.Background(), key)
+			return !ok && err == nil && string(reply) == "r"
+		}, func(m *Memory, key string) {
+			m.Claim(context.Background(), key)
+			m.Done(context.Background(), key, []byte("r"))
+		}},
+		{"reply in parts", func(m *Memory, key string) bool {
+			ok, reply, err := m.Claim(context.Background(), key)
+			return !ok && err == nil && len(reply) == 5000
+		}, func(m *Memory, key string) {
+			m.Claim(context.Background(), key)
+			m.Done(context.Background(), key, fill(5000, 1))
+		}},
+		{"once", func(m *Memory, key string) bool {
+			ok, _ := m.Once(context.Background(), key)
+			return !ok
+		}, func(m *Memory, key string) { m.Once(context.Background(), key) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newFakeClock()
+			m := NewMemory(MemoryConfig{Bytes: MinMemoryBytes, TTL: ttl, Now: clock.Now})
+			// One key per age: a lookup of an expired key claims it anew.
+			for _, age := range []time.Duration{0, ttl / 2, ttl} {
+				key := "msg:" + age.String()
+				tt.set(m, key)
+				clock.Add(age)
+				if !tt.held(m, key) {
+					t.Errorf("forgotten after %v; want kept for the TTL, %v", age, ttl)
+				}
+				clock.Add(-age)
+			}
+			key := "msg:late"
+			tt.set(m, key)
+			clock.Add(ttl + 2*time.Second)
+			if tt.held(m, key) {
+				t.Errorf("still held %v after; want gone after the TTL (%v) and a second of rounding", ttl+2*time.Second, ttl)
+			}
+		})
+	}
+}
+
+func cancelled() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}
+
+func TestMemoryOnceExactlyOnce(t *testing.T) {
+	m := NewMemory(MemoryConfig{Bytes: MinMemoryBytes})
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if ok, err := m.Once(context.Background(), "msg:9"); ok && err == nil {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if w := wins.Load(); w != 1 {
+		t.Errorf("Once reported true to %d of 50 callers; want 1", w)
+	}
+}
