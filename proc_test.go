@@ -9,9 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +26,7 @@ const childArgs = "WXOA_CHILD_ARGS"
 
 func TestMain(m *testing.M) {
 	if args, ok := os.LookupEnv(childArgs); ok {
+		// The test binary is acting as wxoa: see startProc.
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		err := run(ctx, append([]string{"wxoa"}, strings.Fields(args)...), os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 		stop()
@@ -33,7 +36,11 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if built.path != "" {
+		os.RemoveAll(filepath.Dir(built.path))
+	}
+	os.Exit(code)
 }
 
 // proc is `wxoa serve` in a process of its own.
@@ -50,7 +57,17 @@ type proc struct {
 // PATH/HOME) and waits until /healthz answers; it is stopped on cleanup.
 func startProc(t *testing.T, name string, vars map[string]string) *proc {
 	t.Helper()
+	return startBinary(t, name, "", vars)
+}
+
+// startBinary is startProc for a binary built by buildBinary; "" runs the
+// test binary itself as wxoa.
+func startBinary(t *testing.T, name, bin string, vars map[string]string) *proc {
+	t.Helper()
 	cmd := exec.Command(os.Args[0])
+	if bin != "" {
+		cmd = exec.Command(bin, "serve")
+	}
 	keys := make([]string, 0, len(vars))
 	for k := range vars {
 		keys = append(keys, k)
@@ -84,6 +101,33 @@ func startProc(t *testing.T, name string, vars map[string]string) *proc {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+var built struct {
+	once sync.Once
+	path string
+	err  error
+	out  []byte
+}
+
+// buildBinary builds wxoa with `go build`, once per test run, for tests
+// that measure the process itself: the race detector's shadow memory would
+// swamp a memory measurement of the test binary.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "wxoa-bin-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.path = filepath.Join(dir, "wxoa")
+		built.out, built.err = exec.Command("go", "build", "-o", built.path, ".").CombinedOutput()
+	})
+	if built.err != nil {
+		t.Fatalf("go build: %v\n%s", built.err, built.out)
+	}
+	return built.path
 }
 
 // stop sends SIGTERM and waits for a clean exit.

@@ -14,6 +14,7 @@ import (
 	"wxoa/handlers"
 	"wxoa/handlers/rules"
 	"wxoa/wechat"
+	"wxoa/wechat/dedup"
 	"wxoa/wechat/redisurl"
 )
 
@@ -109,12 +110,17 @@ func (a *app) router() (http.Handler, *handlers.HTTPForwarder, error) {
 			return nil, nil, err
 		}
 	}
+	store, err := a.dedupStore()
+	if err != nil {
+		return nil, nil, err
+	}
 	fwd, err := handlers.NewForwarder(handlers.ForwardConfig{
 		Client:    &http.Client{Timeout: cfg.ForwardTimeout},
 		Deadline:  cfg.ReplyDeadline,
 		Timeout:   cfg.ForwardTimeout,
 		URL:       forwardURL,
 		Deliverer: a.deliverer(),
+		Once:      store,
 		Logger:    a.log,
 	})
 	if err != nil {
@@ -126,6 +132,7 @@ func (a *app) router() (http.Handler, *handlers.HTTPForwarder, error) {
 		Callback:       handlers.CallbackConfig{Token: cfg.Token, Crypter: crypter, MaxClockSkew: cfg.MaxClockSkew},
 		Replier:        engine,
 		Forwarder:      fwd,
+		Dedup:          store,
 		TrustedProxies: cfg.TrustedProxies,
 		APIKey:         cfg.TokenAPIKey,
 		AppID:          cfg.AppID,
@@ -138,4 +145,37 @@ func (a *app) router() (http.Handler, *handlers.HTTPForwarder, error) {
 	}
 	h, err := handlers.NewRouter(d)
 	return h, fwd, err
+}
+
+// dedupStore builds where callbacks are claimed: this process's byte-bounded
+// cache, behind a Redis shared by the fleet when there is one (DEDUP_STORE,
+// else TOKEN_STORE's), falling back to the cache while Redis is down.
+func (a *app) dedupStore() (dedup.Store, error) {
+	cfg := a.cfg
+	ttl := handlers.DedupTTL(cfg.MaxClockSkew)
+	mem := dedup.NewMemory(dedup.MemoryConfig{Bytes: int(cfg.DedupCacheBytes), TTL: ttl, MaxWait: cfg.ReplyDeadline})
+	client := a.redis
+	switch {
+	case cfg.DedupStore.Memory:
+		client = nil
+	case !cfg.DedupStore.Redis.IsZero():
+		client = cfg.DedupStore.Redis.NewClient()
+		a.closers = append(a.closers, client)
+		if err := redisurl.Ping(context.Background(), client, 2*time.Second); err != nil {
+			a.log.Warn("DEDUP_STORE's Redis does not answer at start-up; retries are deduplicated per instance until it does",
+				"redis", cfg.DedupStore.Redis.String(), "err", err)
+		}
+	}
+	if client == nil {
+		return mem, nil
+	}
+	prefix := "wxoa:"
+	if cfg.AppID != "" {
+		prefix += cfg.AppID + ":"
+	}
+	r, err := dedup.NewRedis(dedup.RedisConfig{Client: client, Prefix: prefix, TTL: ttl, MaxWait: cfg.ReplyDeadline})
+	if err != nil {
+		return nil, err
+	}
+	return dedup.WithFallback(r, mem, a.log), nil
 }

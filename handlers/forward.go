@@ -31,7 +31,15 @@ type ForwardConfig struct {
 	Timeout   time.Duration // default bound on the whole forward, late delivery included
 	URL       string        // FORWARD_URL: the endpoint of rules that name none
 	Deliverer Deliverer     // nil: late answers are logged and counted as lost
-	Logger    *slog.Logger
+	// Once, if set, claims each late delivery so that it is sent once
+	// across the fleet, even if two instances ever forwarded one message.
+	Once   OnceClaimer
+	Logger *slog.Logger
+}
+
+// OnceClaimer reports true to exactly one caller per key (dedup.Store).
+type OnceClaimer interface {
+	Once(ctx context.Context, key string) (bool, error)
 }
 
 // ForwardStats counts what happened to forwarded messages.
@@ -175,6 +183,17 @@ func (f *HTTPForwarder) deliverLate(ctx context.Context, fw *rules.Forward, msg 
 		f.cfg.Logger.Error("late answer lost: no customer-service delivery configured (set WECHAT_APP_ID and WECHAT_APP_SECRET)",
 			"rule", fw.Name, "failed_total", f.deliveryFail.Load())
 		return
+	}
+	if f.cfg.Once != nil {
+		first, err := f.cfg.Once.Once(ctx, "deliver:"+ReplyKey(msg))
+		switch {
+		case err != nil:
+			// Better a rare duplicate than an answer the user never gets.
+			f.cfg.Logger.Warn("late delivery not claimed; sending anyway", "rule", fw.Name, "err", err)
+		case !first:
+			f.cfg.Logger.Info("late answer already delivered by another try; not sending again", "rule", fw.Name)
+			return
+		}
 	}
 	if err := f.cfg.Deliverer.Deliver(ctx, openID, r.reply); err != nil {
 		n := f.deliveryFail.Add(1)

@@ -2,14 +2,13 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"log/slog"
-	"sync"
 	"time"
-
-	"github.com/patrickmn/go-cache"
 
 	"wxoa/handlers/rules"
 	"wxoa/wechat"
+	"wxoa/wechat/dedup"
 )
 
 // Replier picks the reply to a message (the rules engine).
@@ -24,63 +23,60 @@ type Forwarder interface {
 	Forward(ctx context.Context, f *rules.Forward, msg wechat.Message) wechat.Reply
 }
 
-// replyTTL covers WeChat's retries: three more tries, 5 s apart, with room
-// for slow networks.
-const replyTTL = time.Minute
-
 // replyCache makes a retried message (same MsgId, or same sender, time and
 // event) get byte-identical reply content, and makes the rule behind it run
-// once even when the retry arrives while the first try is still running.
+// once, even when the retry arrives while the first try is still running
+// and, with a Redis dedup store, when it lands on another instance.
 //
-// The first try claims the message with go-cache's insert-if-absent (Add);
-// a retry finds the claim and waits for its reply. One cache operation per
-// new message: this is on every callback's path.
+// The first try claims the message; a retry finds the claim and waits for
+// its reply, up to the reply deadline (the store's MaxWait), then answers
+// "success" rather than run the rule again.
 type replyCache struct {
 	rules   Replier
 	forward Forwarder
-	seen    *cache.Cache // DedupKey → *pendingReply
+	store   dedup.Store
 	now     func() time.Time
 	log     *slog.Logger
 }
 
-// pendingReply is a claimed message. Its claimer holds mu until reply is
-// set; a retry waits by taking mu. (A channel would cost one more
-// allocation per message for a wait that almost never happens.)
-type pendingReply struct {
-	mu    sync.Mutex
-	reply []byte
+func newReplyCache(r Replier, f Forwarder, store dedup.Store, now func() time.Time, log *slog.Logger) *replyCache {
+	return &replyCache{rules: r, forward: f, store: store, now: now, log: log}
 }
 
-func newReplyCache(r Replier, f Forwarder, now func() time.Time, log *slog.Logger) *replyCache {
-	return &replyCache{rules: r, forward: f, seen: cache.New(replyTTL, replyTTL), now: now, log: log}
+// ReplyKey is the dedup key of msg: the account (ToUserName, so that
+// accounts sharing a Redis never collide) and wechat.DedupKey.
+func ReplyKey(msg wechat.Message) string {
+	return msg.Head().ToUserName + ":" + wechat.DedupKey(msg)
 }
 
 func (rc *replyCache) reply(ctx context.Context, msg wechat.Message) []byte {
-	key := wechat.DedupKey(msg)
-	p := &pendingReply{}
-	p.mu.Lock()
-	for rc.seen.Add(key, p, cache.DefaultExpiration) != nil {
-		v, ok := rc.seen.Get(key)
-		if !ok {
-			continue // expired between Add and Get: claim it again
-		}
-		// The first try is bounded by the rules (fast) or the forward
-		// deadline (under 5 s), so this wait is too.
-		first := v.(*pendingReply)
-		first.mu.Lock()
-		defer first.mu.Unlock()
-		return first.reply
+	key := ReplyKey(msg)
+	claimed, b, err := rc.store.Claim(ctx, key)
+	switch {
+	case err == nil && !claimed:
+		return b
+	case errors.Is(err, dedup.ErrPending), errors.Is(err, dedup.ErrNoReply):
+		return wechat.SuccessReply
+	case err != nil:
+		// The store failed and could not fall back: answering without it
+		// could run the rule twice, answering "success" loses one reply.
+		rc.log.Error("reply dedup store failed; answering success", "err", err)
+		return wechat.SuccessReply
 	}
-	rc.fill(ctx, msg, p)
-	return p.reply
-}
-
-// fill computes the reply and releases the retries waiting for it, also
-// when a rule panics (they then get "success").
-func (rc *replyCache) fill(ctx context.Context, msg wechat.Message, p *pendingReply) {
-	defer p.mu.Unlock()
-	p.reply = wechat.SuccessReply
-	p.reply = rc.compute(ctx, msg)
+	// The reply outlives the request: a retry may be waiting for it.
+	done := context.WithoutCancel(ctx)
+	finished := false
+	defer func() {
+		if !finished { // the rule panicked: waiters answer "success"
+			rc.store.Abandon(done, key)
+		}
+	}()
+	b = rc.compute(ctx, msg)
+	if err := rc.store.Done(done, key, b); err != nil {
+		rc.log.Warn("reply not remembered; a retry of this message would get success", "err", err)
+	}
+	finished = true
+	return b
 }
 
 func (rc *replyCache) compute(ctx context.Context, msg wechat.Message) []byte {
@@ -110,4 +106,19 @@ func (rc *replyCache) compute(ctx context.Context, msg wechat.Message) []byte {
 		return wechat.SuccessReply
 	}
 	return b
+}
+
+// DefaultReplyWait is how long a retry waits for the first try's reply
+// when no store is configured: REPLY_DEADLINE's default.
+const DefaultReplyWait = 4500 * time.Millisecond
+
+// DedupTTL is how long a message is remembered: twice the clock-skew window
+// (a request is accepted from skew before its timestamp to skew after, so
+// its replay can come 2×skew after the first try), at least two minutes;
+// with the check off (0), dedup.DefaultTTL.
+func DedupTTL(skew time.Duration) time.Duration {
+	if skew <= 0 {
+		return dedup.DefaultTTL
+	}
+	return max(2*skew+time.Minute, 2*time.Minute)
 }

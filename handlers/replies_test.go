@@ -9,6 +9,7 @@ import (
 
 	"wxoa/handlers/rules"
 	"wxoa/wechat"
+	"wxoa/wechat/dedup"
 )
 
 func TestRetryGetsIdenticalReplyAndRuleRunsOnce(t *testing.T) {
@@ -132,3 +133,38 @@ type testError string
 func (e testError) Error() string { return string(e) }
 
 const errTest = testError("rule exploded")
+
+// A replay of a captured request within the clock-skew window never runs
+// the rule again: the message is remembered for twice the window (it was
+// remembered for 60 s, and a replay at 66 s ran a forward rule again).
+func TestReplayWithinSkewWindowRunsRuleOnce(t *testing.T) {
+	const skew = 5 * time.Minute
+	var mu sync.Mutex
+	now := fixedNow
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	stub := &replierStub{}
+	h, err := NewRouter(Deps{
+		Now: clock, CallbackPath: testPath, Replier: stub,
+		Callback: CallbackConfig{Token: testToken, MaxClockSkew: skew},
+		Dedup:    dedup.NewMemory(dedup.MemoryConfig{TTL: DedupTTL(skew), Now: clock}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A timestamp skew ahead of our clock is accepted now and stays
+	// accepted for 2×skew: the longest a captured request can be replayed.
+	sent := fixedNow.Add(skew - time.Second)
+	target := testPath + "?" + signedQuery(sent.Unix(), "replayed").Encode()
+	first := serve(h, "POST", target, textMsg(77, "hi")).Body.String()
+	for _, after := range []time.Duration{66 * time.Second, 5 * time.Minute, 2*skew - 2*time.Second} {
+		advance(after - now.Sub(fixedNow))
+		rec := serve(h, "POST", target, textMsg(77, "hi"))
+		if rec.Code != 200 || rec.Body.String() != first || stub.calls.Load() != 1 {
+			t.Errorf("replay %v later = %d %q after %d runs; want the first reply, 1 run", after, rec.Code, rec.Body.String(), stub.calls.Load())
+		}
+	}
+	if DedupTTL(skew) < 2*skew {
+		t.Errorf("DedupTTL(%v) = %v; want at least twice the window", skew, DedupTTL(skew))
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"wxoa/wechat"
+	"wxoa/wechat/dedup"
 )
 
 // Deps is everything the router needs. Optional parts are nil/empty.
@@ -24,6 +25,9 @@ type Deps struct {
 	Callback     CallbackConfig
 	Replier      Replier
 	Forwarder    Forwarder // nil: rules that forward answer success
+	// Dedup remembers answered messages (nil: an in-process store with the
+	// default budget and a retry waiting up to ReplyDeadline).
+	Dedup dedup.Store
 
 	// Token API: served only when APIKey is set and Tokens is non-nil.
 	Tokens    TokenService
@@ -62,6 +66,9 @@ func NewRouter(d Deps) (http.Handler, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Dedup == nil {
+		d.Dedup = dedup.NewMemory(dedup.MemoryConfig{TTL: DedupTTL(d.Callback.MaxClockSkew), MaxWait: DefaultReplyWait})
+	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
@@ -74,7 +81,7 @@ func NewRouter(d Deps) (http.Handler, error) {
 		crypter: d.Callback.Crypter,
 		skew:    d.Callback.MaxClockSkew,
 		now:     d.Now,
-		replies: newReplyCache(d.Replier, d.Forwarder, d.Now, d.Logger),
+		replies: newReplyCache(d.Replier, d.Forwarder, d.Dedup, d.Now, d.Logger),
 		log:     d.Logger,
 	}
 	r.GET(d.CallbackPath, cb.verify)

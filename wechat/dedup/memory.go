@@ -50,6 +50,11 @@ type MemoryConfig struct {
 	// PollEvery is how often a waiting Claim looks again (zero:
 	// DefaultMemoryPoll).
 	PollEvery time.Duration
+	// MaxWait bounds how long a Claim waits for another caller's reply,
+	// besides its ctx (zero: only ctx). Callers set their reply deadline
+	// here rather than paying for a context with a timer on every message,
+	// of which almost none wait.
+	MaxWait time.Duration
 	// MaxReply is the largest reply kept (zero: DefaultMaxReply); a larger
 	// one is remembered as done without bytes. It is capped at Bytes/8 so
 	// that one reply cannot flush the store.
@@ -68,6 +73,7 @@ type Memory struct {
 	bytes    int
 	ttl      int // seconds, as freecache takes it
 	poll     time.Duration
+	maxWait  time.Duration
 	maxReply int
 	maxKV    int // the largest key plus value freecache accepts
 }
@@ -93,6 +99,7 @@ func NewMemory(cfg MemoryConfig) *Memory {
 		bytes:    cfg.Bytes,
 		ttl:      int((cfg.TTL+time.Second-1)/time.Second) + 1,
 		poll:     cfg.PollEvery,
+		maxWait:  cfg.MaxWait,
 		maxReply: min(cfg.MaxReply, cfg.Bytes/8),
 		// freecache's own limit (segment.set): a quarter of one of its
 		// 256 segments, less the entry header.
@@ -118,6 +125,7 @@ func (m *Memory) Claim(ctx context.Context, key string) (bool, []byte, error) {
 	k := kb.build(kindHead, key, 0)
 	pending := [1]byte{tagPending}
 	var tick *time.Ticker
+	var giveUp <-chan time.Time
 	defer func() {
 		if tick != nil {
 			tick.Stop()
@@ -142,9 +150,16 @@ func (m *Memory) Claim(ctx context.Context, key string) (bool, []byte, error) {
 			}
 			if tick == nil {
 				tick = time.NewTicker(m.poll)
+				if m.maxWait > 0 {
+					t := time.NewTimer(m.maxWait)
+					defer t.Stop()
+					giveUp = t.C
+				}
 			}
 			select {
 			case <-ctx.Done():
+				return false, nil, ErrPending
+			case <-giveUp:
 				return false, nil, ErrPending
 			case <-tick.C:
 			}

@@ -218,3 +218,14 @@ func TestMemoryOnceExactlyOnce(t *testing.T) {
 		t.Errorf("Once reported true to %d of 50 callers; want 1", w)
 	}
 }
+
+// MaxWait bounds a waiting Claim without a deadline on its context.
+func TestMemoryMaxWait(t *testing.T) {
+	m := NewMemory(MemoryConfig{MaxWait: 30 * time.Millisecond})
+	if claimed, _, err := m.Claim(context.Background(), "k"); !claimed || err != nil {
+		t.Fatalf("first Claim = %v, %v; want the claim", claimed, err)
+	}
+	if _, _, err := m.Claim(context.Background(), "k"); !errors.Is(err, ErrPending) {
+		t.Errorf("waiting Claim past MaxWait = %v; want ErrPending", err)
+	}
+}

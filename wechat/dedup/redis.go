@@ -42,6 +42,9 @@ type RedisConfig struct {
 	// PollEvery is how often a waiting Claim reads again (zero:
 	// DefaultRedisPoll).
 	PollEvery time.Duration
+	// MaxWait bounds how long a Claim waits for another instance's reply,
+	// besides its ctx (zero: only ctx); see MemoryConfig.MaxWait.
+	MaxWait time.Duration
 	// OpTimeout bounds each command, within the caller's context (zero:
 	// DefaultOpTimeout).
 	OpTimeout time.Duration
@@ -64,6 +67,7 @@ type Redis struct {
 	prefix    string
 	ttl       time.Duration
 	poll      time.Duration
+	maxWait   time.Duration
 	opTimeout time.Duration
 	maxReply  int
 }
@@ -79,7 +83,7 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 	if hasHashTag(cfg.Prefix) {
 		return nil, fmt.Errorf("dedup redis: prefix %q has a hash tag: every key would land on one Cluster slot", cfg.Prefix)
 	}
-	r := &Redis{c: cfg.Client, prefix: cfg.Prefix, ttl: cfg.TTL, poll: cfg.PollEvery,
+	r := &Redis{c: cfg.Client, prefix: cfg.Prefix, ttl: cfg.TTL, poll: cfg.PollEvery, maxWait: cfg.MaxWait,
 		opTimeout: cfg.OpTimeout, maxReply: cfg.MaxReply}
 	if r.prefix == "" {
 		r.prefix = DefaultRedisPrefix
@@ -113,6 +117,7 @@ func (r *Redis) onceKey(key string) string  { return r.prefix + "once:" + stored
 func (r *Redis) Claim(ctx context.Context, key string) (bool, []byte, error) {
 	k := r.replyKey(key)
 	var tick *time.Ticker
+	var giveUp <-chan time.Time
 	defer func() {
 		if tick != nil {
 			tick.Stop()
@@ -142,9 +147,16 @@ func (r *Redis) Claim(ctx context.Context, key string) (bool, []byte, error) {
 			}
 			if tick == nil {
 				tick = time.NewTicker(r.poll)
+				if r.maxWait > 0 {
+					t := time.NewTimer(r.maxWait)
+					defer t.Stop()
+					giveUp = t.C
+				}
 			}
 			select {
 			case <-ctx.Done():
+				return false, nil, ErrPending
+			case <-giveUp:
 				return false, nil, ErrPending
 			case <-tick.C:
 			}
