@@ -215,7 +215,7 @@ func build(lookup func(string) string) (*Config, error) {
 		TrustedProxies: l.trustedProxies(envTrustedProxies),
 
 		DedupStore:      l.dedupStore(envDedupStore),
-		DedupCacheBytes: l.byteSize(envDedupCacheSize, "64MiB", 1<<20, 16<<30),
+		DedupCacheBytes: l.byteSize(envDedupCacheSize, "32MiB", 1<<20, 16<<30),
 	}
 	if len(l.errs) > 0 {
 		return nil, errors.Join(l.errs...)

@@ -67,7 +67,7 @@ func TestDefaults(t *testing.T) {
 		{"HTTPTimeout", c.HTTPTimeout, 10 * time.Second},
 		{"TokenStore", c.TokenStore.String(), "file:data/access_token.json"},
 		{"DedupStore", c.DedupStore.String(), "auto"},
-		{"DedupCacheBytes", c.DedupCacheBytes, int64(64 << 20)},
+		{"DedupCacheBytes", c.DedupCacheBytes, int64(32 << 20)},
 		{"TokenMode", c.TokenMode, TokenModeClassic},
 		{"TokenRefreshMargin", c.TokenRefreshMargin, 5 * time.Minute},
 		{"TokenDailyLimit", c.TokenDailyLimit, 2000},
