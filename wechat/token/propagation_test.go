@@ -77,6 +77,29 @@ func TestReplacedTokenPropagates(t *testing.T) {
 	}
 }
 
+// The jsapi_ticket propagates the same way, under its own file and key.
+func TestReplacedTicketPropagates(t *testing.T) {
+	for _, spec := range []string{"file:" + filepath.Join(t.TempDir(), "access_token.json"), redistest.URL(t)} {
+		f := newFakeFetcher(nil)
+		a := mustManager(t, Config{Name: "jsapi_ticket", Store: mustOpen(t, spec, "jsapi_ticket"), Fetcher: f})
+		b := mustManager(t, Config{Name: "jsapi_ticket", Store: mustOpen(t, spec, "jsapi_ticket"), Fetcher: f})
+		t1, err := a.Token(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := b.Token(context.Background()); v != t1 {
+			t.Fatalf("B ticket = %q; want the shared %q", v, t1)
+		}
+		t2, err := a.ForceRefresh(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := propagated(t, b, t2.Value.Reveal()); d > time.Second {
+			t.Errorf("%s: B served the new ticket after %v; want within 1s", spec[:5], d)
+		}
+	}
+}
+
 // A Redis restart loses the token; the instances put theirs back instead
 // of fetching, and a later refresh still propagates.
 func TestRedisRestartReseedsAndPropagates(t *testing.T) {
