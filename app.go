@@ -16,7 +16,7 @@ import (
 	"wxoa/config"
 	"wxoa/wechat/api"
 	"wxoa/wechat/redisurl"
-	"wxoa/wechat/sdk"
+	"wxoa/wechat/silenceper"
 	"wxoa/wechat/token"
 )
 
@@ -27,8 +27,7 @@ type app struct {
 	log     *slog.Logger
 	tokens  *token.Manager        // nil without appid/secret
 	tickets *token.Manager        // jsapi_ticket; nil without appid/secret
-	active  *http.Client          // for calls that carry an access_token: sdk.Transport
-	calls   *api.Client           // our own calls over active (tickets, menus)
+	calls   *api.Client           // calls that carry the managed token: tickets, menus, the SDK's
 	redis   redis.UniversalClient // TOKEN_STORE's Redis, shared by its users; nil otherwise
 	oa      *officialaccount.OfficialAccount
 	closers []io.Closer
@@ -70,38 +69,32 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 	if !cfg.ActiveCalls() {
 		return a, nil
 	}
-	// Token fetches go out plain; everything that carries the token goes
-	// through the Transport, which answers a rejected token with one
-	// compare-and-refresh and one retry.
-	newClient := func(h *http.Client) (*api.Client, error) {
-		return api.New(api.Config{
-			BaseURL: cfg.APIBase.String(), AppID: cfg.AppID, AppSecret: cfg.AppSecret,
-			Mode: api.Mode(cfg.TokenMode), HTTP: h, Logger: log,
-		})
+	// Token fetches and checks go out plain; every call that carries the
+	// token goes through the calls client, whose Transport adds it and
+	// answers a rejected one with one compare-and-refresh and one retry.
+	apiCfg := api.Config{
+		BaseURL: cfg.APIBase.String(), AppID: cfg.AppID, AppSecret: cfg.AppSecret,
+		Mode: cfg.TokenMode, HTTP: &http.Client{Timeout: cfg.HTTPTimeout}, Logger: log,
 	}
-	fetch, err := newClient(&http.Client{Timeout: cfg.HTTPTimeout})
+	plain, err := api.New(apiCfg)
 	if err != nil {
 		return nil, err
 	}
-	// Checks of a reported token go out plain too: through the Transport a
-	// rejected check would itself trigger the refresh it is meant to vet.
-	checker := token.CheckerFunc(fetch.CheckAccessToken)
-	if a.tokens, err = a.manager("access_token", fetch.AccessTokenFetcher(), checker); err != nil {
+	checker := token.CheckerFunc(plain.CheckAccessToken)
+	if a.tokens, err = a.manager("access_token", plain.AccessTokenFetcher(), checker); err != nil {
 		a.Close()
 		return nil, err
 	}
-	a.active = &http.Client{Timeout: cfg.HTTPTimeout, Transport: &sdk.Transport{
-		APIBase: cfg.APIBase, Refresher: a.tokens, Logger: log,
-	}}
-	if a.calls, err = newClient(a.active); err != nil {
+	apiCfg.Tokens, apiCfg.Refresher = a.tokens, a.tokens
+	if a.calls, err = api.New(apiCfg); err != nil {
 		a.Close()
 		return nil, err
 	}
-	if a.tickets, err = a.manager("jsapi_ticket", a.calls.JSAPITicketFetcher(a.tokens.Token), nil); err != nil {
+	if a.tickets, err = a.manager("jsapi_ticket", a.calls.JSAPITicketFetcher(), nil); err != nil {
 		a.Close()
 		return nil, err
 	}
-	a.oa = sdk.NewOfficialAccount(cfg.AppID, cfg.AppSecret, a.tokens)
+	a.oa = silenceper.NewOfficialAccount(cfg.AppID, cfg.AppSecret)
 	return a, nil
 }
 

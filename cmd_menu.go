@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 
-	"wxoa/wechat/api"
 	"wxoa/wechat/menu"
 )
 
@@ -85,22 +84,7 @@ func menuAPI(e env) (menu.API, *app, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return tokenCaller{client: a.calls, tokens: a.tokens}, a, nil
-}
-
-// tokenCaller injects the managed token into calls; a rejected token is
-// refreshed and the call retried once by the sdk.Transport underneath.
-type tokenCaller struct {
-	client *api.Client
-	tokens interface {
-		Token(ctx context.Context) (string, error)
-	}
-}
-
-func (t tokenCaller) Do(ctx context.Context, method, path string, in, out any) error {
-	tok, err := t.tokens.Token(ctx)
-	if err != nil {
-		return err
-	}
-	return t.client.Do(ctx, method, path, tok, in, out)
+	// The client carries the managed token; a rejected one is refreshed
+	// and the call retried once by its Transport.
+	return a.calls, a, nil
 }

@@ -9,13 +9,12 @@ import (
 	"net/http"
 	"time"
 
-	sdkutil "github.com/silenceper/wechat/v2/util"
-
 	"wxoa/handlers"
 	"wxoa/handlers/rules"
 	"wxoa/wechat"
 	"wxoa/wechat/dedup"
 	"wxoa/wechat/redisurl"
+	"wxoa/wechat/silenceper"
 )
 
 // serve runs the callback server and the token API until ctx ends, then
@@ -42,10 +41,10 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer a.Close()
-	if a.active != nil {
+	if a.calls != nil {
 		// The SDK only knows its package-level client. Only the server makes
 		// SDK calls, so this is the one place it is set, before any of them.
-		sdkutil.DefaultHTTPClient = a.active
+		silenceper.Use(a.calls.HTTPClient())
 	}
 	h, fwd, err := a.router()
 	if err != nil {

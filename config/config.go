@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"wxoa/wechat"
+	"wxoa/wechat/api"
 	"wxoa/wechat/token"
 )
 
@@ -25,19 +26,6 @@ type LogFormat string
 const (
 	LogText LogFormat = "text"
 	LogJSON LogFormat = "json"
-)
-
-// TokenMode selects the WeChat endpoint that issues access tokens.
-type TokenMode string
-
-// Token modes accepted in TOKEN_MODE.
-const (
-	// TokenModeClassic uses GET /cgi-bin/token: each fetch invalidates the
-	// previous token, so only one process may fetch.
-	TokenModeClassic TokenMode = "classic"
-	// TokenModeStable uses POST /cgi-bin/stable_token: the token survives
-	// refreshes by other callers until it expires.
-	TokenModeStable TokenMode = "stable"
 )
 
 // Config is the whole runtime configuration. A Config returned by Load or
@@ -65,7 +53,7 @@ type Config struct {
 	HTTPTimeout     time.Duration // WECHAT_HTTP_TIMEOUT, per outbound call to WeChat
 
 	TokenStore         token.Spec    // TOKEN_STORE
-	TokenMode          TokenMode     // TOKEN_MODE
+	TokenMode          api.Mode      // TOKEN_MODE
 	TokenRefreshMargin time.Duration // TOKEN_REFRESH_MARGIN, in (0, 1h)
 	TokenDailyLimit    int           // TOKEN_DAILY_LIMIT, > 0
 	// TokenAPIKey guards /api/token and /api/jssdk/config; empty means those
@@ -203,7 +191,7 @@ func build(lookup func(string) string) (*Config, error) {
 		HTTPTimeout:     l.duration(envHTTPTimeout, "10s", positive),
 
 		TokenStore:         l.store(envTokenStore, "file:data/access_token.json"),
-		TokenMode:          TokenMode(l.oneOf(envTokenMode, "classic", string(TokenModeClassic), string(TokenModeStable))),
+		TokenMode:          api.Mode(l.oneOf(envTokenMode, string(api.ModeClassic), string(api.ModeClassic), string(api.ModeStable))),
 		TokenRefreshMargin: l.duration(envTokenRefreshMargin, "5m", between(0, time.Hour)),
 		TokenDailyLimit:    l.positiveInt(envTokenDailyLimit, "2000"),
 		TokenAPIKey:        l.apiKey(envTokenAPIKey),

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"wxoa/wechat/api"
+
 	"errors"
 	"fmt"
 	"log/slog"
@@ -68,7 +70,7 @@ func TestDefaults(t *testing.T) {
 		{"TokenStore", c.TokenStore.String(), "file:data/access_token.json"},
 		{"DedupStore", c.DedupStore.String(), "auto"},
 		{"DedupCacheBytes", c.DedupCacheBytes, int64(32 << 20)},
-		{"TokenMode", c.TokenMode, TokenModeClassic},
+		{"TokenMode", c.TokenMode, api.ModeClassic},
 		{"TokenRefreshMargin", c.TokenRefreshMargin, 5 * time.Minute},
 		{"TokenDailyLimit", c.TokenDailyLimit, 2000},
 		{"TokenAPIKey", c.TokenAPIKey.Reveal(), ""},

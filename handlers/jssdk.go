@@ -7,19 +7,16 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"wxoa/wechat/jssdk"
 )
 
-// JSSDKService signs a page URL for wx.config.
+// JSSDKService signs a page URL for wx.config (jssdk.Signer).
 type JSSDKService interface {
-	// SignURL returns the JSON-ready config; a bad URL is an *BadInputError.
-	SignURL(ctx context.Context, pageURL string) (any, error)
+	// Sign returns the config; a URL that cannot be signed matches
+	// jssdk.ErrBadURL.
+	Sign(ctx context.Context, pageURL string) (jssdk.Config, error)
 }
-
-// BadInputError marks an error caused by the caller's input (a 400).
-type BadInputError struct{ Err error }
-
-func (e *BadInputError) Error() string { return e.Err.Error() }
-func (e *BadInputError) Unwrap() error { return e.Err }
 
 // jssdkConfig answers GET /api/jssdk/config?url=...
 // https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/JS-SDK.html
@@ -30,10 +27,9 @@ func jssdkConfig(s JSSDKService, log *slog.Logger) gin.HandlerFunc {
 			c.JSON(http.StatusBadRequest, gin.H{"error": "missing url"})
 			return
 		}
-		cfg, err := s.SignURL(c.Request.Context(), u)
-		var bad *BadInputError
+		cfg, err := s.Sign(c.Request.Context(), u)
 		switch {
-		case errors.As(err, &bad):
+		case errors.Is(err, jssdk.ErrBadURL):
 			c.JSON(http.StatusBadRequest, gin.H{"error": err.Error()})
 		case err != nil:
 			log.Error("jssdk config", "err", err)

@@ -39,7 +39,7 @@ func BenchmarkDo(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if err := c.Do(b.Context(), http.MethodGet, "/cgi-bin/menu/delete", tok.Value.Reveal(), nil, nil); err != nil {
+		if err := c.DoWith(b.Context(), http.MethodGet, "/cgi-bin/menu/delete", tok.Value.Reveal(), nil, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,15 +1,16 @@
-// Package api is a small client for the WeChat Official Account HTTP API:
-// access_token (classic and stable), jsapi_ticket, and a generic JSON call
-// for everything else. It retries what WeChat says is transient, never
-// sleeps past the caller's deadline, and keeps secrets and tokens out of
-// every error it returns.
+// Package api is the client for the WeChat Official Account HTTP API:
+// access_token (classic and stable), its upstream check, jsapi_ticket, and a
+// generic JSON call for everything else. Its Transport — also the one under
+// silenceper's SDK — carries the managed token, answers a rejected token with
+// one compare-and-refresh and one retry, and retries what WeChat says is
+// transient without sleeping past the caller's deadline. No secret or token
+// appears in an error it returns.
 package api
 
 import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -38,11 +39,22 @@ type Config struct {
 	AppSecret wechat.Secret
 	Mode      Mode // "" means ModeClassic
 
-	// HTTP sends every request. Its Timeout bounds each attempt; the
-	// caller's context bounds all attempts together.
+	// HTTP sends every request: its Transport (nil: the default) carries
+	// the attempts and its Timeout bounds each one; the caller's context
+	// bounds all attempts together.
 	HTTP   *http.Client
 	Logger *slog.Logger     // nil discards
 	Now    func() time.Time // stamps FetchedAt and ExpiresAt; nil → time.Now
+
+	// Tokens, if set, supplies the access_token of calls made with Do, and
+	// Refresher replaces one WeChat rejects. A client without them fetches
+	// and checks tokens (FetchAccessToken, CheckAccessToken): those calls
+	// must not go through the refresh they feed.
+	Tokens    TokenSource
+	Refresher Refresher
+	// APIBase rewrites requests for api.weixin.qq.com made through
+	// HTTPClient (silenceper's SDK builds its own URLs); nil: BaseURL's.
+	APIBase *url.URL
 
 	MaxAttempts int            // attempts per call, retries included; default 4
 	Backoff     time.Duration  // base of the exponential backoff; default 200ms
@@ -52,11 +64,11 @@ type Config struct {
 
 // Client calls the WeChat API. It is safe for concurrent use.
 type Client struct {
-	base   string
-	cfg    Config
-	log    *slog.Logger
-	now    func() time.Time
-	random func() float64
+	base string
+	cfg  Config
+	http *http.Client // over the Transport
+	log  *slog.Logger
+	now  func() time.Time
 }
 
 // maxBody bounds every response read; WeChat's answers are a few KiB.
@@ -99,18 +111,32 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxBackoff == 0 {
 		cfg.MaxBackoff = 5 * time.Second
 	}
-	c := &Client{base: base, cfg: cfg, log: cfg.Logger, now: cfg.Now, random: cfg.Rand}
+	c := &Client{base: base, cfg: cfg, log: cfg.Logger, now: cfg.Now}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	if c.now == nil {
 		c.now = time.Now
 	}
-	if c.random == nil {
-		c.random = rand.Float64
+	apiBase := cfg.APIBase
+	if apiBase == nil {
+		apiBase = u
+	}
+	c.http = &http.Client{
+		CheckRedirect: cfg.HTTP.CheckRedirect,
+		Jar:           cfg.HTTP.Jar,
+		Transport: &Transport{
+			Base: cfg.HTTP.Transport, APIBase: apiBase, Source: cfg.Tokens, Refresher: cfg.Refresher,
+			AttemptTimeout: cfg.HTTP.Timeout, MaxAttempts: cfg.MaxAttempts, Backoff: cfg.Backoff,
+			MaxBackoff: cfg.MaxBackoff, Rand: cfg.Rand, Logger: c.log,
+		},
 	}
 	return c, nil
 }
+
+// HTTPClient is the client whose Transport carries this Client's token and
+// retries: hand it to silenceper's SDK so that its calls are made the same way.
+func (c *Client) HTTPClient() *http.Client { return c.http }
 
 // AppID returns the configured appid.
 func (c *Client) AppID() string { return c.cfg.AppID }

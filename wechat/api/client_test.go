@@ -168,7 +168,12 @@ func TestFetchJSAPITicket(t *testing.T) {
 	if err != nil {
 		t.Fatalf("FetchAccessToken() = %v", err)
 	}
-	tk, err := c.FetchJSAPITicket(t.Context(), at.Value.Reveal())
+	carry := at.Value.Reveal()
+	c = newClient(t, s, api.ModeClassic, func(c *api.Config) {
+		c.Now = func() time.Time { return now }
+		c.Tokens = sourceOf(&carry)
+	})
+	tk, err := c.FetchJSAPITicket(t.Context())
 	if err != nil {
 		t.Fatalf("FetchJSAPITicket() = %v", err)
 	}
@@ -176,10 +181,13 @@ func TestFetchJSAPITicket(t *testing.T) {
 		t.Errorf("FetchJSAPITicket() = (current %v, expires %v); want (true, %v)", tk.Value.Reveal() == s.Ticket(), tk.ExpiresAt, now.Add(time.Hour))
 	}
 	s.Expire(at.Value.Reveal())
-	if _, err := c.FetchJSAPITicket(t.Context(), at.Value.Reveal()); !errors.Is(err, wechat.ErrTokenInvalid) {
+	if _, err := c.FetchJSAPITicket(t.Context()); !errors.Is(err, wechat.ErrTokenInvalid) {
 		t.Errorf("FetchJSAPITicket(expired) = %v; want ErrTokenInvalid", err)
 	}
-	f := c.JSAPITicketFetcher(func(context.Context) (string, error) { return "", errors.New("no token") })
+	c = newClient(t, s, api.ModeClassic, func(c *api.Config) {
+		c.Tokens = tokenFunc(func(context.Context) (string, error) { return "", errors.New("no token") })
+	})
+	f := c.JSAPITicketFetcher()
 	if _, err := f.Fetch(t.Context(), false); err == nil {
 		t.Errorf("JSAPITicketFetcher without access_token = nil; want error")
 	}

@@ -30,13 +30,13 @@ func TestDoMenuRoundTrip(t *testing.T) {
 	at := accessToken(t, c)
 	ctx := t.Context()
 
-	err := c.Do(ctx, http.MethodGet, "/cgi-bin/menu/get", at, nil, nil)
+	err := c.DoWith(ctx, http.MethodGet, "/cgi-bin/menu/get", at, nil, nil)
 	var ae *wechat.APIError
 	if !errors.As(err, &ae) || ae.Code != 46003 || ae.Endpoint != "/cgi-bin/menu/get" {
 		t.Fatalf("Do(menu/get) before create = %v; want errcode 46003 on /cgi-bin/menu/get", err)
 	}
 	menu := map[string]any{"button": []map[string]any{{"type": "click", "name": "今日 & 明日", "key": "V1001"}}}
-	if err := c.Do(ctx, http.MethodPost, "/cgi-bin/menu/create", at, menu, nil); err != nil {
+	if err := c.DoWith(ctx, http.MethodPost, "/cgi-bin/menu/create", at, menu, nil); err != nil {
 		t.Fatalf("Do(menu/create) = %v", err)
 	}
 	if got := string(s.Menu()); !strings.Contains(got, `"今日 & 明日"`) {
@@ -47,13 +47,13 @@ func TestDoMenuRoundTrip(t *testing.T) {
 			Button []struct{ Name, Key string } `json:"button"`
 		} `json:"menu"`
 	}
-	if err := c.Do(ctx, http.MethodGet, "/cgi-bin/menu/get", at, nil, &out); err != nil {
+	if err := c.DoWith(ctx, http.MethodGet, "/cgi-bin/menu/get", at, nil, &out); err != nil {
 		t.Fatalf("Do(menu/get) = %v", err)
 	}
 	if len(out.Menu.Button) != 1 || out.Menu.Button[0].Key != "V1001" {
 		t.Errorf("Do(menu/get) = %+v; want the created menu", out)
 	}
-	if err := c.Do(ctx, http.MethodGet, "/cgi-bin/menu/delete", at, nil, nil); err != nil {
+	if err := c.DoWith(ctx, http.MethodGet, "/cgi-bin/menu/delete", at, nil, nil); err != nil {
 		t.Fatalf("Do(menu/delete) = %v", err)
 	}
 	if s.Menu() != nil {
@@ -69,10 +69,10 @@ func TestDoCustomSend(t *testing.T) {
 	msg := func(to string) any {
 		return map[string]any{"touser": to, "msgtype": "text", "text": map[string]string{"content": "hi"}}
 	}
-	if err := c.Do(t.Context(), http.MethodPost, "/cgi-bin/message/custom/send", at, msg("oUser"), nil); err != nil {
+	if err := c.DoWith(t.Context(), http.MethodPost, "/cgi-bin/message/custom/send", at, msg("oUser"), nil); err != nil {
 		t.Fatalf("Do(custom/send) = %v", err)
 	}
-	err := c.Do(t.Context(), http.MethodPost, "/cgi-bin/message/custom/send", at, msg("oQuiet"), nil)
+	err := c.DoWith(t.Context(), http.MethodPost, "/cgi-bin/message/custom/send", at, msg("oQuiet"), nil)
 	var ae *wechat.APIError
 	if !errors.As(err, &ae) || ae.Code != 45015 {
 		t.Errorf("Do(custom/send to rejected user) = %v; want errcode 45015", err)
@@ -127,7 +127,7 @@ func TestDoErrors(t *testing.T) {
 			}
 			endpoint, _, _ := strings.Cut(tt.path, "?")
 			before := s.Calls(endpoint)
-			err := c.Do(t.Context(), tt.method, tt.path, tt.token, tt.in, nil)
+			err := c.DoWith(t.Context(), tt.method, tt.path, tt.token, tt.in, nil)
 			if !tt.check(err) {
 				t.Errorf("Do(%s %q) = %v; unexpected", tt.method, tt.path, err)
 			}

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -24,9 +25,10 @@ func TestErrorsNeverShowSecrets(t *testing.T) {
 	}))
 	defer redirects.Close()
 
+	var at string // the access_token the clients carry, once fetched
 	client := func(base string, mode api.Mode) *api.Client {
 		c, err := api.New(api.Config{
-			BaseURL: base, AppID: s.AppID(), AppSecret: secret, Mode: mode,
+			BaseURL: base, AppID: s.AppID(), AppSecret: secret, Mode: mode, Tokens: sourceOf(&at),
 			HTTP: &http.Client{Timeout: 50 * time.Millisecond}, MaxAttempts: 2, Backoff: time.Millisecond,
 		})
 		if err != nil {
@@ -39,12 +41,12 @@ func TestErrorsNeverShowSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatalf("FetchAccessToken() = %v", err)
 	}
-	at := tok.Value.Reveal()
+	at = tok.Value.Reveal()
 
 	type call func(c *api.Client) error
 	fetch := func(c *api.Client) error { _, err := c.FetchAccessToken(t.Context(), false); return err }
-	ticket := func(c *api.Client) error { _, err := c.FetchJSAPITicket(t.Context(), at); return err }
-	menu := func(c *api.Client) error { return c.Do(t.Context(), "GET", "/cgi-bin/menu/get", at, nil, nil) }
+	ticket := func(c *api.Client) error { _, err := c.FetchJSAPITicket(t.Context()); return err }
+	menu := func(c *api.Client) error { return c.DoWith(t.Context(), "GET", "/cgi-bin/menu/get", at, nil, nil) }
 	check := func(c *api.Client) error { return c.CheckAccessToken(t.Context(), at) }
 	tests := []struct {
 		name  string
@@ -98,3 +100,12 @@ func TestErrorsNeverShowSecrets(t *testing.T) {
 		t.Errorf("FetchAccessToken() after the failures = %v; want success", err)
 	}
 }
+
+// sourceOf is a TokenSource handing out *tok.
+func sourceOf(tok *string) api.TokenSource {
+	return tokenFunc(func(context.Context) (string, error) { return *tok, nil })
+}
+
+type tokenFunc func(context.Context) (string, error)
+
+func (f tokenFunc) Token(ctx context.Context) (string, error) { return f(ctx) }

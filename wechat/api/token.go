@@ -74,30 +74,24 @@ func (c *Client) FetchAccessToken(ctx context.Context, force bool) (token.Token,
 // AccessTokenFetcher adapts FetchAccessToken to token.Fetcher.
 func (c *Client) AccessTokenFetcher() token.Fetcher { return token.FetcherFunc(c.FetchAccessToken) }
 
-// FetchJSAPITicket asks for a jsapi_ticket, which signs JS-SDK pages.
+// FetchJSAPITicket asks for a jsapi_ticket, which signs JS-SDK pages, with
+// the access_token the client carries (Config.Tokens).
 // https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/JS-SDK.html
-func (c *Client) FetchJSAPITicket(ctx context.Context, accessToken string) (token.Token, error) {
+func (c *Client) FetchJSAPITicket(ctx context.Context) (token.Token, error) {
 	var r struct {
 		Ticket    string `json:"ticket"`
 		ExpiresIn int64  `json:"expires_in"`
 	}
 	start := c.now()
-	if err := c.Do(ctx, http.MethodGet, pathTicket+"?type=jsapi", accessToken, nil, &r); err != nil {
+	if err := c.Do(ctx, http.MethodGet, pathTicket+"?type=jsapi", nil, &r); err != nil {
 		return token.Token{}, err
 	}
 	return newToken(pathTicket, "ticket", r.Ticket, r.ExpiresIn, start)
 }
 
-// JSAPITicketFetcher adapts FetchJSAPITicket to token.Fetcher, taking the
-// access_token from accessToken on every fetch.
-func (c *Client) JSAPITicketFetcher(accessToken func(ctx context.Context) (string, error)) token.Fetcher {
-	return token.FetcherFunc(func(ctx context.Context, _ bool) (token.Token, error) {
-		at, err := accessToken(ctx)
-		if err != nil {
-			return token.Token{}, fmt.Errorf("wechat %s: access_token: %w", pathTicket, err)
-		}
-		return c.FetchJSAPITicket(ctx, at)
-	})
+// JSAPITicketFetcher adapts FetchJSAPITicket to token.Fetcher.
+func (c *Client) JSAPITicketFetcher() token.Fetcher {
+	return token.FetcherFunc(func(ctx context.Context, _ bool) (token.Token, error) { return c.FetchJSAPITicket(ctx) })
 }
 
 // CheckAccessToken asks WeChat whether accessToken is still accepted, by
@@ -112,7 +106,7 @@ func (c *Client) CheckAccessToken(ctx context.Context, accessToken string) error
 	var r struct {
 		IPList []string `json:"ip_list"`
 	}
-	if err := c.Do(ctx, http.MethodGet, pathAPIDomainIP, accessToken, nil, &r); err != nil {
+	if err := c.DoWith(ctx, http.MethodGet, pathAPIDomainIP, accessToken, nil, &r); err != nil {
 		return err
 	}
 	// An answer without the list is not WeChat's (a proxy's or a wrong base
@@ -137,26 +131,44 @@ func newToken(path, field, value string, expiresIn int64, start time.Time) (toke
 	}, nil
 }
 
-// Do makes an authenticated JSON call: path (which may carry its own query,
-// e.g. "/cgi-bin/menu/get" or "/cgi-bin/ticket/getticket?type=jsapi") gets
+// Do makes an authenticated JSON call with the access_token the client
+// carries (Config.Tokens): path (which may carry its own query, e.g.
+// "/cgi-bin/menu/get" or "/cgi-bin/ticket/getticket?type=jsapi") gets
 // ?access_token=, in (if not nil) is sent as JSON, and the answer is decoded
-// into out (if not nil). A non-zero errcode is a *wechat.APIError.
-// Only GET calls retry network errors and 5xx; a POST might have taken
-// effect (a customer message sent twice), so it retries errcode -1 only.
+// into out (if not nil). A non-zero errcode is a *wechat.APIError. A rejected
+// token is refreshed and the call retried once (Transport). Only GET calls
+// retry network errors and 5xx; a POST might have taken effect (a customer
+// message sent twice), so it retries errcode -1 only.
 // https://developers.weixin.qq.com/doc/offiaccount/Getting_Started/Global_Return_Code.html
-func (c *Client) Do(ctx context.Context, method, path, accessToken string, in, out any) error {
+func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
+	if c.cfg.Tokens == nil {
+		endpoint, _, _ := strings.Cut(path, "?")
+		return fmt.Errorf("wechat %s: this client carries no access_token (Config.Tokens)", endpoint)
+	}
+	return c.do(ctx, method, path, "", in, out)
+}
+
+// DoWith is Do with the given access_token, for a check of that very token.
+func (c *Client) DoWith(ctx context.Context, method, path, accessToken string, in, out any) error {
+	if accessToken == "" {
+		endpoint, _, _ := strings.Cut(path, "?")
+		return fmt.Errorf("wechat %s: access_token is empty", endpoint)
+	}
+	return c.do(ctx, method, path, accessToken, in, out)
+}
+
+func (c *Client) do(ctx context.Context, method, path, accessToken string, in, out any) error {
 	endpoint, rawQuery, _ := strings.Cut(path, "?")
 	if !strings.HasPrefix(endpoint, "/") {
 		return fmt.Errorf("wechat api: path %q must start with /", endpoint)
-	}
-	if accessToken == "" {
-		return fmt.Errorf("wechat %s: access_token is empty", endpoint)
 	}
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
 		return fmt.Errorf("wechat %s: query: %w", endpoint, err)
 	}
-	q.Set("access_token", accessToken)
+	if accessToken != "" {
+		q.Set("access_token", accessToken)
+	}
 	req := request{method: method, path: endpoint, query: q, idempotent: method == http.MethodGet}
 	if in != nil {
 		var buf bytes.Buffer

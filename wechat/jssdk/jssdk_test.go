@@ -1,7 +1,9 @@
 package jssdk
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -155,5 +157,32 @@ func BenchmarkNewNonce(b *testing.B) {
 		if _, err := NewNonce(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+type ticketFunc func(context.Context) (string, error)
+
+func (f ticketFunc) Token(ctx context.Context) (string, error) { return f(ctx) }
+
+func TestSigner(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	asked := 0
+	s := &Signer{AppID: "wx1", Now: func() time.Time { return now },
+		Tickets: ticketFunc(func(context.Context) (string, error) { asked++; return "TICKET", nil })}
+	c, err := s.Sign(context.Background(), "https://example.com/p?x=1#frag")
+	if err != nil || c.AppID != "wx1" || c.Timestamp != now.Unix() || c.Signature != Signature("TICKET", c.NonceStr, now.Unix(), "https://example.com/p?x=1") {
+		t.Errorf("Sign() = %+v, %v; want a config signed with the ticket", c, err)
+	}
+	for _, bad := range []string{"", "/relative", "javascript:alert(1)", "https://"} {
+		if _, err := s.Sign(context.Background(), bad); !errors.Is(err, ErrBadURL) {
+			t.Errorf("Sign(%q) = %v; want ErrBadURL", bad, err)
+		}
+	}
+	if asked != 1 {
+		t.Errorf("tickets asked for %d times; want 1 (bad URLs ask for none)", asked)
+	}
+	s.Tickets = ticketFunc(func(context.Context) (string, error) { return "", errors.New("down") })
+	if _, err := s.Sign(context.Background(), "https://example.com/"); err == nil || errors.Is(err, ErrBadURL) {
+		t.Errorf("Sign() with no ticket = %v; want a ticket error, not ErrBadURL", err)
 	}
 }

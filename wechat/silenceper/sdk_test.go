@@ -1,11 +1,9 @@
-package sdk_test
+package silenceper_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -13,7 +11,7 @@ import (
 
 	"wxoa/wechat"
 	"wxoa/wechat/api"
-	"wxoa/wechat/sdk"
+	"wxoa/wechat/silenceper"
 	"wxoa/wechat/token"
 	"wxoa/wechat/wechattest"
 )
@@ -23,29 +21,34 @@ import (
 type wired struct {
 	fake   *wechattest.Server
 	tokens *token.Manager
-	d      sdk.Deliverer
+	d      silenceper.Deliverer
 }
 
 func newWired(t *testing.T) *wired {
 	t.Helper()
 	fake := wechattest.NewServer(t)
-	client, err := api.New(api.Config{BaseURL: fake.URL, AppID: fake.AppID(), AppSecret: wechat.Secret(fake.AppSecret()), HTTP: fake.Client()})
+	cfg := api.Config{BaseURL: fake.URL, AppID: fake.AppID(), AppSecret: wechat.Secret(fake.AppSecret()), HTTP: fake.Client()}
+	plain, err := api.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := token.NewManager(token.Config{Name: "access_token", Store: token.NewMemoryStore(), Fetcher: client.AccessTokenFetcher()})
+	m, err := token.NewManager(token.Config{Name: "access_token", Store: token.NewMemoryStore(), Fetcher: plain.AccessTokenFetcher()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	base, _ := url.Parse(fake.URL)
+	cfg.Tokens, cfg.Refresher = m, m
+	calls, err := api.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The SDK reads only its package-level client; these tests run one at a
 	// time and put it back.
 	old := sdkutil.DefaultHTTPClient
-	sdkutil.DefaultHTTPClient = &http.Client{Transport: &sdk.Transport{APIBase: base, Refresher: m}, Timeout: fake.Client().Timeout}
+	silenceper.Use(calls.HTTPClient())
 	t.Cleanup(func() { sdkutil.DefaultHTTPClient = old })
-	oa := sdk.NewOfficialAccount(fake.AppID(), wechat.Secret(fake.AppSecret()), m)
-	return &wired{fake: fake, tokens: m, d: sdk.Deliverer{OA: oa}}
+	oa := silenceper.NewOfficialAccount(fake.AppID(), wechat.Secret(fake.AppSecret()))
+	return &wired{fake: fake, tokens: m, d: silenceper.Deliverer{OA: oa}}
 }
 
 func TestSDKUsesManagedToken(t *testing.T) {
@@ -115,12 +118,13 @@ func TestSDKErrorsAreTypedAndRedacted(t *testing.T) {
 		t.Fatalf("Deliver = %v; want *APIError 45015", err)
 	}
 
-	// A transport failure: Go's *url.Error prints the URL with the token.
+	// A transport failure: Go's *url.Error prints the URL the SDK built,
+	// which never holds the token (the Transport adds it to its own copy).
 	tok, _ := w.tokens.Token(context.Background())
 	w.fake.Close()
 	err = w.d.Deliver(context.Background(), "oUser1", &wechat.TextReply{Content: "x"})
-	if err == nil || strings.Contains(err.Error(), tok) || !strings.Contains(err.Error(), "access_token=[REDACTED]") {
-		t.Errorf("Deliver to a dead upstream = %v; want an error with the token redacted", err)
+	if err == nil || strings.Contains(err.Error(), tok) || !strings.Contains(err.Error(), "/cgi-bin/message/custom/send") {
+		t.Errorf("Deliver to a dead upstream = %v; want an error naming the endpoint, without the token", err)
 	}
 }
 
@@ -132,7 +136,7 @@ func TestRedact(t *testing.T) {
 		{"nothing here", "nothing here"},
 	}
 	for _, tt := range tests {
-		if got := sdk.Redact(tt.in); got != tt.want {
+		if got := silenceper.Redact(tt.in); got != tt.want {
 			t.Errorf("Redact(%q) = %q; want %q", tt.in, got, tt.want)
 		}
 	}
@@ -150,7 +154,7 @@ func TestCustomMessage(t *testing.T) {
 		{&wechat.TransferCustomerServiceReply{}, "", true},
 	}
 	for _, tt := range tests {
-		m, err := sdk.CustomerMessage("o1", tt.reply)
+		m, err := silenceper.CustomerMessage("o1", tt.reply)
 		if (err != nil) != tt.wantErr {
 			t.Errorf("CustomerMessage(%T) error = %v; want error %v", tt.reply, err, tt.wantErr)
 			continue

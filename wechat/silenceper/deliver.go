@@ -1,4 +1,4 @@
-package sdk
+package silenceper
 
 import (
 	"context"

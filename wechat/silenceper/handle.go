@@ -2,11 +2,12 @@
 // SDK's officialaccount asks our token manager for its access_token, and its
 // HTTP calls go through a Transport that points them at WECHAT_API_BASE and
 // answers a 40001/40014/42001 with one compare-and-refresh and one retry.
-package sdk
+package silenceper
 
 import (
 	"context"
 	"errors"
+	"net/http"
 	"regexp"
 	"strconv"
 
@@ -14,37 +15,33 @@ import (
 	"github.com/silenceper/wechat/v2/credential"
 	"github.com/silenceper/wechat/v2/officialaccount"
 	oaconfig "github.com/silenceper/wechat/v2/officialaccount/config"
+	sdkutil "github.com/silenceper/wechat/v2/util"
 
 	"wxoa/wechat"
 )
 
-// TokenSource is what the SDK needs from the token manager.
-type TokenSource interface {
-	Token(ctx context.Context) (string, error)
-}
+// Use makes client — an api.Client's HTTPClient, whose Transport carries
+// the token — the SDK's HTTP client for the whole process.
+func Use(client *http.Client) { sdkutil.DefaultHTTPClient = client }
 
-// Handle is the SDK's access-token handle backed by a TokenSource, so the SDK
-// never fetches a token itself (which would invalidate the shared one).
-type Handle struct{ Source TokenSource }
+// handle is the SDK's access-token handle. It hands out no token: the SDK
+// writes "access_token=" with nothing after it and the Transport under Use's
+// client fills in the managed one. So the SDK never fetches a token itself
+// (which would invalidate the shared one), never holds one, and its errors
+// cannot print one.
+type handle struct{}
 
-var _ credential.AccessTokenContextHandle = Handle{}
+var _ credential.AccessTokenContextHandle = handle{}
 
-// GetAccessToken serves SDK calls that carry no context.
-func (h Handle) GetAccessToken() (string, error) {
-	return h.GetAccessTokenContext(context.Background())
-}
-
-// GetAccessTokenContext serves SDK calls that carry a context.
-func (h Handle) GetAccessTokenContext(ctx context.Context) (string, error) {
-	return h.Source.Token(ctx)
-}
+func (handle) GetAccessToken() (string, error)                         { return "", nil }
+func (handle) GetAccessTokenContext(context.Context) (string, error) { return "", nil }
 
 // NewOfficialAccount returns the SDK's officialaccount with its token handle
-// replaced by src. The SDK's own memory cache is never used for tokens.
-func NewOfficialAccount(appID string, secret wechat.Secret, src TokenSource) *officialaccount.OfficialAccount {
+// replaced: its calls get the managed token from the Transport (see Use).
+func NewOfficialAccount(appID string, secret wechat.Secret) *officialaccount.OfficialAccount {
 	// The SDK panics without a cache, though with our handle it never uses it.
 	oa := officialaccount.NewOfficialAccount(&oaconfig.Config{AppID: appID, AppSecret: secret.Reveal(), Cache: cache.NewMemory()})
-	oa.SetAccessTokenHandle(Handle{Source: src})
+	oa.SetAccessTokenHandle(handle{})
 	return oa
 }
 
