@@ -33,7 +33,7 @@ type handle struct{}
 
 var _ credential.AccessTokenContextHandle = handle{}
 
-func (handle) GetAccessToken() (string, error)                         { return "", nil }
+func (handle) GetAccessToken() (string, error)                       { return "", nil }
 func (handle) GetAccessTokenContext(context.Context) (string, error) { return "", nil }
 
 // NewOfficialAccount returns the SDK's officialaccount with its token handle
