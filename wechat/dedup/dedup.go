@@ -116,3 +116,43 @@ func decode(v []byte) (reply []byte, pending bool, err error) {
 		return nil, false, ErrNoReply
 	}
 }
+
+// waiter paces a Claim that waits for another caller's reply: it polls
+// every poll and gives up with ErrPending when ctx ends or maxWait passes.
+// Its timers start at the first wait, so a claim that does not wait (almost
+// all of them) costs nothing.
+type waiter struct {
+	poll, maxWait time.Duration
+	tick          *time.Ticker
+	giveUp        *time.Timer
+}
+
+func (w *waiter) wait(ctx context.Context) error {
+	if w.tick == nil {
+		w.tick = time.NewTicker(w.poll)
+		if w.maxWait > 0 {
+			w.giveUp = time.NewTimer(w.maxWait)
+		}
+	}
+	var giveUp <-chan time.Time
+	if w.giveUp != nil {
+		giveUp = w.giveUp.C
+	}
+	select {
+	case <-ctx.Done():
+		return ErrPending
+	case <-giveUp:
+		return ErrPending
+	case <-w.tick.C:
+		return nil
+	}
+}
+
+func (w *waiter) stop() {
+	if w.tick != nil {
+		w.tick.Stop()
+	}
+	if w.giveUp != nil {
+		w.giveUp.Stop()
+	}
+}

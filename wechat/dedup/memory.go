@@ -124,13 +124,8 @@ func (m *Memory) Claim(ctx context.Context, key string) (bool, []byte, error) {
 	var kb keyBuf
 	k := kb.build(kindHead, key, 0)
 	pending := [1]byte{tagPending}
-	var tick *time.Ticker
-	var giveUp <-chan time.Time
-	defer func() {
-		if tick != nil {
-			tick.Stop()
-		}
-	}()
+	w := waiter{poll: m.poll, maxWait: m.maxWait}
+	defer w.stop()
 	for {
 		v, err := m.c.GetOrSet(k, pending[:], m.ttl)
 		if err != nil {
@@ -148,20 +143,8 @@ func (m *Memory) Claim(ctx context.Context, key string) (bool, []byte, error) {
 			if !isPending {
 				return false, reply, err
 			}
-			if tick == nil {
-				tick = time.NewTicker(m.poll)
-				if m.maxWait > 0 {
-					t := time.NewTimer(m.maxWait)
-					defer t.Stop()
-					giveUp = t.C
-				}
-			}
-			select {
-			case <-ctx.Done():
-				return false, nil, ErrPending
-			case <-giveUp:
-				return false, nil, ErrPending
-			case <-tick.C:
+			if err := w.wait(ctx); err != nil {
+				return false, nil, err
 			}
 		}
 	}

@@ -116,13 +116,8 @@ func (r *Redis) onceKey(key string) string  { return r.prefix + "once:" + stored
 // Claim implements Store.
 func (r *Redis) Claim(ctx context.Context, key string) (bool, []byte, error) {
 	k := r.replyKey(key)
-	var tick *time.Ticker
-	var giveUp <-chan time.Time
-	defer func() {
-		if tick != nil {
-			tick.Stop()
-		}
-	}()
+	w := waiter{poll: r.poll, maxWait: r.maxWait}
+	defer w.stop()
 	for {
 		ok, err := r.setNX(ctx, k, []byte{tagPending})
 		if err != nil {
@@ -145,20 +140,8 @@ func (r *Redis) Claim(ctx context.Context, key string) (bool, []byte, error) {
 			if !pending {
 				return false, reply, err
 			}
-			if tick == nil {
-				tick = time.NewTicker(r.poll)
-				if r.maxWait > 0 {
-					t := time.NewTimer(r.maxWait)
-					defer t.Stop()
-					giveUp = t.C
-				}
-			}
-			select {
-			case <-ctx.Done():
-				return false, nil, ErrPending
-			case <-giveUp:
-				return false, nil, ErrPending
-			case <-tick.C:
+			if err := w.wait(ctx); err != nil {
+				return false, nil, err
 			}
 		}
 	}
