@@ -75,6 +75,10 @@ type Config struct {
 	// listed can claim any client address.
 	TrustedProxies []string
 
+	// EnvFile is the env file Load read, "" for none: start-up names it,
+	// since a file read from an unexpected directory is a classic surprise.
+	EnvFile string
+
 	// notes are warnings found while loading that the fields cannot
 	// reproduce, e.g. misspelled variables in .env.
 	notes []string
@@ -136,21 +140,36 @@ func (c *Config) Warnings() []string {
 	return append(w, c.notes...)
 }
 
-// Load reads dotenvPath ("" means ".env" in the working directory) without
-// touching the process environment, then builds the Config. A variable set
-// to a non-empty value by getenv wins over .env, which wins over the
-// default; a nil getenv means os.Getenv. A missing .env is fine; an
-// unreadable or malformed one is an error naming the file.
+// Load reads an env file without touching the process environment, then
+// builds the Config. dotenvPath "" means ".env" in the working directory,
+// read if it exists; "none" means no file; any other path must exist (an
+// operator who names a file that is not there has made a mistake worth
+// stopping for). A variable set to a non-empty value by getenv wins over the
+// file, which wins over the default; a nil getenv means os.Getenv. An
+// unreadable or malformed file is an error naming it. Config.EnvFile says
+// which file was read.
 func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	if dotenvPath == "" {
+	optional := dotenvPath == ""
+	if optional {
 		dotenvPath = ".env"
 	}
-	dotenv, err := readDotenv(dotenvPath)
-	if err != nil {
-		return nil, err
+	dotenv := map[string]string{}
+	read := ""
+	if dotenvPath != NoEnvFile {
+		var err error
+		var found bool
+		if dotenv, found, err = readDotenv(dotenvPath); err != nil {
+			return nil, err
+		}
+		switch {
+		case found:
+			read = dotenvPath
+		case !optional:
+			return nil, fmt.Errorf("ENV_FILE: %s does not exist (unset ENV_FILE to read ./.env if present, or set ENV_FILE=none for no file)", dotenvPath)
+		}
 	}
 	cfg, err := build(func(k string) string {
 		if v := getenv(k); v != "" {
@@ -161,9 +180,13 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.EnvFile = read
 	cfg.notes = unknownKeys(dotenv, dotenvPath)
 	return cfg, nil
 }
+
+// NoEnvFile as ENV_FILE reads no env file at all.
+const NoEnvFile = "none"
 
 // FromMap builds a Config from m alone, with the same defaults and
 // validation as Load.
@@ -177,7 +200,7 @@ func build(lookup func(string) string) (*Config, error) {
 	c := &Config{
 		AppID:          l.str(envAppID, ""),
 		AppSecret:      wechat.Secret(l.str(envAppSecret, "")),
-		Token:          wechat.Secret(l.required(envToken, "the Token set in the WeChat admin console, 3-32 letters or digits")),
+		Token:          l.callbackToken(envToken),
 		EncodingAESKey: l.aesKey(envEncodingAESKey, envAppID),
 		APIBase:        l.apiBase(envAPIBase, "https://api.weixin.qq.com"),
 		ListenAddr:     l.listenAddr(envListenAddr, ":8080"),

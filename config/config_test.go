@@ -220,6 +220,10 @@ func TestVariableInvalid(t *testing.T) {
 		{key: envDedupCacheSize, value: "lots", want: "not a size"},
 		{key: envDedupCacheSize, value: "1KiB", want: "between 1MiB and 16GiB"},
 		{key: envTokenMode, value: "cached", want: "classic, stable"},
+		{key: envToken, value: "ab", want: "3-32 letters or digits"},
+		{key: envToken, value: strings.Repeat("a", 33), want: "got 33 characters"},
+		{key: envToken, value: "my-token", want: "3-32 letters or digits"},
+		{key: envToken, value: "tok en1", want: "value not shown"},
 		{key: envTokenRefreshMargin, value: "0", want: "greater than 0s and less than 1h0m0s"},
 		{key: envTokenRefreshMargin, value: "1h", want: "less than 1h0m0s"},
 		{key: envTokenDailyLimit, value: "0", want: "not a positive integer"},
@@ -267,7 +271,7 @@ func TestAllProblemsAtOnce(t *testing.T) {
 		token string
 		want  []string // the variable each line is about, in order
 	}{
-		{"three bad", "t", []string{envListenAddr, envMaxClockSkew, envLogLevel}},
+		{"three bad", "tok", []string{envListenAddr, envMaxClockSkew, envLogLevel}},
 		{"three bad and token missing", "", []string{envToken, envListenAddr, envMaxClockSkew, envLogLevel}},
 	}
 	for _, tt := range tests {

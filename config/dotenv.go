@@ -12,21 +12,22 @@ import (
 	"github.com/joho/godotenv"
 )
 
-// readDotenv returns the variables in path, or an empty map if it does not
-// exist. godotenv.Read leaves the process environment alone, unlike Load.
-func readDotenv(path string) (map[string]string, error) {
+// readDotenv returns the variables in path and whether it exists (an
+// empty map when it does not). godotenv.Read leaves the process environment
+// alone, unlike Load.
+func readDotenv(path string) (map[string]string, bool, error) {
 	m, err := godotenv.Read(path)
 	if err == nil {
-		return m, nil
+		return m, true, nil
 	}
 	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]string{}, nil
+		return map[string]string{}, false, nil
 	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, false, fmt.Errorf("read %s: %w", path, err)
 	}
-	return nil, fmt.Errorf("read %s: %s", path, parseProblem(path, err))
+	return nil, false, fmt.Errorf("read %s: %s", path, parseProblem(path, err))
 }
 
 // parseProblem restates a godotenv parse error without the file content it

@@ -47,14 +47,24 @@ func TestLoadEnvWinsOverDotenv(t *testing.T) {
 	}
 }
 
+// An env file named explicitly must exist; ./.env is read only if present;
+// "none" reads nothing. Config.EnvFile names what was read.
 func TestLoadMissingDotenv(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "absent.env")
-	c, err := Load(env(map[string]string{envToken: "t"}), path)
-	if err != nil {
-		t.Fatalf("Load(%s) = %v; want nil", path, err)
+	if _, err := Load(env(map[string]string{envToken: "tok"}), path); err == nil || !strings.Contains(err.Error(), path+" does not exist") {
+		t.Errorf("Load(%s) = %v; want an error naming the missing file", path, err)
 	}
-	if c.Token.Reveal() != "t" {
-		t.Errorf("Load(%s).Token = %q; want %q", path, c.Token.Reveal(), "t")
+	c, err := Load(env(map[string]string{envToken: "tok"}), NoEnvFile)
+	if err != nil || c.Token.Reveal() != "tok" || c.EnvFile != "" {
+		t.Errorf("Load(none) = %v, EnvFile %q; want the environment alone", err, c.EnvFile)
+	}
+	t.Chdir(t.TempDir()) // no .env here
+	if c, err := Load(env(map[string]string{envToken: "tok"}), ""); err != nil || c.EnvFile != "" {
+		t.Errorf(`Load("") without ./.env = %v, EnvFile %q; want nil and none`, err, c.EnvFile)
+	}
+	real := writeDotenv(t, "WECHAT_TOKEN=fromfile\n")
+	if c, err := Load(env(nil), real); err != nil || c.EnvFile != real {
+		t.Errorf("Load(%s) = %v, EnvFile %q; want it named", real, err, c.EnvFile)
 	}
 }
 
@@ -75,7 +85,7 @@ func TestLoadDefaultPath(t *testing.T) {
 
 func TestLoadLeavesProcessEnvAlone(t *testing.T) {
 	const marker = "WXOA_CONFIG_TEST_MARKER"
-	path := writeDotenv(t, "WECHAT_TOKEN=t\n"+marker+"=1\n")
+	path := writeDotenv(t, "WECHAT_TOKEN=tok\n"+marker+"=1\n")
 	if _, err := Load(env(nil), path); err != nil {
 		t.Fatalf("Load(%s) = %v; want nil", path, err)
 	}
@@ -90,10 +100,10 @@ func TestLoadMalformedDotenv(t *testing.T) {
 		name, content string
 		want          string
 	}{
-		{"bad key", "WECHAT_TOKEN=t\n# comment\n\nBAD-KEY=" + secret + "\n", ": line 4: unexpected character \"-\""},
-		{"no equals", "WECHAT_TOKEN=t\n" + secret + " oops\n", ": line 2: unexpected character"},
-		{"crlf", "WECHAT_TOKEN=t\r\nA=1\r\nB C!=" + secret + "\r\n", ": line 3: unexpected character \"!\""},
-		{"unterminated", "WECHAT_TOKEN=t\nWECHAT_APP_SECRET=\"" + secret + "\nLOG_LEVEL=info\n", ": line 2: unterminated quoted value"},
+		{"bad key", "WECHAT_TOKEN=tok\n# comment\n\nBAD-KEY=" + secret + "\n", ": line 4: unexpected character \"-\""},
+		{"no equals", "WECHAT_TOKEN=tok\n" + secret + " oops\n", ": line 2: unexpected character"},
+		{"crlf", "WECHAT_TOKEN=tok\r\nA=1\r\nB C!=" + secret + "\r\n", ": line 3: unexpected character \"!\""},
+		{"unterminated", "WECHAT_TOKEN=tok\nWECHAT_APP_SECRET=\"" + secret + "\nLOG_LEVEL=info\n", ": line 2: unterminated quoted value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,14 +121,14 @@ func TestLoadMalformedDotenv(t *testing.T) {
 
 func TestLoadUnreadableDotenv(t *testing.T) {
 	path := t.TempDir() // a directory: open works, read fails
-	_, err := Load(env(map[string]string{envToken: "t"}), path)
+	_, err := Load(env(map[string]string{envToken: "tok"}), path)
 	if err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("Load(%s) = %v; want an error naming the path", path, err)
 	}
 }
 
 func TestLoadWarnsAboutUnknownKeys(t *testing.T) {
-	path := writeDotenv(t, "WECHAT_TOKEN=t\nWECHAT_APPID=wx1\nHOME_DIR=/x\n")
+	path := writeDotenv(t, "WECHAT_TOKEN=tok\nWECHAT_APPID=wx1\nHOME_DIR=/x\n")
 	c, err := Load(env(nil), path)
 	if err != nil {
 		t.Fatalf("Load(%s) = %v; want nil", path, err)

@@ -283,3 +283,23 @@ func echo(v string) string {
 	}
 	return redactUserinfo(v)
 }
+
+// callbackToken checks WECHAT_TOKEN against WeChat's own rule for the
+// console's Token field — 3 to 32 letters or digits — so a value the console
+// would refuse (or one with a stray quote or space) fails here, not as a
+// signature mismatch later. The value is never echoed: it signs callbacks.
+func (l *loader) callbackToken(key string) wechat.Secret {
+	v := l.required(key, "the Token set in the WeChat admin console, 3-32 letters or digits")
+	if v == "" {
+		return ""
+	}
+	ok := len(v) >= 3 && len(v) <= 32
+	for i := 0; ok && i < len(v); i++ {
+		c := v[i]
+		ok = c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	}
+	if !ok {
+		l.fail(key, "must be 3-32 letters or digits, as WeChat's console requires (got %d characters; value not shown)", len(v))
+	}
+	return wechat.Secret(v)
+}
