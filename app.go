@@ -34,11 +34,8 @@ type app struct {
 }
 
 func loadConfig(e env) (*config.Config, error) {
-	path := e.getenv("ENV_FILE")
-	if path == "" {
-		path = ".env"
-	}
-	cfg, err := config.Load(e.getenv, path)
+	// "" reads ./.env if there is one; a named file must exist.
+	cfg, err := config.Load(e.getenv, e.getenv("ENV_FILE"))
 	if err != nil {
 		return nil, fmt.Errorf("configuration:\n%w", err)
 	}

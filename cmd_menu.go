@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 
+	"wxoa/wechat"
 	"wxoa/wechat/menu"
 )
 
@@ -19,7 +21,7 @@ func menuCommand(ctx context.Context, e env, args []string) error {
 	switch sub := args[0]; {
 	case sub == "push" && len(args) == 2:
 		// Validate before anything that could reach WeChat.
-		m, err := readMenu(args[1])
+		m, conditional, err := readMenu(args[1])
 		if err != nil {
 			return err
 		}
@@ -32,6 +34,10 @@ func menuCommand(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "menu pushed:\n%s", m.Summary())
+		if conditional > 0 {
+			fmt.Fprintf(e.stdout, "%d personalised menu%s in %s left as they are on WeChat (push sets the default menu only)\n",
+				conditional, map[bool]string{true: "s", false: ""}[conditional > 1], args[1])
+		}
 		return nil
 	case sub == "get" && len(args) == 1:
 		calls, a, err := menuAPI(e)
@@ -40,6 +46,11 @@ func menuCommand(ctx context.Context, e env, args []string) error {
 		}
 		defer a.Close()
 		raw, err := menu.Fetch(ctx, calls)
+		var apiErr *wechat.APIError
+		if errors.As(err, &apiErr) && apiErr.Code == 46003 {
+			fmt.Fprintln(e.stderr, "no menu is set (errcode 46003); `wxoa menu push FILE` sets one")
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -64,19 +75,19 @@ func menuCommand(ctx context.Context, e env, args []string) error {
 	return fmt.Errorf("usage: menu push FILE | menu get | menu delete (got %q)", args)
 }
 
-func readMenu(path string) (*menu.Menu, error) {
+func readMenu(path string) (*menu.Menu, int, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("menu: %w", err)
+		return nil, 0, fmt.Errorf("menu: %w", err)
 	}
-	m, err := menu.Parse(data)
+	m, conditional, err := menu.Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("menu %s: %w", path, err)
+		return nil, 0, fmt.Errorf("menu %s: %w", path, err)
 	}
 	if err := m.Validate(); err != nil {
-		return nil, fmt.Errorf("menu %s is invalid; nothing was sent:\n%w", path, err)
+		return nil, 0, fmt.Errorf("menu %s is invalid; nothing was sent:\n%w", path, err)
 	}
-	return m, nil
+	return m, conditional, nil
 }
 
 func menuAPI(e env) (menu.API, *app, error) {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"wxoa/config"
 
 	"wxoa/templates"
 	"wxoa/wechat"
@@ -129,7 +130,7 @@ func startDemo(ctx context.Context, e env) (*demoRig, error) {
 	}
 	d.base = "http://" + addr
 	d.vars = map[string]string{
-		"ENV_FILE":                filepath.Join(dir, "no-such.env"), // a developer's .env must not interfere
+		"ENV_FILE":                config.NoEnvFile, // a developer's .env must not interfere
 		"LISTEN_ADDR":             addr,
 		"WECHAT_TOKEN":            demoToken,
 		"WECHAT_APP_ID":           d.wx.AppID(),

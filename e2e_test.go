@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"wxoa/config"
 
 	"wxoa/wechat"
 	"wxoa/wechat/jssdk"
@@ -39,7 +40,7 @@ type e2eServer struct {
 // developer's .env out of it.
 func e2eVars(t testing.TB, fake *wechattest.Server) map[string]string {
 	return map[string]string{
-		"ENV_FILE":          filepath.Join(t.TempDir(), "absent.env"),
+		"ENV_FILE":          config.NoEnvFile,
 		"WECHAT_TOKEN":      "e2etoken",
 		"WECHAT_APP_ID":     fake.AppID(),
 		"WECHAT_APP_SECRET": fake.AppSecret(),
@@ -301,7 +302,7 @@ func startSlowEndpoint(t *testing.T, release <-chan struct{}) string {
 
 func TestE2EConfigErrors(t *testing.T) {
 	vars := map[string]string{
-		"ENV_FILE":              filepath.Join(t.TempDir(), "absent.env"),
+		"ENV_FILE":              config.NoEnvFile,
 		"WECHAT_MAX_CLOCK_SKEW": "5x",
 		"LISTEN_ADDR":           "nope",
 	}
@@ -331,6 +332,41 @@ func TestE2EBrokenRulesStopStartup(t *testing.T) {
 	}
 }
 
+// `menu get > m.json && menu push m.json` round-trips, personalised menus
+// in get's answer included (they stay as they are on WeChat).
+func TestE2EMenuGetPushRoundTrip(t *testing.T) {
+	fake := wechattest.NewServer(t)
+	vars := e2eVars(t, fake)
+	fake.SetMenu(json.RawMessage(`{"button":[{"type":"click","name":"帮助","key":"HELP"},{"name":"更多","sub_button":[{"type":"view","name":"官网","url":"https://example.com/"}]}],"menuid":100}`))
+	var got bytes.Buffer
+	if err := run(context.Background(), []string{"wxoa", "menu", "get"}, mapGetenv(vars), nil, &got, io.Discard); err != nil {
+		t.Fatalf("menu get: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "m.json")
+	if err := os.WriteFile(file, got.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fake.SetMenu(nil)
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"wxoa", "menu", "push", file}, mapGetenv(vars), nil, &out, io.Discard); err != nil {
+		t.Fatalf("menu push of menu get's output: %v", err)
+	}
+	var pushed struct {
+		Button []struct {
+			Name      string `json:"name"`
+			SubButton []struct {
+				URL string `json:"url"`
+			} `json:"sub_button"`
+		} `json:"button"`
+	}
+	if err := json.Unmarshal(fake.Menu(), &pushed); err != nil || len(pushed.Button) != 2 || pushed.Button[1].SubButton[0].URL != "https://example.com/" {
+		t.Errorf("menu after the round trip = %s, %v; want the same two buttons", fake.Menu(), err)
+	}
+	if strings.Contains(string(fake.Menu()), "menuid") {
+		t.Errorf("pushed menu %s carries get's menuid", fake.Menu())
+	}
+}
+
 func TestE2EMenu(t *testing.T) {
 	fake := wechattest.NewServer(t)
 	vars := e2eVars(t, fake)
@@ -348,9 +384,11 @@ func TestE2EMenu(t *testing.T) {
 	if err := run(context.Background(), []string{"wxoa", "menu", "delete"}, mapGetenv(vars), nil, io.Discard, io.Discard); err != nil {
 		t.Errorf("menu delete = %v", err)
 	}
-	err := run(context.Background(), []string{"wxoa", "menu", "get"}, mapGetenv(vars), nil, io.Discard, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "46003") {
-		t.Errorf("menu get after delete = %v; want errcode 46003 with its meaning", err)
+	var stderr bytes.Buffer
+	out.Reset()
+	err := run(context.Background(), []string{"wxoa", "menu", "get"}, mapGetenv(vars), nil, &out, &stderr)
+	if err != nil || out.Len() != 0 || !strings.Contains(stderr.String(), "no menu") || !strings.Contains(stderr.String(), "46003") {
+		t.Errorf("menu get after delete = %v, stdout %q, stderr %q; want exit 0 and a note that no menu is set (46003)", err, out.String(), stderr.String())
 	}
 
 	bad := filepath.Join(t.TempDir(), "bad.json")

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"wxoa/config"
 )
 
 const (
@@ -60,7 +61,7 @@ func freeAddr(tb testing.TB) string {
 // aesKey "" means plaintext mode.
 func simTestVars(tb testing.TB, aesKey string) map[string]string {
 	return map[string]string{
-		"ENV_FILE":                filepath.Join(tb.TempDir(), "no.env"),
+		"ENV_FILE":                config.NoEnvFile,
 		"LISTEN_ADDR":             freeAddr(tb),
 		"WECHAT_TOKEN":            simTestToken,
 		"WECHAT_APP_ID":           simTestAppID,
@@ -214,7 +215,7 @@ func TestSimTargetFromConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			vars := map[string]string{"ENV_FILE": filepath.Join(t.TempDir(), "none"), "WECHAT_TOKEN": simTestToken}
+			vars := map[string]string{"ENV_FILE": config.NoEnvFile, "WECHAT_TOKEN": simTestToken}
 			for k, v := range tt.vars {
 				vars[k] = v
 			}

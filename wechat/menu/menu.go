@@ -36,24 +36,59 @@ type Button struct {
 }
 
 // Parse decodes a menu strictly: a misspelt field would otherwise be dropped
-// silently and the button published without it.
-func Parse(data []byte) (*Menu, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var m Menu
-	if err := dec.Decode(&m); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("parse menu: empty input")
+// silently and the button published without it. It takes the body of
+// menu/create, or what menu/get answers — {"menu":{...}} with WeChat's
+// menuid, and personalised menus under "conditionalmenu" — so that
+// `menu get > m.json && menu push m.json` round-trips. Personalised menus
+// are counted, not returned: create sets the default menu only, and leaves
+// them as they are on WeChat.
+func Parse(data []byte) (m *Menu, conditional int, err error) {
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(data, &probe) == nil {
+		if inner, ok := probe["menu"]; ok {
+			var rest struct {
+				Menu        json.RawMessage   `json:"menu"`
+				Conditional []json.RawMessage `json:"conditionalmenu"`
+			}
+			if err := strict(data, &rest); err != nil {
+				return nil, 0, fmt.Errorf("parse menu: %w (want a menu, or menu/get's answer with \"menu\" and \"conditionalmenu\")", err)
+			}
+			m, err := parseMenu(inner)
+			return m, len(rest.Conditional), err
 		}
-		if strings.Contains(err.Error(), `unknown field "menu"`) {
-			return nil, fmt.Errorf("parse menu: %w (this looks like /cgi-bin/menu/get output: keep only the object inside \"menu\")", err)
-		}
+	}
+	m, err = parseMenu(data)
+	return m, 0, err
+}
+
+// got is a menu as menu/get shows it: with the id WeChat gave it.
+type got struct {
+	Buttons []Button    `json:"button"`
+	MenuID  json.Number `json:"menuid"`
+}
+
+func parseMenu(data []byte) (*Menu, error) {
+	var g got
+	if err := strict(data, &g); err != nil {
 		return nil, fmt.Errorf("parse menu: %w", err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("parse menu: unexpected data after the menu object")
+	return &Menu{Buttons: g.Buttons}, nil
+}
+
+// strict decodes exactly one JSON value with no unknown fields.
+func strict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return errors.New("empty input")
+		}
+		return err
 	}
-	return &m, nil
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("unexpected data after the menu object")
+	}
+	return nil
 }
 
 // Summary renders the menu as a short tree for a terminal, e.g.

@@ -19,7 +19,7 @@ func readTemplate(tb testing.TB) []byte {
 // TestShippedTemplate keeps templates/menu.json publishable and in step with
 // the reply rules, which answer the HELP, ABOUT and NEWS click keys.
 func TestShippedTemplate(t *testing.T) {
-	m, err := Parse(readTemplate(t))
+	m, _, err := Parse(readTemplate(t))
 	if err != nil {
 		t.Fatalf("Parse(templates/menu.json) = %v; want nil", err)
 	}
@@ -59,6 +59,20 @@ func TestShippedTemplate(t *testing.T) {
 	}
 }
 
+// menu/get's answer pushes back as it came: the default menu, with the
+// personalised ones counted (create leaves them alone on WeChat).
+func TestParseRoundTripsMenuGet(t *testing.T) {
+	in := `{"menu":{"button":[{"type":"view","name":"官网","url":"https://example.com/"}],"menuid":1},"conditionalmenu":[{"button":[],"matchrule":{"sex":"1"},"menuid":2},{"button":[],"matchrule":{},"menuid":3}]}`
+	m, conditional, err := Parse([]byte(in))
+	if err != nil || conditional != 2 || len(m.Buttons) != 1 || m.Buttons[0].URL != "https://example.com/" {
+		t.Fatalf("Parse(menu/get) = %+v, %d, %v; want the one button and 2 personalised menus", m, conditional, err)
+	}
+	out, _ := json.Marshal(m)
+	if strings.Contains(string(out), "menuid") {
+		t.Errorf("re-marshalled menu %s carries menuid; create does not take it", out)
+	}
+}
+
 func TestParse(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -69,7 +83,10 @@ func TestParse(t *testing.T) {
 		{"valid with empty sub_button", `{"button":[{"type":"click","name":"a","key":"K","sub_button":[]}]}`, ""},
 		{"unknown top-level field", `{"buttons":[]}`, `unknown field "buttons"`},
 		{"unknown button field", `{"button":[{"type":"click","name":"a","keys":"K"}]}`, `unknown field "keys"`},
-		{"menu/get output", `{"menu":{"button":[]}}`, `keep only the object inside "menu"`},
+		{"menu/get output", `{"menu":{"button":[{"type":"click","name":"a","key":"K"}],"menuid":208396938}}`, ""},
+		{"menu/get output with personalised menus", `{"menu":{"button":[]},"conditionalmenu":[{"button":[],"matchrule":{"tag_id":"2"},"menuid":2}]}`, ""},
+		{"menu/get output, unknown wrapper field", `{"menu":{"button":[]},"extra":1}`, `unknown field "extra"`},
+		{"menu/get output, unknown inner field", `{"menu":{"buttons":[]}}`, `unknown field "buttons"`},
 		{"bad JSON", `{"button":[`, "parse menu: unexpected EOF"},
 		{"not JSON", `button: []`, "parse menu: invalid character"},
 		{"wrong field type", `{"button":[{"name":1}]}`, "Button.button.name of type string"},
@@ -80,7 +97,7 @@ func TestParse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := Parse([]byte(tt.in))
+			m, _, err := Parse([]byte(tt.in))
 			if tt.wantErr == "" {
 				if err != nil || m == nil {
 					t.Fatalf("Parse(%q) = %v, %v; want a menu, nil", tt.in, m, err)
@@ -112,7 +129,7 @@ func TestMarshalOmitsEmpty(t *testing.T) {
 }
 
 func TestSummary(t *testing.T) {
-	m, err := Parse(readTemplate(t))
+	m, _, err := Parse(readTemplate(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +174,7 @@ func BenchmarkParse(b *testing.B) {
 	data := readTemplate(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Parse(data); err != nil {
+		if _, _, err := Parse(data); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -161,7 +161,7 @@ func TestTypesMatchRequiredFields(t *testing.T) {
 }
 
 func BenchmarkValidate(b *testing.B) {
-	m, err := Parse(readTemplate(b))
+	m, _, err := Parse(readTemplate(b))
 	if err != nil {
 		b.Fatal(err)
 	}
