@@ -69,6 +69,10 @@ type Config struct {
 	// DedupCacheBytes bounds the in-process reply cache (DEDUP_CACHE_SIZE).
 	DedupCacheBytes int64
 
+	// NgrokAuthtoken opens `serve --tunnel` (NGROK_AUTHTOKEN); read here so
+	// that .env can hold it like every other setting.
+	NgrokAuthtoken wechat.Secret
+
 	// TrustedProxies are the IPs and CIDRs (TRUSTED_PROXIES) whose
 	// X-Forwarded-For names the client; empty means the TCP peer is the
 	// client. Only a reverse proxy in front of us belongs here: anyone
@@ -227,6 +231,7 @@ func build(lookup func(string) string) (*Config, error) {
 
 		DedupStore:      l.dedupStore(envDedupStore),
 		DedupCacheBytes: l.byteSize(envDedupCacheSize, "32MiB", 1<<20, 16<<30),
+		NgrokAuthtoken:  wechat.Secret(l.str(envNgrokAuthtoken, "")),
 	}
 	if len(l.errs) > 0 {
 		return nil, errors.Join(l.errs...)
@@ -254,7 +259,7 @@ func unknownKeys(dotenv map[string]string, path string) []string {
 }
 
 func hasOurPrefix(k string) bool {
-	for _, p := range []string{"WECHAT_", "TOKEN_", "LOG_", "REPLY_", "FORWARD_", "RULES_", "LISTEN_", "SHUTDOWN_", "TRUSTED_", "DEDUP_"} {
+	for _, p := range []string{"WECHAT_", "TOKEN_", "LOG_", "REPLY_", "FORWARD_", "RULES_", "LISTEN_", "SHUTDOWN_", "TRUSTED_", "DEDUP_", "NGROK_"} {
 		if strings.HasPrefix(k, p) {
 			return true
 		}

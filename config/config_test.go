@@ -157,6 +157,7 @@ func TestVariableValid(t *testing.T) {
 		{key: envDedupStore, value: "memory", want: "memory"},
 		{key: envDedupStore, value: "redis://:pw@127.0.0.1:6380/3", want: "redis://:xxxxx@127.0.0.1:6380/3"},
 		{key: envDedupCacheSize, value: "16MiB", want: "16777216"},
+		{key: envNgrokAuthtoken, value: "2abcNGROK", want: "2abcNGROK"},
 		{key: envDedupCacheSize, value: "100MB", want: "100000000"},
 		{key: envDedupCacheSize, value: "2097152", want: "2097152"},
 		{key: envTokenMode, value: "stable", want: "stable"},

@@ -38,6 +38,7 @@ const (
 	envTrustedProxies     = "TRUSTED_PROXIES"
 	envDedupStore         = "DEDUP_STORE"
 	envDedupCacheSize     = "DEDUP_CACHE_SIZE"
+	envNgrokAuthtoken     = "NGROK_AUTHTOKEN"
 )
 
 // allVars lists every variable Config reads; never modified.
@@ -47,7 +48,7 @@ var allVars = [...]string{
 	envLogLevel, envLogFormat, envShutdownTimeout, envHTTPTimeout,
 	envTokenStore, envTokenMode, envTokenRefreshMargin, envTokenDailyLimit,
 	envTokenAPIKey, envReplyDeadline, envForwardURL, envForwardTimeout,
-	envTrustedProxies, envDedupStore, envDedupCacheSize,
+	envTrustedProxies, envDedupStore, envDedupCacheSize, envNgrokAuthtoken,
 }
 
 // Variables returns the names of every variable the configuration reads.
