@@ -109,6 +109,7 @@ func fields() map[string]func(c *Config) string {
 		},
 		envDedupStore:         func(c *Config) string { return c.DedupStore.String() },
 		envDedupCacheSize:     func(c *Config) string { return fmt.Sprint(c.DedupCacheBytes) },
+		envNgrokAuthtoken:     func(c *Config) string { return c.NgrokAuthtoken.Reveal() },
 		envTokenMode:          func(c *Config) string { return string(c.TokenMode) },
 		envTokenRefreshMargin: func(c *Config) string { return c.TokenRefreshMargin.String() },
 		envTokenDailyLimit:    func(c *Config) string { return fmt.Sprint(c.TokenDailyLimit) },
