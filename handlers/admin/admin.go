@@ -1,0 +1,200 @@
+// Package admin serves the operator's page, GET /admin: the access_token's
+// state, the token store's health, the callback configuration, the current
+// menu and recent callback traffic, with a "refresh now" button.
+//
+// It is a plain http.Handler (net/http and html/template, no JavaScript) so
+// it can be mounted on any router; it reaches the rest of the server only
+// through the small interfaces below. Everything it shows is safe to show on
+// an operator's screen: the token is masked, the API key is never echoed,
+// and the traffic table has no content and no openids.
+package admin
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"wxoa/templates"
+	"wxoa/wechat"
+	"wxoa/wechat/token"
+)
+
+// Tokens is what the page needs from the token manager (*token.Manager).
+type Tokens interface {
+	Name() string
+	Stats() token.Stats
+	// RefreshIfCurrent replaces stale if it is still the token in service;
+	// if someone replaced it meanwhile, nothing is fetched.
+	RefreshIfCurrent(ctx context.Context, stale string) (token.Token, error)
+}
+
+// MenuSource answers the current menu as WeChat's menu/get does:
+// {"menu":{"button":[...]}}.
+type MenuSource interface {
+	Menu(ctx context.Context) (json.RawMessage, error)
+}
+
+// MenuFunc adapts a function, such as a closure over menu.Fetch, to MenuSource.
+type MenuFunc func(ctx context.Context) (json.RawMessage, error)
+
+// Menu calls f.
+func (f MenuFunc) Menu(ctx context.Context) (json.RawMessage, error) { return f(ctx) }
+
+// Config configures the admin page. Key and Tokens are required.
+type Config struct {
+	Key          wechat.Secret // TOKEN_API_KEY: the bearer key, or typed into the login form
+	Tokens       Tokens
+	Store        string     // the token store's kind, printable: no URL, no password
+	CallbackMode string     // "plaintext" or "compatible/safe"
+	CallbackPath string     // e.g. "/wechat"
+	Menu         MenuSource // nil: the menu section says it is not available
+	// NoMenu reports whether an error from Menu means the account has no
+	// menu (errcode 46003) rather than a failure; nil: IsNoMenu.
+	NoMenu  func(error) bool
+	Traffic *Traffic // nil: an empty table
+	Now     func() time.Time
+	Logger  *slog.Logger // nil discards
+	Secure  bool         // set the cookies' Secure flag: the page is served over TLS
+	// SessionKey signs the session cookies; at least 32 bytes. nil: a random
+	// key per process, so sessions end when the process does and are not
+	// accepted by other instances behind the same load balancer.
+	SessionKey []byte
+	// AuthFailed is told about each failed authentication (a wrong key, a
+	// forged cookie), so the server's per-client limiter can count it; the
+	// reason never contains what was presented. nil: a WARN line.
+	AuthFailed func(r *http.Request, reason string)
+}
+
+// Admin is the admin page's http.Handler for GET /admin and POST
+// /admin/login, /admin/refresh and /admin/logout.
+type Admin struct {
+	key        wechat.Secret
+	tokens     Tokens
+	info       staticInfo
+	traffic    *Traffic
+	now        func() time.Time
+	log        *slog.Logger
+	authFailed func(*http.Request, string)
+	sess       *sessions
+	menu       *menuCache
+	tmpl       *template.Template
+	mux        *http.ServeMux
+}
+
+// staticInfo is the part of the page that does not change while running.
+type staticInfo struct{ Store, CallbackMode, CallbackPath string }
+
+// Limits of one admin request.
+const (
+	maxForm        = 4 << 10
+	refreshTimeout = 30 * time.Second
+)
+
+// New checks cfg and builds the handler; the template is parsed here, so a
+// broken page fails start-up, not the first request.
+func New(cfg Config) (*Admin, error) {
+	if cfg.Key.Empty() {
+		return nil, errors.New("admin: a key is required (TOKEN_API_KEY)")
+	}
+	if cfg.Tokens == nil {
+		return nil, errors.New("admin: Tokens is required")
+	}
+	key := cfg.SessionKey
+	if key == nil {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+	} else if len(key) < 32 {
+		return nil, errors.New("admin: SessionKey must be at least 32 bytes")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Traffic == nil {
+		cfg.Traffic = new(Traffic)
+	}
+	if cfg.NoMenu == nil {
+		cfg.NoMenu = IsNoMenu
+	}
+	tmpl, err := template.ParseFS(templates.FS, templates.AdminFile)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range []string{"login", "admin"} {
+		if tmpl.Lookup(name) == nil {
+			return nil, errors.New("admin: " + templates.AdminFile + " defines no template " + name)
+		}
+	}
+	a := &Admin{
+		key: cfg.Key, tokens: cfg.Tokens, traffic: cfg.Traffic, now: cfg.Now, log: cfg.Logger,
+		info:       staticInfo{Store: cfg.Store, CallbackMode: cfg.CallbackMode, CallbackPath: cfg.CallbackPath},
+		authFailed: cfg.AuthFailed,
+		sess:       &sessions{key: bytes.Clone(key), now: cfg.Now, secure: cfg.Secure, revoked: map[[idLen]byte]time.Time{}},
+		menu:       &menuCache{src: cfg.Menu, noMenu: cfg.NoMenu, now: cfg.Now, log: cfg.Logger},
+		tmpl:       tmpl,
+		mux:        http.NewServeMux(),
+	}
+	if a.authFailed == nil {
+		a.authFailed = func(r *http.Request, reason string) {
+			a.log.Warn("authentication failed", "client", r.RemoteAddr, "path", r.URL.Path, "reason", reason)
+		}
+	}
+	a.mux.HandleFunc("GET /admin", a.page)
+	a.mux.HandleFunc("GET /admin/{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/admin", http.StatusMovedPermanently)
+	})
+	a.mux.HandleFunc("POST /admin/login", a.login)
+	a.mux.HandleFunc("POST /admin/refresh", a.refresh)
+	a.mux.HandleFunc("POST /admin/logout", a.logout)
+	return a, nil
+}
+
+// csp allows the page's inline styles and forms posting to itself, nothing
+// else: no scripts, no images, no framing.
+const csp = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// ServeHTTP sets the headers every admin answer carries and routes.
+// Referrer-Policy is same-origin rather than no-referrer: with no-referrer
+// browsers send "Origin: null" on the page's own form posts, which the
+// origin check would then have to accept from anyone.
+func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", csp)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	a.mux.ServeHTTP(w, r)
+}
+
+// render executes a template into a buffer first, so a template error is a
+// clean 500 rather than half a page.
+func (a *Admin) render(w http.ResponseWriter, status int, name string, data any) {
+	var buf bytes.Buffer
+	if err := a.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+		a.log.Error("admin: render", "template", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// IsNoMenu reports whether err is WeChat's errcode 46003, "menu does not
+// exist": an account without a menu, not a failure.
+func IsNoMenu(err error) bool {
+	var ae *wechat.APIError
+	return errors.As(err, &ae) && ae.Code == 46003
+}
