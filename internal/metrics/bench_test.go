@@ -1,0 +1,78 @@
+package metrics
+
+import (
+	"testing"
+	"time"
+)
+
+// hotPath are the per-request calls; each must cost no allocation once
+// its series exists.
+func hotPath(m *Metrics) []struct {
+	name string
+	fn   func()
+} {
+	return []struct {
+		name string
+		fn   func()
+	}{
+		{"Request", func() { m.Request("/wechat", "POST", 200, 1500*time.Microsecond) }},
+		{"Request/other", func() { m.Request("/nope", "GET", 404, time.Microsecond) }},
+		{"Callback", func() { m.Callback("event:CLICK", ModeSafe) }},
+		{"Reply", func() { m.Reply(KindText) }},
+		{"CallbackRejected", func() { m.CallbackRejected(RejectBadSignature) }},
+		{"DedupHit", func() { m.DedupHit() }},
+		{"Forward", func() { m.Forward(ForwardLate) }},
+	}
+}
+
+func newHot(tb testing.TB) *Metrics {
+	m := New()
+	if err := m.Routes("/wechat", "/healthz"); err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+func TestHotPathAllocs(t *testing.T) {
+	for _, tt := range hotPath(newHot(t)) {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.fn() // creates the series
+			if n := testing.AllocsPerRun(1000, tt.fn); n != 0 {
+				t.Errorf("%s allocates %v times per call; want 0", tt.name, n)
+			}
+		})
+	}
+}
+
+func BenchmarkHotPath(b *testing.B) {
+	for _, tt := range hotPath(newHot(b)) {
+		b.Run(tt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				tt.fn()
+			}
+		})
+	}
+}
+
+func BenchmarkHotPathParallel(b *testing.B) {
+	m := newHot(b)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m.Request("/wechat", "POST", 200, time.Millisecond)
+			m.Callback("text", ModeSafe)
+			m.Reply(KindText)
+		}
+	})
+}
+
+func BenchmarkScrape(b *testing.B) {
+	m := driven(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Registry().Gather(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,71 @@
+package metrics
+
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"wxoa/wechat/dedup"
+)
+
+// DedupMemory is the in-process reply store (*dedup.Memory).
+type DedupMemory interface {
+	Stats() dedup.MemoryStats
+}
+
+var _ DedupMemory = (*dedup.Memory)(nil)
+
+// dedupCollector exports the in-process reply store's counters, read at
+// scrape time. Evacuations climbing while entries sit at their ceiling mean
+// the budget (REPLY_CACHE) is too small: replies are dropped before
+// WeChat's retries come, and a retry may run a rule twice.
+type dedupCollector struct {
+	entries, budget, evacuated, expired *prometheus.Desc
+
+	mu    sync.Mutex
+	store DedupMemory
+}
+
+func newDedupCollector() *dedupCollector {
+	d := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc(namespace+"_dedup_memory_"+name, help, nil, nil)
+	}
+	return &dedupCollector{
+		entries:   d("entries", "Entries (claims, replies, parts, once keys) held by the in-process reply store."),
+		budget:    d("budget_bytes", "Memory budget of the in-process reply store."),
+		evacuated: d("evacuations_total", "Entries evicted, or moved within their ring, to make room in the in-process reply store."),
+		expired:   d("expired_total", "Entries of the in-process reply store dropped after their TTL."),
+	}
+}
+
+// WatchDedup exports the in-process reply store's stats, read at each
+// scrape. There is one such store; a second call replaces the first.
+func (m *Metrics) WatchDedup(s DedupMemory) {
+	if m == nil || s == nil {
+		return
+	}
+	m.dedupMem.mu.Lock()
+	m.dedupMem.store = s
+	m.dedupMem.mu.Unlock()
+}
+
+func (c *dedupCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.entries
+	ch <- c.budget
+	ch <- c.evacuated
+	ch <- c.expired
+}
+
+func (c *dedupCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	s := c.store
+	c.mu.Unlock()
+	if s == nil {
+		return
+	}
+	st := s.Stats()
+	ch <- constMetric(c.entries, prometheus.GaugeValue, float64(st.Entries))
+	ch <- constMetric(c.budget, prometheus.GaugeValue, float64(st.Bytes))
+	ch <- constMetric(c.evacuated, prometheus.CounterValue, float64(st.Evacuated))
+	ch <- constMetric(c.expired, prometheus.CounterValue, float64(st.Expired))
+}
