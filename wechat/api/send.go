@@ -79,7 +79,7 @@ func (c *Client) attempt(ctx context.Context, req request) (body []byte, retry b
 	}
 	hr, err := http.NewRequestWithContext(ctx, req.method, u, rb)
 	if err != nil {
-		return nil, false, fmt.Errorf("wechat %s: %w", req.path, scrub(err))
+		return nil, false, fmt.Errorf("wechat %s: %w", req.path, wechat.StripURL(err))
 	}
 	hr.Header.Set("Accept", "application/json")
 	if req.body != nil {
@@ -87,12 +87,12 @@ func (c *Client) attempt(ctx context.Context, req request) (body []byte, retry b
 	}
 	resp, err := c.cfg.HTTP.Do(hr)
 	if err != nil {
-		return nil, req.idempotent, fmt.Errorf("wechat %s: %w", req.path, scrub(err))
+		return nil, req.idempotent, fmt.Errorf("wechat %s: %w", req.path, wechat.StripURL(err))
 	}
 	defer resp.Body.Close()
 	body, err = readBody(resp.Body)
 	if err != nil {
-		return nil, req.idempotent && !errors.Is(err, errTooLarge), fmt.Errorf("wechat %s: read response: %w", req.path, scrub(err))
+		return nil, req.idempotent && !errors.Is(err, errTooLarge), fmt.Errorf("wechat %s: read response: %w", req.path, wechat.StripURL(err))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, req.idempotent && resp.StatusCode >= 500, &HTTPError{Endpoint: req.path, StatusCode: resp.StatusCode}
@@ -102,16 +102,6 @@ func (c *Client) attempt(ctx context.Context, req request) (body []byte, retry b
 		return nil, errors.As(err, &ae) && ae.Code == -1, err
 	}
 	return body, false, nil
-}
-
-// scrub drops *url.Error layers, whose message carries the full URL and so
-// the secret or access_token in its query.
-func scrub(err error) error {
-	var ue *url.Error
-	for errors.As(err, &ue) && ue.Err != nil {
-		err = ue.Err
-	}
-	return err
 }
 
 // readBody reads at most maxBody bytes, failing on larger answers rather
