@@ -95,7 +95,7 @@ type demoRig struct {
 	team     *httptest.Server
 	teamHits atomic.Int64
 	http     *http.Client
-	user     *simUser
+	user     *wechattest.Follower
 
 	stop    context.CancelFunc
 	served  chan error
@@ -148,8 +148,11 @@ func startDemo(ctx context.Context, e env) (*demoRig, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.user = newSimUser(simTarget{URL: d.base + "/wechat", Token: demoToken, Crypter: crypter,
-		OpenID: demoOpenID, Account: demoAccount}, d.http, time.Now)
+	d.user, err = wechattest.NewFollower(wechattest.FollowerConfig{URL: d.base + "/wechat", Token: demoToken,
+		Crypter: crypter, OpenID: demoOpenID, Account: demoAccount, Client: d.http})
+	if err != nil {
+		return nil, err
+	}
 
 	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	d.stop, d.served, d.stopped = stop, make(chan error, 1), make(chan struct{})

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"wxoa/templates"
+	"wxoa/wechat/wechattest"
 )
 
 // wxCalls counts calls that reached the fake WeChat API.
@@ -161,13 +162,13 @@ func (d *demoRig) stepForward(ctx context.Context) error {
 	sent := len(d.wx.CustomMessages())
 	const question = "ask When do you open?"
 	fmt.Fprintf(d.out, "   > %s\n", question)
-	res, err := d.user.Send(ctx, simMessage{MsgType: "text", Fields: [][2]string{{"Content", question}}})
+	res, err := d.user.Send(ctx, wechattest.Text(question))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(d.out, "   %s after %.1fs\n", res.Reply, res.Elapsed.Seconds())
-	if res.Reply.Type != "success" {
-		return fmt.Errorf("want no passive reply (the endpoint is slower than REPLY_DEADLINE), got %s", res.Reply.Text)
+	fmt.Fprintf(d.out, "   %s after %.1fs\n", showReply(res.Reply), res.Elapsed.Seconds())
+	if res.Reply != nil {
+		return fmt.Errorf("want no passive reply (the endpoint is slower than REPLY_DEADLINE), got %s", replyText(res.Reply))
 	}
 	if res.Elapsed >= simReplyWindow {
 		return fmt.Errorf("the callback took %.1fs; WeChat gives up after 5s", res.Elapsed.Seconds())
@@ -217,9 +218,9 @@ func (d *demoRig) stepRetry(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(d.out, "   %s\n", res.Reply)
-	if res.Reply.Type != "success" {
-		return fmt.Errorf("want the retry answered like the first try (success), got %s", res.Reply.Text)
+	fmt.Fprintf(d.out, "   %s\n", showReply(res.Reply))
+	if res.Reply != nil {
+		return fmt.Errorf("want the retry answered like the first try (success), got %s", replyText(res.Reply))
 	}
 	// Give a second forward, if there were one, time to finish and deliver.
 	wait := demoTeamDelay + 500*time.Millisecond

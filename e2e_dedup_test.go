@@ -46,18 +46,20 @@ func startCountingEndpoint(t *testing.T, delay time.Duration) *countingEndpoint 
 }
 
 // push posts a plaintext text message as WeChat does, returning the body.
+// The MsgId is the caller's, so that the same message can go to several
+// instances, as WeChat's retries may.
 func push(t *testing.T, p *proc, msgID int64, content string) string {
 	t.Helper()
-	ts := fmt.Sprint(time.Now().Unix())
-	nonce := fmt.Sprintf("n%d", time.Now().UnixNano())
-	sig := wechat.Sign("e2etoken", ts, nonce)
-	msg := fmt.Sprintf(`<xml><ToUserName><![CDATA[gh_fleet]]></ToUserName><FromUserName><![CDATA[oFleetUser]]></FromUserName>`+
-		`<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[%s]]></Content><MsgId>%d</MsgId></xml>`, content, msgID)
-	code, body, err := p.do("POST", "/wechat?signature="+sig+"&timestamp="+ts+"&nonce="+nonce, "", msg)
-	if err != nil || code != 200 {
-		t.Errorf("%s POST /wechat = %d %q, %v", p.name, code, body, err)
+	msg := wechattest.Text(content).XML("gh_fleet", "oFleetUser", 1700000000, msgID)
+	q, body, err := wechat.SealPush("e2etoken", nil, "gh_fleet", msg, fmt.Sprint(time.Now().Unix()), fmt.Sprintf("n%d", time.Now().UnixNano()))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return body
+	code, answer, err := p.do("POST", "/wechat?"+q.Encode(), "", string(body))
+	if err != nil || code != 200 {
+		t.Errorf("%s POST /wechat = %d %q, %v", p.name, code, answer, err)
+	}
+	return answer
 }
 
 // forwardFleet starts two instances sharing a Redis, with every message
@@ -131,9 +133,8 @@ func TestFloodOfDistinctMessagesStaysInBudget(t *testing.T) {
 	vars["DEDUP_CACHE_SIZE"] = "32MiB"
 	vars["LOG_LEVEL"] = "warn"
 	p := startBinary(t, "A", buildBinary(t), vars)
-	ts := fmt.Sprint(time.Now().Unix())
-	sig := wechat.Sign("e2etoken", ts, "captured")
-	target := "/wechat?signature=" + sig + "&timestamp=" + ts + "&nonce=captured"
+	captured, _, _ := wechat.SealPush("e2etoken", nil, "gh_1", nil, fmt.Sprint(time.Now().Unix()), "captured")
+	target := "/wechat?" + captured.Encode()
 	filler := strings.Repeat("x", 60<<10)
 	send := func(from, to int) {
 		var wg sync.WaitGroup
@@ -146,9 +147,8 @@ func TestFloodOfDistinctMessagesStaysInBudget(t *testing.T) {
 					if i >= int64(to) {
 						return
 					}
-					msg := fmt.Sprintf(`<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oAttacker]]></FromUserName>`+
-						`<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[%s]]></Content><MsgId>%d</MsgId></xml>`, filler, 900000+i)
-					code, _, err := p.do("POST", target, "", msg)
+					msg := wechattest.Text(filler).XML("gh_1", "oAttacker", 1700000000, 900000+i)
+					code, _, err := p.do("POST", target, "", string(msg))
 					if err != nil || code != 200 {
 						t.Errorf("flood message %d = %d, %v", i, code, err)
 						return

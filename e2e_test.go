@@ -100,6 +100,18 @@ func (s *e2eServer) stop(t *testing.T) {
 	}
 }
 
+// follower is a user pushing to the server's callback as WeChat does,
+// through the server's client.
+func (s *e2eServer) follower(t *testing.T, openID string) *wechattest.Follower {
+	t.Helper()
+	f, err := wechattest.NewFollower(wechattest.FollowerConfig{URL: s.base + "/wechat", Token: s.vars["WECHAT_TOKEN"],
+		OpenID: openID, Account: "gh_1", Client: s.client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 func (s *e2eServer) request(t *testing.T, method, path, auth, body string) (int, string) {
 	t.Helper()
 	code, b, err := s.do(method, path, auth, body)
@@ -139,11 +151,9 @@ func TestE2ECallbackAndTokenAPI(t *testing.T) {
 	if code != 200 || body != "hello123" {
 		t.Errorf("GET /wechat = %d %q; want 200 hello123", code, body)
 	}
-	msg := `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oUser0001]]></FromUserName>` +
-		`<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hello]]></Content><MsgId>1</MsgId></xml>`
-	code, body = s.request(t, "POST", "/wechat?signature="+sig+"&timestamp="+ts+"&nonce=n1", "", msg)
-	if code != 200 || !strings.Contains(body, "<ToUserName><![CDATA[oUser0001]]></ToUserName>") {
-		t.Errorf("POST /wechat = %d %q; want a reply to oUser0001", code, body)
+	res, err := s.follower(t, "oUser0001").Send(context.Background(), wechattest.Text("hello"))
+	if res.Status != 200 || !strings.Contains(string(res.Body), "<ToUserName><![CDATA[oUser0001]]></ToUserName>") {
+		t.Errorf("POST /wechat = %d %q, %v; want a reply to oUser0001", res.Status, res.Body, err)
 	}
 
 	auth := "Bearer " + e2eAPIKey
@@ -256,17 +266,14 @@ func TestE2EGracefulShutdown(t *testing.T) {
 	vars["RULES_FILE"] = rules
 	vars["REPLY_DEADLINE"] = "4s"
 	s := startE2E(t, vars, fake)
-	ts := fmt.Sprint(time.Now().Unix())
-	sig := wechat.Sign("e2etoken", ts, "n")
-	msg := `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oU]]></FromUserName>` +
-		`<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[slow]]></Content><MsgId>5</MsgId></xml>`
+	user := s.follower(t, "oU")
 	got := make(chan string, 1)
 	go func() {
-		_, b, err := s.do("POST", "/wechat?signature="+sig+"&timestamp="+ts+"&nonce=n", "", msg)
+		res, err := user.Send(context.Background(), wechattest.Text("slow"))
 		if err != nil {
 			t.Error(err)
 		}
-		got <- b
+		got <- string(res.Body)
 	}()
 	time.Sleep(200 * time.Millisecond) // the request is in flight
 	s.cancel()

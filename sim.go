@@ -15,6 +15,7 @@ import (
 
 	"wxoa/config"
 	"wxoa/wechat"
+	"wxoa/wechat/wechattest"
 )
 
 // simReplyWindow is how long WeChat waits for a passive reply before it
@@ -49,7 +50,11 @@ func simulate(ctx context.Context, e env, args []string) error {
 	}
 	t.OpenID, t.Account = *openID, *account
 	// Longer than WeChat's window, so a slow server shows how slow it is.
-	u := newSimUser(t, &http.Client{Timeout: 3 * simReplyWindow}, time.Now)
+	t.Client = &http.Client{Timeout: 3 * simReplyWindow}
+	u, err := wechattest.NewFollower(t)
+	if err != nil {
+		return fmt.Errorf("sim: %w", err)
+	}
 
 	if *script != "" {
 		src, err := os.ReadFile(*script)
@@ -60,7 +65,7 @@ func simulate(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%s\n", t.describe())
+		fmt.Fprintf(e.stdout, "%s\n", describe(t))
 		return runScript(ctx, u, *script, steps, e.stdout, "")
 	}
 	return interact(ctx, u, e.stdin, e.stdout)
@@ -68,26 +73,27 @@ func simulate(ctx context.Context, e env, args []string) error {
 
 // simTargetFrom derives the callback URL and mode from the server's own
 // configuration, so `sim` talks to `serve` with no flags.
-func simTargetFrom(cfg *config.Config, rawURL string, plain bool) (simTarget, error) {
-	t := simTarget{URL: rawURL, Token: cfg.Token.Reveal()}
+func simTargetFrom(cfg *config.Config, rawURL string, plain bool) (wechattest.FollowerConfig, error) {
+	t := wechattest.FollowerConfig{URL: rawURL, Token: cfg.Token.Reveal()}
 	if t.URL == "" {
 		_, port, err := net.SplitHostPort(cfg.ListenAddr)
 		if err != nil || port == "" || port == "0" {
-			return simTarget{}, fmt.Errorf("sim: cannot derive the callback URL from LISTEN_ADDR %q; pass --url", cfg.ListenAddr)
+			return wechattest.FollowerConfig{}, fmt.Errorf("sim: cannot derive the callback URL from LISTEN_ADDR %q; pass --url", cfg.ListenAddr)
 		}
 		t.URL = "http://127.0.0.1:" + port + cfg.CallbackPath
 	}
 	if !cfg.EncodingAESKey.Empty() && !plain {
 		c, err := wechat.NewCrypter(cfg.EncodingAESKey.Reveal(), cfg.AppID)
 		if err != nil {
-			return simTarget{}, fmt.Errorf("sim: %w", err)
+			return wechattest.FollowerConfig{}, fmt.Errorf("sim: %w", err)
 		}
 		t.Crypter = c
 	}
 	return t, nil
 }
 
-func (t simTarget) describe() string {
+// describe is the banner line: where the simulator pushes, how, as whom.
+func describe(t wechattest.FollowerConfig) string {
 	mode := "plaintext mode"
 	if t.Crypter != nil {
 		mode = "safe mode (AES)"
@@ -99,8 +105,8 @@ func (t simTarget) describe() string {
 // that Ctrl-C (ctx) ends the session even while waiting for input; that
 // goroutine stops at the end of input, or is left blocked on a terminal
 // read when the process is about to exit anyway.
-func interact(ctx context.Context, u *simUser, in io.Reader, out io.Writer) error {
-	fmt.Fprintf(out, "%s\nType a message, /help for commands, /quit to leave.\n", u.target.describe())
+func interact(ctx context.Context, u *wechattest.Follower, in io.Reader, out io.Writer) error {
+	fmt.Fprintf(out, "%s\nType a message, /help for commands, /quit to leave.\n", describe(u.Config()))
 	// Typed lines are already on the screen; piped ones are echoed so the
 	// transcript reads as a conversation.
 	echo := !isTerminal(in)
@@ -161,15 +167,15 @@ func interact(ctx context.Context, u *simUser, in io.Reader, out io.Writer) erro
 
 // printExchange sends one command and prints the reply, or the error: an
 // interactive session goes on after a failed message.
-func printExchange(ctx context.Context, u *simUser, cmd simCommand, out io.Writer) {
-	var res simResult
+func printExchange(ctx context.Context, u *wechattest.Follower, cmd simCommand, out io.Writer) {
+	var res wechattest.Result
 	var err error
 	if cmd.Kind == simRetry {
 		res, err = u.Retry(ctx)
 	} else {
 		res, err = u.Send(ctx, cmd.Msg)
 	}
-	var he *simHTTPError
+	var he *wechattest.HTTPError
 	switch {
 	case errors.As(err, &he):
 		fmt.Fprintf(out, "✗ the server answered %v\n", he)
@@ -181,7 +187,7 @@ func printExchange(ctx context.Context, u *simUser, cmd simCommand, out io.Write
 		fmt.Fprintf(out, "✗ %v\n", err)
 		return
 	}
-	fmt.Fprintln(out, indent(res.Reply.String(), "  "))
+	fmt.Fprintln(out, indent(showReply(res.Reply), "  "))
 	switch {
 	case res.Elapsed > simReplyWindow:
 		fmt.Fprintf(out, "  ⚠ took %.1fs: WeChat gives up after 5s and retries the message\n", res.Elapsed.Seconds())

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"wxoa/wechat/wechattest"
 )
 
 // simHelp lists what the simulator understands, interactively and in
@@ -25,67 +27,10 @@ const simHelp = `Type a line to send it as a text message, or a command:
   /help                this list
   /quit                leave (Ctrl-D works too)`
 
-// simMessage is a push the simulated user sends: the type-specific
-// elements, in the order WeChat writes them. The header (ToUserName,
-// FromUserName, CreateTime, MsgType, Event) and MsgId are added when it is
-// sent.
-// https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_standard_messages.html
-// https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_event_pushes.html
-type simMessage struct {
-	MsgType string
-	Event   string      // events only
-	Fields  [][2]string // element name, text
-}
-
-// hasMsgID reports whether WeChat gives the push a MsgId: ordinary
-// messages have one, events do not.
-func (m simMessage) hasMsgID() bool { return m.MsgType != "event" }
-
-// xml renders the plaintext body of the push.
-func (m simMessage) xml(account, openID string, createTime, msgID int64) []byte {
-	var b strings.Builder
-	b.WriteString("<xml>")
-	writeCDATA(&b, "ToUserName", account)
-	writeCDATA(&b, "FromUserName", openID)
-	fmt.Fprintf(&b, "<CreateTime>%d</CreateTime>", createTime)
-	writeCDATA(&b, "MsgType", m.MsgType)
-	if m.Event != "" {
-		writeCDATA(&b, "Event", m.Event)
-	}
-	for _, f := range m.Fields {
-		if isNumberField(f[0]) {
-			fmt.Fprintf(&b, "<%s>%s</%[1]s>", f[0], f[1])
-			continue
-		}
-		writeCDATA(&b, f[0], f[1])
-	}
-	if m.hasMsgID() {
-		fmt.Fprintf(&b, "<MsgId>%d</MsgId>", msgID)
-	}
-	b.WriteString("</xml>")
-	return []byte(b.String())
-}
-
-func isNumberField(name string) bool {
-	switch name {
-	case "Location_X", "Location_Y", "Scale":
-		return true
-	}
-	return false
-}
-
-// writeCDATA writes <tag><![CDATA[v]]></tag>, splitting any "]]>" in v
-// across two sections so that user text cannot end the section early.
-func writeCDATA(b *strings.Builder, tag, v string) {
-	b.WriteString("<" + tag + "><![CDATA[")
-	b.WriteString(strings.ReplaceAll(v, "]]>", "]]]]><![CDATA[>"))
-	b.WriteString("]]></" + tag + ">")
-}
-
 // simCommand is one parsed input line.
 type simCommand struct {
 	Kind simKind
-	Msg  simMessage // for simSend
+	Msg  wechattest.Message // for simSend
 }
 
 type simKind int
@@ -107,16 +52,16 @@ func parseSimLine(line string) (simCommand, error) {
 	}
 	if strings.HasPrefix(line, "//") || !strings.HasPrefix(line, "/") {
 		text := strings.TrimPrefix(line, "/")
-		return simCommand{Kind: simSend, Msg: simMessage{MsgType: "text", Fields: [][2]string{{"Content", text}}}}, nil
+		return simCommand{Kind: simSend, Msg: wechattest.Text(text)}, nil
 	}
 	name, rest, _ := strings.Cut(line[1:], " ")
 	rest = strings.TrimSpace(rest)
 	args := strings.Fields(rest)
 	event := func(ev string, fields ...[2]string) (simCommand, error) {
-		return simCommand{Kind: simSend, Msg: simMessage{MsgType: "event", Event: ev, Fields: fields}}, nil
+		return simCommand{Kind: simSend, Msg: wechattest.Event(ev, fields...)}, nil
 	}
 	msg := func(t string, fields ...[2]string) (simCommand, error) {
-		return simCommand{Kind: simSend, Msg: simMessage{MsgType: t, Fields: fields}}, nil
+		return simCommand{Kind: simSend, Msg: wechattest.Message{MsgType: t, Fields: fields}}, nil
 	}
 	usage := func(u string) (simCommand, error) {
 		return simCommand{}, fmt.Errorf("usage: /%s %s", name, u)

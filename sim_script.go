@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"wxoa/wechat"
+	"wxoa/wechat/wechattest"
 )
 
 // A sim script replays a conversation and checks each reply:
@@ -100,16 +103,17 @@ func parseScript(name, src string) ([]scriptStep, error) {
 
 // check returns nil when r meets every expectation of the step, or the
 // first one it misses with its line.
-func (s scriptStep) check(r simReply) (int, error) {
+func (s scriptStep) check(r wechat.Reply) (int, error) {
+	text := replyText(r)
 	for _, ex := range s.Expect {
 		switch {
-		case ex.Success && r.Type != "success":
-			return ex.Line, fmt.Errorf("want no reply (success), got %s", r.Text)
+		case ex.Success && r != nil:
+			return ex.Line, fmt.Errorf("want no reply (success), got %s", text)
 		case ex.Success:
-		case ex.Not && strings.Contains(r.Text, ex.Text):
-			return ex.Line, fmt.Errorf("reply %q contains %q", r.Text, ex.Text)
-		case !ex.Not && !strings.Contains(r.Text, ex.Text):
-			return ex.Line, fmt.Errorf("reply %q does not contain %q", r.Text, ex.Text)
+		case ex.Not && strings.Contains(text, ex.Text):
+			return ex.Line, fmt.Errorf("reply %q contains %q", text, ex.Text)
+		case !ex.Not && !strings.Contains(text, ex.Text):
+			return ex.Line, fmt.Errorf("reply %q does not contain %q", text, ex.Text)
 		}
 	}
 	return 0, nil
@@ -117,10 +121,10 @@ func (s scriptStep) check(r simReply) (int, error) {
 
 // runScript plays steps through u, printing each exchange to out, and stops
 // at the first step that fails (an HTTP error is a failure too).
-func runScript(ctx context.Context, u *simUser, name string, steps []scriptStep, out io.Writer, prefix string) error {
+func runScript(ctx context.Context, u *wechattest.Follower, name string, steps []scriptStep, out io.Writer, prefix string) error {
 	for i, s := range steps {
 		fmt.Fprintf(out, "%s> %s\n", prefix, s.Input)
-		var res simResult
+		var res wechattest.Result
 		var err error
 		if s.Cmd.Kind == simRetry {
 			res, err = u.Retry(ctx)
@@ -131,7 +135,7 @@ func runScript(ctx context.Context, u *simUser, name string, steps []scriptStep,
 			fmt.Fprintf(out, "%s✗ %v\n", prefix, err)
 			return &scriptError{File: name, Line: s.Line, Step: i + 1, In: s.Input, Err: err}
 		}
-		fmt.Fprintf(out, "%s%s\n", prefix, indent(res.Reply.String(), prefix+"  "))
+		fmt.Fprintf(out, "%s%s\n", prefix, indent(showReply(res.Reply), prefix+"  "))
 		if line, err := s.check(res.Reply); err != nil {
 			fmt.Fprintf(out, "%s✗ line %d: %v\n", prefix, line, err)
 			return &scriptError{File: name, Line: line, Step: i + 1, In: s.Input, Err: err}

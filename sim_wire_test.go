@@ -4,42 +4,74 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"wxoa/wechat"
+	"wxoa/wechat/wechattest"
 )
 
-func simTestTarget(t *testing.T, safe bool) simTarget {
+// simTestFollower is the simulator's user, in plaintext or safe mode, whose
+// pushes h answers in-process.
+func simTestFollower(t *testing.T, crypter *wechat.Crypter, h http.Handler, opts ...func(*wechattest.FollowerConfig)) *wechattest.Follower {
 	t.Helper()
-	tg := simTarget{URL: "http://127.0.0.1:8080/wechat", Token: simTestToken, OpenID: "oUser", Account: "gh_account"}
-	if safe {
-		c, err := wechat.NewCrypter(simTestAESKey, simTestAppID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tg.Crypter = c
+	cfg := wechattest.FollowerConfig{URL: "http://127.0.0.1:8080/wechat", Token: simTestToken, Crypter: crypter,
+		OpenID: "oUser", Account: "gh_account", Client: wechattest.HandlerClient(h)}
+	for _, o := range opts {
+		o(&cfg)
 	}
-	return tg
+	f, err := wechattest.NewFollower(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func simTestCrypter(t *testing.T) *wechat.Crypter {
+	t.Helper()
+	c, err := wechat.NewCrypter(simTestAESKey, simTestAppID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// answering is a callback that answers every push with body.
+func answering(body []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) })
 }
 
 func TestSimBuildPushSignatures(t *testing.T) {
-	plain := simMessage{MsgType: "text", Fields: [][2]string{{"Content", "hi ]]> there"}}}.xml("gh_account", "oUser", 1700000000, 42)
 	for _, safe := range []bool{false, true} {
 		t.Run(map[bool]string{false: "plaintext", true: "safe"}[safe], func(t *testing.T) {
-			tg := simTestTarget(t, safe)
-			req, err := buildPush(context.Background(), tg, plain, "1700000001", "123456789")
-			if err != nil {
-				t.Fatalf("buildPush = %v", err)
+			var crypter *wechat.Crypter
+			if safe {
+				crypter = simTestCrypter(t)
+			}
+			var req *http.Request
+			var body []byte
+			capture := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				req = r
+				body, _ = io.ReadAll(r.Body)
+				io.WriteString(w, "success")
+			})
+			f := simTestFollower(t, crypter, capture, func(c *wechattest.FollowerConfig) {
+				c.Now = func() time.Time { return time.Unix(1700000001, 0) }
+				c.Nonce = func() string { return "123456789" }
+				c.MsgID = func() int64 { return 42 }
+			})
+			if _, err := f.Send(context.Background(), wechattest.Text("hi ]]> there")); err != nil {
+				t.Fatalf("Send = %v", err)
 			}
 			q := req.URL.Query()
 			if !wechat.VerifySignature(simTestToken, q.Get("timestamp"), q.Get("nonce"), q.Get("signature")) {
 				t.Errorf("VerifySignature(%q) = false; want true", q.Get("signature"))
 			}
 			if q.Get("openid") != "oUser" || req.Method != "POST" || req.URL.Path != "/wechat" {
-				t.Errorf("buildPush = %s %s openid %q; want POST /wechat openid oUser", req.Method, req.URL.Path, q.Get("openid"))
+				t.Errorf("push = %s %s openid %q; want POST /wechat openid oUser", req.Method, req.URL.Path, q.Get("openid"))
 			}
-			body, _ := io.ReadAll(req.Body)
 			if safe {
 				if q.Get("encrypt_type") != "aes" {
 					t.Errorf("encrypt_type = %q; want aes", q.Get("encrypt_type"))
@@ -54,7 +86,7 @@ func TestSimBuildPushSignatures(t *testing.T) {
 				if envl.ToUserName != "gh_account" {
 					t.Errorf("envelope ToUserName = %q; want gh_account", envl.ToUserName)
 				}
-				if body, err = tg.Crypter.Decrypt(envl.Encrypt); err != nil {
+				if body, err = crypter.Decrypt(envl.Encrypt); err != nil {
 					t.Fatalf("Decrypt = %v", err)
 				}
 			} else if q.Has("encrypt_type") || q.Has("msg_signature") {
@@ -69,8 +101,8 @@ func TestSimBuildPushSignatures(t *testing.T) {
 			}
 		})
 	}
-	if _, err := buildPush(context.Background(), simTarget{URL: "127.0.0.1:8080/wechat"}, plain, "1", "2"); err == nil {
-		t.Errorf("buildPush(URL without scheme) = nil error; want error")
+	if _, err := wechattest.NewFollower(wechattest.FollowerConfig{URL: "127.0.0.1:8080/wechat"}); err == nil {
+		t.Errorf("NewFollower(URL without scheme) = nil error; want error")
 	}
 }
 
@@ -115,7 +147,7 @@ func TestSimParseLine(t *testing.T) {
 			if err != nil || cmd.Kind != simSend {
 				t.Fatalf("parseSimLine(%q) = %v, %v; want a message", tt.line, cmd.Kind, err)
 			}
-			body := cmd.Msg.xml("gh_account", "oUser", 1700000000, 7)
+			body := cmd.Msg.XML("gh_account", "oUser", 1700000000, 7)
 			m, err := wechat.ParseMessage(body)
 			if err != nil {
 				t.Fatalf("ParseMessage(%s) = %v", body, err)
@@ -151,7 +183,7 @@ func TestSimDecodeReply(t *testing.T) {
 		}
 		return b
 	}
-	safe := simTestTarget(t, true)
+	safe := simTestCrypter(t)
 	seal := func(c *wechat.Crypter, plain []byte) []byte {
 		b, err := c.SealReply(simTestToken, plain, "1700000002", "987654")
 		if err != nil {
@@ -159,7 +191,7 @@ func TestSimDecodeReply(t *testing.T) {
 		}
 		return b
 	}
-	sealed := seal(safe.Crypter, textXML("oUser", "gh_account", "secret hello"))
+	sealed := seal(safe, textXML("oUser", "gh_account", "secret hello"))
 	otherApp, _ := wechat.NewCrypter(simTestAESKey, "wxsomeoneelse0000")
 
 	tests := []struct {
@@ -184,22 +216,23 @@ func TestSimDecodeReply(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tg := simTestTarget(t, tt.safe)
-			tg.Crypter = map[bool]*wechat.Crypter{false: nil, true: safe.Crypter}[tt.safe]
-			got, err := decodeReply(tg, tt.body)
+			crypter := map[bool]*wechat.Crypter{false: nil, true: safe}[tt.safe]
+			res, err := simTestFollower(t, crypter, answering(tt.body)).Send(context.Background(), wechattest.Text("hi"))
+			got := showReply(res.Reply)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Errorf("decodeReply(%.40q) = %v, %v; want error containing %q", tt.body, got, err, tt.wantErr)
+					t.Errorf("reading reply %.40q = %v, %v; want error containing %q", tt.body, got, err, tt.wantErr)
 				}
 				return
 			}
-			if err != nil || got.String() != tt.want {
-				t.Errorf("decodeReply(%.40q) = %q, %v; want %q", tt.body, got.String(), err, tt.want)
+			if err != nil || got != tt.want {
+				t.Errorf("reading reply %.40q = %q, %v; want %q", tt.body, got, err, tt.want)
 			}
 		})
 	}
-	if _, err := decodeReply(simTestTarget(t, true), seal(otherApp, textXML("oUser", "gh_account", "x"))); !errors.Is(err, wechat.ErrAppIDMismatch) {
-		t.Errorf("decodeReply(other appid) = %v; want ErrAppIDMismatch", err)
+	f := simTestFollower(t, safe, answering(seal(otherApp, textXML("oUser", "gh_account", "x"))))
+	if _, err := f.Send(context.Background(), wechattest.Text("hi")); !errors.Is(err, wechat.ErrAppIDMismatch) {
+		t.Errorf("reading a reply for another appid = %v; want ErrAppIDMismatch", err)
 	}
 }
 

@@ -41,25 +41,25 @@ const (
 // verify answers WeChat's URL check when the callback is configured.
 // https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Access_Overview.html
 func (h *callback) verify(c *gin.Context) {
-	q := parseCallbackQuery(c.Request.URL.RawQuery)
-	echo := q.echostr
-	if echo == "" {
+	q := wechat.ParsePushQuery(c.Request.URL.RawQuery)
+	if q.EchoStr == "" {
 		badRequest(c, "missing echostr")
 		return
 	}
-	if !h.checkSignature(c, q.signature, q.timestamp, q.nonce) {
+	if err := wechat.VerifyPush(h.token, q, h.now(), h.skew); err != nil {
+		refuse(c, err)
 		return
 	}
-	c.Data(http.StatusOK, contentText, []byte(echo))
+	c.Data(http.StatusOK, contentText, []byte(q.EchoStr))
 }
 
 // receive handles a pushed message or event in plaintext, compatible or safe
 // mode and answers with a passive reply.
 // https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_standard_messages.html
 func (h *callback) receive(c *gin.Context) {
-	q := parseCallbackQuery(c.Request.URL.RawQuery)
-	ts, nonce := q.timestamp, q.nonce
-	if !h.checkSignature(c, q.signature, ts, nonce) {
+	q := wechat.ParsePushQuery(c.Request.URL.RawQuery)
+	if err := wechat.VerifyPush(h.token, q, h.now(), h.skew); err != nil {
+		refuse(c, err)
 		return
 	}
 	buf := bodyPool.Get().(*bytes.Buffer)
@@ -67,7 +67,6 @@ func (h *callback) receive(c *gin.Context) {
 	buf.Reset()
 	// The parsers copy what they keep, so the buffer goes back to the pool.
 	_, err := buf.ReadFrom(c.Request.Body)
-	body := buf.Bytes()
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -77,18 +76,10 @@ func (h *callback) receive(c *gin.Context) {
 		badRequest(c, "cannot read body")
 		return
 	}
-	encrypted := q.encryptType == "aes"
-	if !encrypted && h.crypter != nil {
-		// With a key configured the body must be authenticated by
-		// msg_signature; signature alone covers only timestamp and nonce, so
-		// a captured URL would otherwise carry any plaintext body.
-		badRequest(c, "plaintext message refused: WECHAT_ENCODING_AES_KEY is set, so only compatible/safe-mode (encrypt_type=aes) posts are accepted")
+	body, err := wechat.OpenPush(h.token, h.crypter, q, buf.Bytes())
+	if err != nil {
+		refuse(c, err)
 		return
-	}
-	if encrypted {
-		if body, err = h.open(c, q.msgSignature, ts, nonce, body); err != nil {
-			return
-		}
 	}
 	msg, err := wechat.ParseMessage(body)
 	if err != nil {
@@ -100,8 +91,8 @@ func (h *callback) receive(c *gin.Context) {
 		write(c, textHeader, reply)
 		return
 	}
-	if encrypted {
-		sealed, err := h.crypter.SealReply(h.token, reply, strconv.FormatInt(h.now().Unix(), 10), nonce)
+	if q.Encrypted() {
+		sealed, err := h.crypter.SealReply(h.token, reply, strconv.FormatInt(h.now().Unix(), 10), q.Nonce)
 		if err != nil {
 			h.log.Error("seal reply", "err", err)
 			write(c, textHeader, wechat.SuccessReply)
@@ -126,57 +117,34 @@ func write(c *gin.Context, contentType []string, b []byte) {
 	c.Writer.Write(b)
 }
 
-// open checks the msg_signature of a safe-mode envelope and decrypts it.
-// It has answered the request when it returns an error.
-func (h *callback) open(c *gin.Context, msgSig, ts, nonce string, body []byte) ([]byte, error) {
-	if h.crypter == nil {
-		badRequest(c, "encrypted message but no WECHAT_ENCODING_AES_KEY is configured")
-		return nil, errors.New("no crypter")
+// refuse answers a push that VerifyPush or OpenPush turned down: 403 when
+// a signature or the clock says it is not from WeChat, 400 when it is
+// malformed or does not fit our configuration; the body says which.
+func refuse(c *gin.Context, err error) {
+	status, reason := http.StatusBadRequest, err.Error()
+	switch {
+	case errors.Is(err, wechat.ErrMissingSignature):
+		reason = "missing signature, timestamp or nonce"
+	case errors.Is(err, wechat.ErrBadTimestamp):
+		reason = "timestamp is not a number"
+	case errors.Is(err, wechat.ErrClockSkew):
+		status, reason = http.StatusForbidden, "timestamp outside the allowed clock skew"
+	case errors.Is(err, wechat.ErrBadSignature):
+		status, reason = http.StatusForbidden, "invalid signature"
+	case errors.Is(err, wechat.ErrPlaintextRefused):
+		reason = "plaintext message refused: WECHAT_ENCODING_AES_KEY is set, so only compatible/safe-mode (encrypt_type=aes) posts are accepted"
+	case errors.Is(err, wechat.ErrNoKey):
+		reason = "encrypted message but no WECHAT_ENCODING_AES_KEY is configured"
+	case errors.Is(err, wechat.ErrMissingMsgSignature):
+		reason = "missing msg_signature"
+	case errors.Is(err, wechat.ErrBadMsgSignature):
+		status, reason = http.StatusForbidden, "invalid msg_signature"
+	case errors.Is(err, wechat.ErrDecrypt):
+		reason = "cannot decrypt: " + err.Error()
+	case errors.Is(err, wechat.ErrMalformedMessage):
+		reason = "malformed envelope: " + err.Error()
 	}
-	if msgSig == "" {
-		badRequest(c, "missing msg_signature")
-		return nil, errors.New("no msg_signature")
-	}
-	env, err := wechat.ParseEnvelope(body)
-	if err != nil {
-		badRequest(c, "malformed envelope: "+err.Error())
-		return nil, err
-	}
-	if !wechat.VerifyMsgSignature(h.token, ts, nonce, env.Encrypt, msgSig) {
-		c.String(http.StatusForbidden, "invalid msg_signature\n")
-		return nil, errors.New("bad msg_signature")
-	}
-	plain, err := h.crypter.Decrypt(env.Encrypt)
-	if err != nil {
-		badRequest(c, "cannot decrypt: "+err.Error())
-		return nil, err
-	}
-	return plain, nil
-}
-
-// checkSignature answers 400 or 403 and returns false unless the request is
-// signed with our token and recent enough.
-func (h *callback) checkSignature(c *gin.Context, sig, ts, nonce string) bool {
-	if sig == "" || ts == "" || nonce == "" {
-		badRequest(c, "missing signature, timestamp or nonce")
-		return false
-	}
-	sent, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		badRequest(c, "timestamp is not a number")
-		return false
-	}
-	if h.skew > 0 {
-		if d := h.now().Sub(time.Unix(sent, 0)); d > h.skew || d < -h.skew {
-			c.String(http.StatusForbidden, "timestamp outside the allowed clock skew\n")
-			return false
-		}
-	}
-	if !wechat.VerifySignature(h.token, ts, nonce, sig) {
-		c.String(http.StatusForbidden, "invalid signature\n")
-		return false
-	}
-	return true
+	c.String(status, "%s\n", reason)
 }
 
 func badRequest(c *gin.Context, reason string) {

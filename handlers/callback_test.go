@@ -2,17 +2,20 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"wxoa/handlers/rules"
 	"wxoa/wechat"
+	"wxoa/wechat/wechattest"
 )
 
 func TestVerifyURL(t *testing.T) {
@@ -69,35 +72,42 @@ func TestVerifyURL(t *testing.T) {
 
 func TestPostPlaintext(t *testing.T) {
 	h := newTestRouter(t, routerOpts{})
-	rec := postPlain(h, textMsg(1, "hello"))
-	if rec.Code != 200 {
-		t.Fatalf("POST = %d %q; want 200", rec.Code, rec.Body)
+	res, err := newFollower(t, h, false).Send(context.Background(), wechattest.Text("hello"))
+	if res.Status != 200 {
+		t.Fatalf("POST = %d %q; want 200", res.Status, res.Body)
 	}
 	want := "<xml><ToUserName><![CDATA[oUser0001]]></ToUserName><FromUserName><![CDATA[gh_123456789abc]]></FromUserName>" +
 		"<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hello]]></Content></xml>"
-	if got := rec.Body.String(); got != want {
+	if got := string(res.Body); got != want {
 		t.Errorf("reply = %s\nwant    %s", got, want)
+	}
+	if err != nil || res.Reply.String() != "text: hello" {
+		t.Errorf("the follower read %v, %v; want text: hello", res.Reply, err)
 	}
 }
 
 func TestPostSafeMode(t *testing.T) {
 	h := newTestRouter(t, routerOpts{crypter: true})
-	rec := postSafe(t, h, textMsg(2, "你好 safe"))
-	if rec.Code != 200 {
-		t.Fatalf("POST = %d %q; want 200", rec.Code, rec.Body)
+	res, err := newFollower(t, h, true).Send(context.Background(), wechattest.Text("你好 safe"))
+	if res.Status != 200 {
+		t.Fatalf("POST = %d %q; want 200", res.Status, res.Body)
 	}
-	env, err := wechat.ParseEnvelope(rec.Body.Bytes())
+	if err != nil || res.Reply.String() != "text: 你好 safe" {
+		t.Errorf("the follower read %v, %v; want the echoed text", res.Reply, err)
+	}
+	body := string(res.Body)
+	env, err := wechat.ParseEnvelope(res.Body)
 	if err != nil {
-		t.Fatalf("reply is not an envelope: %v\n%s", err, rec.Body)
+		t.Fatalf("reply is not an envelope: %v\n%s", err, body)
 	}
 	for _, tag := range []string{"<Encrypt>", "<MsgSignature>", "<TimeStamp>", "<Nonce>"} {
-		if !bytes.Contains(rec.Body.Bytes(), []byte(tag)) {
-			t.Errorf("reply lacks %s: %s", tag, rec.Body)
+		if !strings.Contains(body, tag) {
+			t.Errorf("reply lacks %s: %s", tag, body)
 		}
 	}
-	ts := between(rec.Body.String(), "<TimeStamp>", "</TimeStamp>")
-	nonce := between(rec.Body.String(), "<Nonce><![CDATA[", "]]></Nonce>")
-	sig := between(rec.Body.String(), "<MsgSignature><![CDATA[", "]]></MsgSignature>")
+	ts := between(body, "<TimeStamp>", "</TimeStamp>")
+	nonce := between(body, "<Nonce><![CDATA[", "]]></Nonce>")
+	sig := between(body, "<MsgSignature><![CDATA[", "]]></MsgSignature>")
 	if !wechat.VerifyMsgSignature(testToken, ts, nonce, env.Encrypt, sig) {
 		t.Errorf("reply MsgSignature %q does not verify (ts %q nonce %q)", sig, ts, nonce)
 	}
@@ -115,12 +125,12 @@ func TestPostSafeMode(t *testing.T) {
 // side by side; the encrypted part is authoritative.
 func TestPostCompatibleMode(t *testing.T) {
 	h := newTestRouter(t, routerOpts{crypter: true})
-	c, _ := wechat.NewCrypter(testAESKey, testAppID)
-	enc, _ := c.Encrypt(textMsg(3, "compat"))
-	q := signedQuery(fixedNow.Unix(), "n3")
-	q.Set("encrypt_type", "aes")
-	q.Set("msg_signature", wechat.Sign(testToken, q.Get("timestamp"), q.Get("nonce"), enc))
-	body := bytes.Replace(textMsg(3, "compat"), []byte("</xml>"), []byte("<Encrypt><![CDATA["+enc+"]]></Encrypt></xml>"), 1)
+	q, safe, err := wechat.SealPush(testToken, testCrypter(t), testAccount, textMsg(3, "compat"), strconv.FormatInt(fixedNow.Unix(), 10), "n3")
+	env, err2 := wechat.ParseEnvelope(safe)
+	if err != nil || err2 != nil {
+		t.Fatal(err, err2)
+	}
+	body := bytes.Replace(textMsg(3, "compat"), []byte("</xml>"), append(wechat.AppendCDATAElem(nil, "Encrypt", env.Encrypt), "</xml>"...), 1)
 	rec := serve(h, http.MethodPost, testPath+"?"+q.Encode(), body)
 	if rec.Code != 200 || !bytes.Contains(rec.Body.Bytes(), []byte("<Encrypt>")) {
 		t.Fatalf("POST compatible = %d %s; want 200 with an encrypted reply", rec.Code, rec.Body)

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	neturl "net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -246,12 +245,8 @@ func (f *HTTPForwarder) call(ctx context.Context, url string, msg wechat.Message
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := f.cfg.Client.Do(req)
 	if err != nil {
-		// *url.Error prints the whole URL, and an endpoint's query may hold a key.
-		var uerr *neturl.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return nil, fmt.Errorf("forward to %s: %w", req.URL.Scheme+"://"+req.URL.Host+req.URL.Path, err)
+		// The endpoint's query may hold a key: name it without.
+		return nil, fmt.Errorf("forward to %s: %w", req.URL.Scheme+"://"+req.URL.Host+req.URL.Path, wechat.StripURL(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))

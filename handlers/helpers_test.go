@@ -15,6 +15,7 @@ import (
 
 	"wxoa/handlers/rules"
 	"wxoa/wechat"
+	"wxoa/wechat/wechattest"
 )
 
 const (
@@ -22,6 +23,9 @@ const (
 	testAESKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 	testAppID  = "wxb11529c136998cb6"
 	testPath   = "/wechat"
+
+	testAccount = "gh_123456789abc" // the account's original id
+	testOpenID  = "oUser0001"       // the user who writes
 )
 
 // fixedNow is the clock of every router under test.
@@ -106,13 +110,9 @@ func newTestRouter(tb testing.TB, o routerOpts) http.Handler {
 
 // signedQuery returns the query WeChat sends for a plaintext POST.
 func signedQuery(ts int64, nonce string) url.Values {
-	t := strconv.FormatInt(ts, 10)
-	return url.Values{
-		"signature": {wechat.Sign(testToken, t, nonce)},
-		"timestamp": {t},
-		"nonce":     {nonce},
-		"openid":    {"oUser0001"},
-	}
+	q, _, _ := wechat.SealPush(testToken, nil, testAccount, nil, strconv.FormatInt(ts, 10), nonce)
+	q.Set("openid", testOpenID)
+	return q
 }
 
 func serve(h http.Handler, method, target string, body []byte) *httptest.ResponseRecorder {
@@ -123,24 +123,39 @@ func serve(h http.Handler, method, target string, body []byte) *httptest.Respons
 	return rec
 }
 
+// push posts body as WeChat would at fixedNow: signed and, with c set,
+// encrypted in safe mode.
+func push(h http.Handler, c *wechat.Crypter, nonce string, body []byte) *httptest.ResponseRecorder {
+	q, sealed, err := wechat.SealPush(testToken, c, testAccount, body, strconv.FormatInt(fixedNow.Unix(), 10), nonce)
+	if err != nil {
+		panic(err) // only a failing crypto/rand makes SealPush fail
+	}
+	q.Set("openid", testOpenID)
+	return serve(h, http.MethodPost, testPath+"?"+q.Encode(), sealed)
+}
+
 func postPlain(h http.Handler, body []byte) *httptest.ResponseRecorder {
-	return serve(h, http.MethodPost, testPath+"?"+signedQuery(fixedNow.Unix(), "nonce1").Encode(), body)
+	return push(h, nil, "nonce1", body)
 }
 
 // postSafe encrypts body and posts it in safe mode, as WeChat does.
 func postSafe(tb testing.TB, h http.Handler, body []byte) *httptest.ResponseRecorder {
 	tb.Helper()
+	return push(h, testCrypter(tb), "nonce2", body)
+}
+
+func testCrypter(tb testing.TB) *wechat.Crypter {
+	tb.Helper()
 	c, err := wechat.NewCrypter(testAESKey, testAppID)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	enc, err := c.Encrypt(body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return postEnvelope(h, enc, "")
+	return c
 }
 
+// postEnvelope posts a hand-made safe-mode envelope around enc, with
+// msgSig as its msg_signature ("": the right one): for ciphertexts and
+// signatures WeChat would never send.
 func postEnvelope(h http.Handler, enc, msgSig string) *httptest.ResponseRecorder {
 	q := signedQuery(fixedNow.Unix(), "nonce2")
 	if msgSig == "" {
@@ -152,8 +167,23 @@ func postEnvelope(h http.Handler, enc, msgSig string) *httptest.ResponseRecorder
 	return serve(h, http.MethodPost, testPath+"?"+q.Encode(), env)
 }
 
+// textMsg is a text message from testOpenID at fixedNow.
 func textMsg(msgID int64, content string) []byte {
-	return []byte("<xml><ToUserName><![CDATA[gh_123456789abc]]></ToUserName><FromUserName><![CDATA[oUser0001]]></FromUserName>" +
-		"<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[" + content +
-		"]]></Content><MsgId>" + strconv.FormatInt(msgID, 10) + "</MsgId></xml>")
+	return wechattest.Text(content).XML(testAccount, testOpenID, fixedNow.Unix(), msgID)
+}
+
+// newFollower is a simulated user talking to h in-process at fixedNow, in
+// safe mode when safe is set.
+func newFollower(tb testing.TB, h http.Handler, safe bool) *wechattest.Follower {
+	tb.Helper()
+	cfg := wechattest.FollowerConfig{URL: "http://wxoa.test" + testPath, Token: testToken, OpenID: testOpenID,
+		Account: testAccount, Client: wechattest.HandlerClient(h), Now: func() time.Time { return fixedNow }}
+	if safe {
+		cfg.Crypter = testCrypter(tb)
+	}
+	f, err := wechattest.NewFollower(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return f
 }

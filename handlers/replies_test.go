@@ -10,15 +10,12 @@ import (
 	"wxoa/handlers/rules"
 	"wxoa/wechat"
 	"wxoa/wechat/dedup"
+	"wxoa/wechat/wechattest"
 )
 
 func TestRetryGetsIdenticalReplyAndRuleRunsOnce(t *testing.T) {
-	click := func(ts, key string) []byte {
-		return []byte("<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oUser0001]]></FromUserName>" +
-			"<CreateTime>" + ts + "</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[CLICK]]></Event>" +
-			"<EventKey><![CDATA[" + key + "]]></EventKey></xml>")
-	}
-	clickAt := func(ts string) []byte { return click(ts, "HELP") }
+	click := func(ts int64, key string) []byte { return wechattest.Click(key).XML("gh_1", testOpenID, ts, 0) }
+	clickAt := func(ts int64) []byte { return click(ts, "HELP") }
 	tests := []struct {
 		name        string
 		first, then []byte
@@ -26,9 +23,9 @@ func TestRetryGetsIdenticalReplyAndRuleRunsOnce(t *testing.T) {
 	}{
 		{"same MsgId", textMsg(42, "hi"), textMsg(42, "hi"), 1},
 		{"different MsgId", textMsg(42, "hi"), textMsg(43, "hi"), 2},
-		{"same event", clickAt("1700000001"), clickAt("1700000001"), 1},
-		{"event at another time", clickAt("1700000001"), clickAt("1700000002"), 2},
-		{"two buttons in one second", click("1700000001", "A"), click("1700000001", "B"), 2},
+		{"same event", clickAt(1700000001), clickAt(1700000001), 1},
+		{"event at another time", clickAt(1700000001), clickAt(1700000002), 2},
+		{"two buttons in one second", click(1700000001, "A"), click(1700000001, "B"), 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -90,3 +90,21 @@ func TestCrypterConcurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendCDATAElem(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", "<T><![CDATA[]]></T>"},
+		{"a<b>&c", "<T><![CDATA[a<b>&c]]></T>"},
+		{"a]]>b", "<T><![CDATA[a]]]]><![CDATA[>b]]></T>"},
+		{"]]>]]>", "<T><![CDATA[]]]]><![CDATA[>]]]]><![CDATA[>]]></T>"},
+	}
+	for _, tt := range tests {
+		got := string(AppendCDATAElem([]byte(nil), "T", tt.in))
+		if got != tt.want {
+			t.Errorf("AppendCDATAElem(%q) = %s; want %s", tt.in, got, tt.want)
+		}
+		if n, err := scanXML("<xml>"+got+"</xml>", nil); err != nil || n[1].val != tt.in {
+			t.Errorf("scanning AppendCDATAElem(%q) = %v, %v; want the text back", tt.in, n, err)
+		}
+	}
+}

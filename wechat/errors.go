@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 )
 
@@ -125,4 +126,17 @@ func CheckResponse(endpoint string, body []byte) error {
 		return nil
 	}
 	return &APIError{Code: r.Code, Msg: r.Msg, Endpoint: endpoint}
+}
+
+// StripURL drops the *url.Error layers of err (and what wraps them): their
+// text quotes the whole URL, and so the secret=, access_token= or key in
+// its query. What is left says what went wrong (a refused connection, a
+// timeout, a bad character) without the URL; callers name the endpoint
+// path themselves.
+func StripURL(err error) error {
+	var ue *url.Error
+	for errors.As(err, &ue) && ue.Err != nil {
+		err = ue.Err
+	}
+	return err
 }

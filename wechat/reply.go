@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 )
 
 // Passive replies: the XML answered in the body of the callback response.
@@ -24,6 +23,11 @@ const maxArticles = 8
 // Reply is a passive reply: *TextReply, *ImageReply, *VoiceReply,
 // *VideoReply, *MusicReply, *NewsReply or *TransferCustomerServiceReply.
 type Reply interface {
+	// Data returns the reply in neutral form; ReplyData.Reply is its
+	// inverse.
+	Data() ReplyData
+	// String returns the reply as a user would read it, e.g. `text: Hello`.
+	String() string
 	// appendBody appends <MsgType> and the type's elements.
 	appendBody(b []byte) ([]byte, error)
 	sizeHint() int
@@ -87,8 +91,8 @@ func AppendReply(dst []byte, toUser, fromUser string, createTime int64, r Reply)
 		return dst, fmt.Errorf("%w: nil reply", ErrInvalidReply)
 	}
 	b := append(dst, "<xml>"...)
-	b = appendCDATAElem(b, "ToUserName", toUser)
-	b = appendCDATAElem(b, "FromUserName", fromUser)
+	b = AppendCDATAElem(b, "ToUserName", toUser)
+	b = AppendCDATAElem(b, "FromUserName", fromUser)
 	b = append(b, "<CreateTime>"...)
 	b = strconv.AppendInt(b, createTime, 10)
 	b = append(b, "</CreateTime>"...)
@@ -100,7 +104,7 @@ func AppendReply(dst []byte, toUser, fromUser string, createTime int64, r Reply)
 }
 
 func appendMsgType(b []byte, t string) []byte {
-	return appendCDATAElem(b, "MsgType", t)
+	return AppendCDATAElem(b, "MsgType", t)
 }
 
 func missing(t, field string) error {
@@ -118,7 +122,7 @@ func (r *TextReply) appendBody(b []byte) ([]byte, error) {
 		return b, missing("text", "Content") // WeChat shows an error for an empty text
 	}
 	b = appendMsgType(b, "text")
-	return appendCDATAElem(b, "Content", r.Content), nil
+	return AppendCDATAElem(b, "Content", r.Content), nil
 }
 
 func (r *ImageReply) sizeHint() int {
@@ -133,7 +137,7 @@ func (r *ImageReply) appendBody(b []byte) ([]byte, error) {
 	}
 	b = appendMsgType(b, "image")
 	b = append(b, "<Image>"...)
-	b = appendCDATAElem(b, "MediaId", r.MediaID)
+	b = AppendCDATAElem(b, "MediaId", r.MediaID)
 	return append(b, "</Image>"...), nil
 }
 
@@ -149,7 +153,7 @@ func (r *VoiceReply) appendBody(b []byte) ([]byte, error) {
 	}
 	b = appendMsgType(b, "voice")
 	b = append(b, "<Voice>"...)
-	b = appendCDATAElem(b, "MediaId", r.MediaID)
+	b = AppendCDATAElem(b, "MediaId", r.MediaID)
 	return append(b, "</Voice>"...), nil
 }
 
@@ -165,9 +169,9 @@ func (r *VideoReply) appendBody(b []byte) ([]byte, error) {
 	}
 	b = appendMsgType(b, "video")
 	b = append(b, "<Video>"...)
-	b = appendCDATAElem(b, "MediaId", r.MediaID)
-	b = appendCDATAElem(b, "Title", r.Title)
-	b = appendCDATAElem(b, "Description", r.Description)
+	b = AppendCDATAElem(b, "MediaId", r.MediaID)
+	b = AppendCDATAElem(b, "Title", r.Title)
+	b = AppendCDATAElem(b, "Description", r.Description)
 	return append(b, "</Video>"...), nil
 }
 
@@ -183,11 +187,11 @@ func (r *MusicReply) appendBody(b []byte) ([]byte, error) {
 	}
 	b = appendMsgType(b, "music")
 	b = append(b, "<Music>"...)
-	b = appendCDATAElem(b, "Title", r.Title)
-	b = appendCDATAElem(b, "Description", r.Description)
-	b = appendCDATAElem(b, "MusicUrl", r.MusicURL)
-	b = appendCDATAElem(b, "HQMusicUrl", r.HQMusicURL)
-	b = appendCDATAElem(b, "ThumbMediaId", r.ThumbMediaID)
+	b = AppendCDATAElem(b, "Title", r.Title)
+	b = AppendCDATAElem(b, "Description", r.Description)
+	b = AppendCDATAElem(b, "MusicUrl", r.MusicURL)
+	b = AppendCDATAElem(b, "HQMusicUrl", r.HQMusicURL)
+	b = AppendCDATAElem(b, "ThumbMediaId", r.ThumbMediaID)
 	return append(b, "</Music>"...), nil
 }
 
@@ -219,10 +223,10 @@ func (r *NewsReply) appendBody(b []byte) ([]byte, error) {
 	b = append(b, "</ArticleCount><Articles>"...)
 	for _, a := range r.Articles {
 		b = append(b, "<item>"...)
-		b = appendCDATAElem(b, "Title", a.Title)
-		b = appendCDATAElem(b, "Description", a.Description)
-		b = appendCDATAElem(b, "PicUrl", a.PicURL)
-		b = appendCDATAElem(b, "Url", a.URL)
+		b = AppendCDATAElem(b, "Title", a.Title)
+		b = AppendCDATAElem(b, "Description", a.Description)
+		b = AppendCDATAElem(b, "PicUrl", a.PicURL)
+		b = AppendCDATAElem(b, "Url", a.URL)
 		b = append(b, "</item>"...)
 	}
 	return append(b, "</Articles>"...), nil
@@ -236,37 +240,8 @@ func (r *TransferCustomerServiceReply) appendBody(b []byte) ([]byte, error) {
 	b = appendMsgType(b, "transfer_customer_service")
 	if r.KfAccount != "" {
 		b = append(b, "<TransInfo>"...)
-		b = appendCDATAElem(b, "KfAccount", r.KfAccount)
+		b = AppendCDATAElem(b, "KfAccount", r.KfAccount)
 		b = append(b, "</TransInfo>"...)
 	}
 	return b, nil
-}
-
-// appendCDATAElem appends <tag><![CDATA[v]]></tag>.
-func appendCDATAElem(b []byte, tag, v string) []byte {
-	b = append(b, '<')
-	b = append(b, tag...)
-	b = append(b, '>')
-	b = appendCDATA(b, v)
-	b = append(b, "</"...)
-	b = append(b, tag...)
-	return append(b, '>')
-}
-
-// appendCDATA appends v as CDATA. A CDATA section cannot contain "]]>", so
-// each one is split across two sections: "]]" ends the first, ">" starts
-// the next.
-func appendCDATA(b []byte, v string) []byte {
-	b = append(b, "<![CDATA["...)
-	for {
-		i := strings.Index(v, "]]>")
-		if i < 0 {
-			break
-		}
-		b = append(b, v[:i+2]...)
-		b = append(b, "]]><![CDATA["...)
-		v = v[i+2:]
-	}
-	b = append(b, v...)
-	return append(b, "]]>"...)
 }

@@ -119,7 +119,7 @@ func (p *parser) rule(n *yaml.Node) (rule, bool) {
 		return r, false
 	}
 	r.act = p.action(action, r.kind != matchEvent)
-	if r.kind == matchEvent && noReplyEvents[r.event] && r.act.reply != nil && r.act.reply.kind != replySuccess {
+	if r.kind == matchEvent && noReplyEvents[r.event] && r.act.reply != nil && r.act.reply.typ != "success" {
 		p.errorf(action.v, "WeChat shows no reply to %s; use reply: success or forward:", r.event)
 	}
 	return r, good

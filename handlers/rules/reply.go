@@ -10,47 +10,32 @@ import (
 	"wxoa/wechat"
 )
 
-type replyKind uint8
-
-const (
-	replySuccess replyKind = iota
-	replyText
-	replyImage
-	replyVoice
-	replyVideo
-	replyMusic
-	replyNews
-	replyTransfer
-)
-
 // MaxArticles is WeChat's limit on articles in a news reply to an event.
 // A reply to a user message may carry one article only (WeChat's rule since
 // October 2018).
 // https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Passive_user_reply_message.html
 const MaxArticles = 8
 
-// field is one templated field of a reply type.
+// field is one templated field of a reply type, named by its key in
+// wechat.ReplyData.
 type field struct {
 	key      string
 	required bool
 	url      bool // a constant value must be an absolute http(s) URL
 }
 
-type replySpec struct {
-	kind   replyKind
-	fields []field
-}
-
-var replySpecs = map[string]replySpec{
-	"success": {replySuccess, nil},
-	"text":    {replyText, []field{{key: "content", required: true}}},
-	"image":   {replyImage, []field{{key: "media_id", required: true}}},
-	"voice":   {replyVoice, []field{{key: "media_id", required: true}}},
-	"video":   {replyVideo, []field{{key: "media_id", required: true}, {key: "title"}, {key: "description"}}},
-	"music": {replyMusic, []field{{key: "title"}, {key: "description"}, {key: "music_url", url: true},
-		{key: "hq_music_url", url: true}, {key: "thumb_media_id", required: true}}},
-	"news":                      {replyNews, []field{{key: "articles", required: true}}},
-	"transfer_customer_service": {replyTransfer, []field{{key: "kf_account"}}},
+// replySpecs lists the fields each reply type takes in a rules file, for
+// validation; wechat.ReplyData.Reply builds the reply.
+var replySpecs = map[string][]field{
+	"success": nil,
+	"text":    {{key: "content", required: true}},
+	"image":   {{key: "media_id", required: true}},
+	"voice":   {{key: "media_id", required: true}},
+	"video":   {{key: "media_id", required: true}, {key: "title"}, {key: "description"}},
+	"music": {{key: "title"}, {key: "description"}, {key: "music_url", url: true},
+		{key: "hq_music_url", url: true}, {key: "thumb_media_id", required: true}},
+	"news":                      {{key: "articles", required: true}},
+	"transfer_customer_service": {{key: "kf_account"}},
 }
 
 var replyTypes = []string{"text", "image", "voice", "video", "music", "news", "transfer_customer_service", "success"}
@@ -62,7 +47,7 @@ var articleFields = []field{{key: "title", required: true}, {key: "description"}
 var replyKeys = func() []string {
 	keys := []string{"type"}
 	for _, t := range replyTypes {
-		for _, f := range replySpecs[t].fields {
+		for _, f := range replySpecs[t] {
 			if !slices.Contains(keys, f.key) {
 				keys = append(keys, f.key)
 			}
@@ -74,7 +59,7 @@ var replyKeys = func() []string {
 // reply is a parsed reply: its type and its fields in replySpecs order
 // (absent ones render as "").
 type reply struct {
-	kind     replyKind
+	typ      string // a key of replySpecs
 	spec     []field
 	fields   []text
 	articles [][]text // news: title, description, pic_url, url
@@ -82,7 +67,7 @@ type reply struct {
 
 func (p *parser) reply(en *entry, forMessage bool) *reply {
 	if en.v.Kind == yaml.ScalarNode && strings.TrimSpace(en.v.Value) == "success" {
-		return &reply{kind: replySuccess}
+		return &reply{typ: "success"}
 	}
 	if en.v.Kind == yaml.ScalarNode {
 		p.errorf(en.v, "reply: want success or a mapping like {type: text, content: \"...\"}, got %s", kindName(en.v))
@@ -101,22 +86,23 @@ func (p *parser) reply(en *entry, forMessage bool) *reply {
 	if !ok {
 		return nil
 	}
-	spec, ok := replySpecs[strings.TrimSpace(name)]
+	typ := strings.TrimSpace(name)
+	spec, ok := replySpecs[typ]
 	if !ok {
 		p.errorf(t.v, "reply: unknown type %q (want one of %s)", name, strings.Join(replyTypes, ", "))
 		return nil
 	}
-	r := &reply{kind: spec.kind, spec: spec.fields}
+	r := &reply{typ: typ, spec: spec}
 	for _, e := range es {
-		if e.key != "type" && !slices.ContainsFunc(spec.fields, func(f field) bool { return f.key == e.key }) {
-			p.errorf(e.k, "reply: type %s takes %s, not %s", name, fieldList(spec.fields), e.key)
+		if e.key != "type" && !slices.ContainsFunc(spec, func(f field) bool { return f.key == e.key }) {
+			p.errorf(e.k, "reply: type %s takes %s, not %s", name, fieldList(spec), e.key)
 		}
 	}
-	if spec.kind == replyNews {
+	if typ == "news" {
 		r.articles = p.articles(en.v, lookup(es, "articles"), forMessage)
 		return r
 	}
-	r.fields = p.fields(en.v, es, spec.fields, "reply: ")
+	r.fields = p.fields(en.v, es, spec, "reply: ")
 	return r
 }
 
@@ -200,7 +186,7 @@ func fieldList(fs []field) string {
 
 // build renders the reply for one message. nil means "success".
 func (r *reply) build(d *Data) (wechat.Reply, error) {
-	var s [5]string
+	out := wechat.ReplyData{Type: r.typ}
 	for i := range r.fields {
 		v, err := r.fields[i].render(d)
 		if err != nil {
@@ -209,31 +195,12 @@ func (r *reply) build(d *Data) (wechat.Reply, error) {
 		if v == "" && r.spec[i].required {
 			return nil, fmt.Errorf("%s rendered empty", r.spec[i].key)
 		}
-		s[i] = v
+		*out.Field(r.spec[i].key) = v
 	}
-	switch r.kind {
-	case replyText:
-		return &wechat.TextReply{Content: s[0]}, nil
-	case replyImage:
-		return &wechat.ImageReply{MediaID: s[0]}, nil
-	case replyVoice:
-		return &wechat.VoiceReply{MediaID: s[0]}, nil
-	case replyVideo:
-		return &wechat.VideoReply{MediaID: s[0], Title: s[1], Description: s[2]}, nil
-	case replyMusic:
-		return &wechat.MusicReply{Title: s[0], Description: s[1], MusicURL: s[2], HQMusicURL: s[3], ThumbMediaID: s[4]}, nil
-	case replyTransfer:
-		return &wechat.TransferCustomerServiceReply{KfAccount: s[0]}, nil
-	case replyNews:
-		return r.buildNews(d)
+	if r.articles != nil {
+		out.Articles = make([]wechat.ArticleData, len(r.articles))
 	}
-	return nil, nil
-}
-
-func (r *reply) buildNews(d *Data) (wechat.Reply, error) {
-	arts := make([]wechat.Article, len(r.articles))
 	for i, a := range r.articles {
-		var s [4]string
 		for j := range a {
 			v, err := a[j].render(d)
 			if err != nil {
@@ -242,9 +209,8 @@ func (r *reply) buildNews(d *Data) (wechat.Reply, error) {
 			if v == "" && articleFields[j].required {
 				return nil, fmt.Errorf("article %d: %s rendered empty", i+1, articleFields[j].key)
 			}
-			s[j] = v
+			*out.Articles[i].Field(articleFields[j].key) = v
 		}
-		arts[i] = wechat.Article{Title: s[0], Description: s[1], PicURL: s[2], URL: s[3]}
 	}
-	return &wechat.NewsReply{Articles: arts}, nil
+	return out.Reply()
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -42,7 +41,7 @@ func (c *Client) send(ctx context.Context, req request) ([]byte, error) {
 	}
 	hr, err := http.NewRequestWithContext(ctx, req.method, u, rb)
 	if err != nil {
-		return nil, fmt.Errorf("wechat %s: %w", req.path, scrub(err))
+		return nil, fmt.Errorf("wechat %s: %w", req.path, wechat.StripURL(err))
 	}
 	hr.Header.Set("Accept", "application/json")
 	if req.body != nil {
@@ -50,12 +49,12 @@ func (c *Client) send(ctx context.Context, req request) ([]byte, error) {
 	}
 	resp, err := c.http.Do(hr)
 	if err != nil {
-		return nil, fmt.Errorf("wechat %s: %w", req.path, scrub(err))
+		return nil, fmt.Errorf("wechat %s: %w", req.path, wechat.StripURL(err))
 	}
 	defer resp.Body.Close()
 	body, err := readBody(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("wechat %s: read response: %w", req.path, scrub(err))
+		return nil, fmt.Errorf("wechat %s: read response: %w", req.path, wechat.StripURL(err))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, &HTTPError{Endpoint: req.path, StatusCode: resp.StatusCode}
@@ -64,16 +63,6 @@ func (c *Client) send(ctx context.Context, req request) ([]byte, error) {
 		return nil, err
 	}
 	return body, nil
-}
-
-// scrub drops *url.Error layers, whose message carries the full URL and so
-// the secret or access_token in its query.
-func scrub(err error) error {
-	var ue *url.Error
-	for errors.As(err, &ue) && ue.Err != nil {
-		err = ue.Err
-	}
-	return err
 }
 
 // readBody reads at most maxBody bytes, failing on larger answers rather

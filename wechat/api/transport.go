@@ -297,7 +297,7 @@ func (c cancelOnClose) Close() error {
 func describe(resp *http.Response, a answer, err error) any {
 	switch {
 	case err != nil:
-		return scrub(err)
+		return wechat.StripURL(err)
 	case a.errcode != 0:
 		return fmt.Sprintf("errcode %d", a.errcode)
 	case resp != nil:

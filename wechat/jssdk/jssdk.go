@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"wxoa/wechat"
 )
 
 // MaxURLBytes bounds the page URL we sign; anything longer is not a page a
@@ -89,11 +91,7 @@ func checkPageURL(pageURL string) (string, error) {
 	page, _, _ := strings.Cut(pageURL, "#")
 	u, err := url.Parse(page)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return "", fmt.Errorf("page url is invalid: %w", err)
+		return "", fmt.Errorf("page url is invalid: %w", wechat.StripURL(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return "", fmt.Errorf("page url must be absolute http or https (scheme is %q)", u.Scheme)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"wxoa/wechat"
 )
 
 // WeChat's limits on a menu. Lengths are in bytes of UTF-8, so a CJK
@@ -170,11 +172,7 @@ func badURL(s string) string {
 	u, err := url.Parse(s)
 	switch {
 	case err != nil:
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return "is not a valid URL: " + err.Error()
+		return "is not a valid URL: " + wechat.StripURL(err).Error()
 	case u.Scheme != "http" && u.Scheme != "https":
 		return fmt.Sprintf("must be an absolute http or https URL (scheme is %q)", u.Scheme)
 	case u.Host == "":

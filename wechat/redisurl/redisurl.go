@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"wxoa/wechat"
 )
 
 // Topology is how the Redis is run.
@@ -198,11 +200,7 @@ func redact(u *url.URL) string {
 // scrub returns err's text without the URL's secrets: go-redis's messages
 // quote options and, through *url.Error, whole URLs.
 func scrub(err error, u *url.URL) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	msg := err.Error()
+	msg := wechat.StripURL(err).Error()
 	secrets := []string{}
 	if u.User != nil {
 		if p, ok := u.User.Password(); ok && p != "" {

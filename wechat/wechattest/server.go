@@ -11,6 +11,10 @@
 // mints a new token and retires the previous one after an overlap, stable_token
 // hands back the current token unless forced, and failures (busy, quota, 5xx,
 // hangs, IP whitelist) can be injected for the next n calls.
+//
+// It also plays WeChat's other side, the pushes to a callback: a Follower
+// is a simulated user that signs, encrypts and sends messages and reads the
+// replies, over HTTP or in-process through HandlerClient.
 package wechattest
 
 import (

@@ -1,11 +1,11 @@
-package handlers
+package wechat
 
 import (
 	"net/url"
 	"testing"
 )
 
-func TestParseCallbackQuery(t *testing.T) {
+func TestParsePushQuery(t *testing.T) {
 	tests := []string{
 		"signature=abc&timestamp=1700000000&nonce=n1&openid=o1",
 		"echostr=a%2Bb%3D%3D&signature=s&timestamp=1&nonce=x",
@@ -17,28 +17,28 @@ func TestParseCallbackQuery(t *testing.T) {
 		"",
 	}
 	for _, raw := range tests {
-		got := parseCallbackQuery(raw)
+		got := ParsePushQuery(raw)
 		v, _ := url.ParseQuery(raw)
-		want := callbackQuery{v.Get("signature"), v.Get("timestamp"), v.Get("nonce"), v.Get("echostr"), v.Get("encrypt_type"), v.Get("msg_signature")}
+		want := PushQuery{v.Get("signature"), v.Get("timestamp"), v.Get("nonce"), v.Get("echostr"), v.Get("encrypt_type"), v.Get("msg_signature")}
 		if raw == "nonce=%zz&timestamp=" {
-			want.nonce = "%zz" // kept as sent; url.ParseQuery drops the pair
+			want.Nonce = "%zz" // kept as sent; url.ParseQuery drops the pair
 		}
 		if got != want {
-			t.Errorf("parseCallbackQuery(%q) = %+v; want %+v", raw, got, want)
+			t.Errorf("ParsePushQuery(%q) = %+v; want %+v", raw, got, want)
 		}
 	}
 }
 
-func FuzzParseCallbackQuery(f *testing.F) {
+func FuzzParsePushQuery(f *testing.F) {
 	f.Add("signature=abc&timestamp=1&nonce=n%20x&echostr=a+b")
 	f.Fuzz(func(t *testing.T, raw string) {
-		got := parseCallbackQuery(raw)
+		got := ParsePushQuery(raw)
 		v, err := url.ParseQuery(raw)
 		if err != nil {
 			return // url.ParseQuery gives up on the whole query; we keep what parses
 		}
-		if got.signature != v.Get("signature") || got.nonce != v.Get("nonce") || got.echostr != v.Get("echostr") {
-			t.Errorf("parseCallbackQuery(%q) = %+v; url.ParseQuery says %v", raw, got, v)
+		if got.Signature != v.Get("signature") || got.Nonce != v.Get("nonce") || got.EchoStr != v.Get("echostr") {
+			t.Errorf("ParsePushQuery(%q) = %+v; url.ParseQuery says %v", raw, got, v)
 		}
 	})
 }
