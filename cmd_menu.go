@@ -12,6 +12,13 @@ import (
 	"wxoa/wechat/menu"
 )
 
+const menuHelp = `  push FILE   validate FILE locally (every problem at once), then set it as the
+              account's menu; FILE may be what "menu get" printed
+  get         print the current menu as JSON ("no menu is set" and exit 0 if none)
+  delete      delete the menu (personalised menus included)
+Needs WECHAT_APP_ID and WECHAT_APP_SECRET; calls carry the managed token.
+`
+
 // menuCommand runs `menu push FILE`, `menu get` and `menu delete`.
 // https://developers.weixin.qq.com/doc/offiaccount/Custom_Menus/Creating_Custom-Defined_Menu.html
 func menuCommand(ctx context.Context, e env, args []string) error {

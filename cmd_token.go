@@ -8,6 +8,11 @@ import (
 	"wxoa/wechat/redisurl"
 )
 
+const tokenHelp = `Prints a valid access_token for shell scripts, through the same store and
+locks as a running server: it never causes a second fetch that would
+invalidate the server's token. Needs WECHAT_APP_ID and WECHAT_APP_SECRET.
+`
+
 // printToken prints a valid access_token for shell scripts, through the
 // same store and locks as a running server, so it never causes a second
 // fetch that would invalidate the server's token.

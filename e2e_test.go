@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 	"wxoa/config"
-
+	"wxoa/internal/harness"
 	"wxoa/wechat"
 	"wxoa/wechat/jssdk"
 	"wxoa/wechat/wechattest"
@@ -24,16 +24,15 @@ import (
 
 const e2eAPIKey = "e2e-api-key-0123456789"
 
-// e2eServer is run("serve") in-process on a free loopback port, against a
-// fake WeChat, with a file token store in a temp dir.
+// e2eServer is run("serve") in-process on a free loopback port (the
+// harness), against a fake WeChat, with a file token store in a temp dir.
 type e2eServer struct {
+	*harness.Server
 	base   string
 	client *http.Client // its own pool, closed before stopping
 	fake   *wechattest.Server
 	vars   map[string]string
 	logs   *lockedBuffer
-	cancel context.CancelFunc
-	done   chan error
 }
 
 // e2eVars is the environment of a server under test; ENV_FILE keeps a
@@ -54,49 +53,19 @@ func e2eVars(t testing.TB, fake *wechattest.Server) map[string]string {
 
 func startE2E(t *testing.T, vars map[string]string, fake *wechattest.Server) *e2eServer {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &e2eServer{base: "http://" + vars["LISTEN_ADDR"], client: &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}, fake: fake, vars: vars, logs: &lockedBuffer{}, cancel: cancel, done: make(chan error, 1)}
-	go func() {
-		s.done <- run(ctx, []string{"wxoa", "serve"}, mapGetenv(vars), strings.NewReader(""), io.Discard, s.logs)
-	}()
-	t.Cleanup(func() { s.stop(t) })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := s.client.Get(s.base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
-		select {
-		case err := <-s.done:
-			t.Fatalf("server exited: %v\n%s", err, s.logs)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not healthy after 10s\n%s", s.logs)
-		}
-		time.Sleep(20 * time.Millisecond)
+	logs := &lockedBuffer{}
+	srv, err := harness.Start(context.Background(), run, vars, logs)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, logs)
 	}
+	s := &e2eServer{Server: srv, base: srv.Base, client: srv.Client, fake: fake, vars: vars, logs: logs}
+	t.Cleanup(func() { s.stop(t) })
+	return s
 }
 
 func (s *e2eServer) stop(t *testing.T) {
-	if s.cancel == nil {
-		return
-	}
-	// A connection dialled but never used counts as active for up to 5 s in
-	// http.Server.Shutdown; close ours so the stop measures the server.
-	s.client.CloseIdleConnections()
-	s.cancel()
-	s.cancel = nil
-	select {
-	case err := <-s.done:
-		if err != nil {
-			t.Errorf("serve returned %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Errorf("serve did not stop within 10s")
+	if err := s.Stop(); err != nil {
+		t.Errorf("serve returned %v", err)
 	}
 }
 
@@ -276,8 +245,8 @@ func TestE2EGracefulShutdown(t *testing.T) {
 		got <- string(res.Body)
 	}()
 	time.Sleep(200 * time.Millisecond) // the request is in flight
-	s.cancel()
-	s.cancel = nil
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.Stop() }()
 	time.Sleep(100 * time.Millisecond)
 	close(slow)
 	select {
@@ -288,7 +257,7 @@ func TestE2EGracefulShutdown(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("in-flight request never answered")
 	}
-	if err := <-s.done; err != nil {
+	if err := <-stopped; err != nil {
 		t.Errorf("serve = %v", err)
 	}
 }

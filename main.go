@@ -4,11 +4,19 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
+
+	"wxoa/config"
+	"wxoa/internal/banner"
+	"wxoa/internal/demo"
+	"wxoa/internal/sim"
 )
 
 func main() {
@@ -29,42 +37,92 @@ type env struct {
 	stderr io.Writer
 }
 
-const usage = `usage: wxoa [command]
+// command is one row of the command table: its usage line, a summary, its
+// help and what runs it.
+type command struct {
+	name, args, summary, help string
+	run                       func(ctx context.Context, e env, args []string) error
+}
 
-commands:
-  serve                 run the callback server and token API (the default)
-  token                 print a valid access_token (same store and locks as the server)
-  menu push FILE        validate FILE and set it as the account's menu
-  menu get              print the current menu
-  menu delete           delete the menu
-  sim [--url URL] [--script FILE] [--plain] [--openid ID] [--account ID]
-                        WeChat in a terminal: sign, send and decode messages
-  demo                  an offline tour: server, fake WeChat, menu, conversation
+// commands is the command table, on one screen.
+func commands() []command {
+	return []command{
+		{"serve", "[--tunnel]", "run the callback server and token API (the default)", serveHelp, serve},
+		{"token", "", "print a valid access_token (same store and locks as the server)", tokenHelp, printToken},
+		{"menu", "push FILE | get | delete", "manage the custom menu; push validates locally first", menuHelp, menuCommand},
+		{"sim", "[--url URL] [--script FILE] [--plain] [--openid ID] [--account ID]", "WeChat in a terminal: sign, send and decode messages", simHelp, simCommand},
+		{"demo", "", "an offline tour: server, fake WeChat, menu, conversation", demoHelp, demoCommand},
+		{"fake", "[--addr HOST:PORT]", "run the fake WeChat API (wechattest) for trying token, menu and services offline", fakeHelp, fakeCommand},
+		{"health", "", "exit 0 if the local server's /healthz answers 200 (for container health checks)", healthHelp, healthCommand},
+		{"version", "", "print the version and VCS revision", "", func(_ context.Context, e env, _ []string) error {
+			_, err := fmt.Fprintln(e.stdout, "wxoa", banner.BuildVersion())
+			return err
+		}},
+	}
+}
 
-Configuration comes from the environment and .env (ENV_FILE to choose another).
-`
+func usage(w io.Writer) {
+	fmt.Fprint(w, "usage: wxoa [command] [-h]\n\ncommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, "\n`wxoa help COMMAND` or `wxoa COMMAND -h` tells more. Configuration comes from the\n"+
+		"environment and ./.env (ENV_FILE=PATH for another file, ENV_FILE=none for none).\n")
+}
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
-	cmd, rest := "serve", []string(nil)
+	name, rest := "serve", []string(nil)
 	if len(args) > 1 {
-		cmd, rest = args[1], args[2:]
+		name, rest = args[1], args[2:]
 	}
-	switch cmd {
-	case "serve":
-		return serve(ctx, e, rest)
-	case "token":
-		return printToken(ctx, e, rest)
-	case "menu":
-		return menuCommand(ctx, e, rest)
-	case "sim":
-		return simulate(ctx, e, rest)
-	case "demo":
-		return demo(ctx, e, rest)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(rest) == 0 {
+			usage(stdout)
+			return nil
+		}
+		name, rest = rest[0], []string{"-h"}
+	case "--version", "-version":
+		name = "version"
+	}
+	i := slices.IndexFunc(commands(), func(c command) bool { return c.name == name })
+	if i < 0 {
+		usage(stderr)
+		return fmt.Errorf("unknown command %q", name)
+	}
+	c := commands()[i]
+	// -h anywhere asks for help, before anything reads a file or the
+	// network: `menu push --help` must not open a file named --help.
+	if c.help != "" && slices.ContainsFunc(rest, isHelpFlag) {
+		fmt.Fprintf(stdout, "usage: wxoa %s %s\n\n%s", c.name, c.args, c.help)
 		return nil
 	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", cmd)
+	err := c.run(ctx, e, rest)
+	if errors.Is(err, flag.ErrHelp) { // a flag set printed its own usage
+		return nil
+	}
+	return err
+}
+
+func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
+
+const simHelp = `WeChat in a terminal: signs (and in safe mode encrypts) what you type the way
+WeChat's servers push it, posts it to the callback and prints the decoded reply.
+It reads WECHAT_TOKEN, WECHAT_ENCODING_AES_KEY and LISTEN_ADDR from the same
+configuration as serve. /help at its prompt lists the commands; --script FILE
+replays a conversation and fails at the first reply that does not match.
+`
+
+func simCommand(ctx context.Context, e env, args []string) error {
+	return sim.Run(ctx, args, func() (*config.Config, error) { return loadConfig(e) }, sim.Streams{Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr})
+}
+
+const demoHelp = `The whole product offline, in this process: a fake WeChat API, a slow team
+endpoint and the real server on 127.0.0.1, walked through the token API, the
+menu, a safe-mode conversation and the 5-second rule. It reads no configuration.
+`
+
+func demoCommand(ctx context.Context, e env, args []string) error {
+	return demo.Run(ctx, args, run, e.stdout, e.stderr)
 }

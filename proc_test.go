@@ -49,7 +49,8 @@ type proc struct {
 	base   string
 	client *http.Client
 	cmd    *exec.Cmd
-	logs   *lockedBuffer
+	logs   *lockedBuffer // stderr: the log
+	stdout *lockedBuffer // the banner and console values
 	done   chan error
 }
 
@@ -77,9 +78,9 @@ func startBinary(t *testing.T, name, bin string, vars map[string]string) *proc {
 	for _, k := range keys {
 		cmd.Env = append(cmd.Env, k+"="+vars[k])
 	}
-	p := &proc{name: name, base: "http://" + vars["LISTEN_ADDR"], logs: &lockedBuffer{}, cmd: cmd, done: make(chan error, 1),
+	p := &proc{name: name, base: "http://" + vars["LISTEN_ADDR"], logs: &lockedBuffer{}, stdout: &lockedBuffer{}, cmd: cmd, done: make(chan error, 1),
 		client: &http.Client{Transport: &http.Transport{}, Timeout: 15 * time.Second}}
-	cmd.Stdout, cmd.Stderr = p.logs, p.logs
+	cmd.Stdout, cmd.Stderr = p.stdout, p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -3,11 +3,18 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
+
+	"wxoa/config"
+	"wxoa/internal/banner"
+	"wxoa/internal/logsink"
+	"wxoa/internal/tunnel"
 
 	"wxoa/handlers"
 	"wxoa/handlers/rules"
@@ -17,20 +24,34 @@ import (
 	"wxoa/wechat/silenceper"
 )
 
+const serveHelp = `Runs the callback server (WECHAT_CALLBACK_PATH) and, with TOKEN_API_KEY, the
+token API, the drop-in token endpoints and the admin page, until SIGINT/SIGTERM;
+then finishes in-flight requests and late deliveries within SHUTDOWN_TIMEOUT.
+  --tunnel   also open a public ngrok URL in-process (needs NGROK_AUTHTOKEN) and
+             print what to paste into WeChat's console; without the authtoken,
+             print how to get one or how to use the ngrok CLI, frp or cpolar
+`
+
 // serve runs the callback server and the token API until ctx ends, then
 // drains in-flight requests and late forwarded answers.
 func serve(ctx context.Context, e env, args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("serve takes no arguments, got %q", args)
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	withTunnel := fs.Bool("tunnel", false, "open an ngrok tunnel (NGROK_AUTHTOKEN)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve takes no arguments besides --tunnel, got %q", fs.Args())
 	}
 	cfg, err := loadConfig(e)
 	if err != nil {
 		return err
 	}
-	sink := newLogSink(e.stderr)
+	sink := logsink.New(e.stderr)
 	sinkCtx, stopSink := context.WithCancel(context.WithoutCancel(ctx))
 	sinkDone := make(chan struct{})
-	go func() { defer close(sinkDone); sink.run(sinkCtx) }()
+	go func() { defer close(sinkDone); sink.Run(sinkCtx) }()
 	defer func() { stopSink(); <-sinkDone }() // runs last: the final lines are written
 	log := newLogger(cfg, sink)
 	// go-redis logs through a package-level logger; route it through ours,
@@ -66,14 +87,29 @@ func serve(ctx context.Context, e env, args []string) error {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	// cfg's LogValue shows every setting with secrets reduced to "set".
-	log.Info("listening", "addr", ln.Addr().String(), "token_api", !cfg.TokenAPIKey.Empty() && a.tokens != nil, "config", cfg)
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
+	var publicURL string
+	if *withTunnel {
+		tln, url, err := openTunnel(ctx, cfg, ln, log, e.stdout)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		if tln != nil {
+			publicURL = url
+			go func() { served <- srv.Serve(tln) }()
+		}
+	}
+	fmt.Fprint(e.stdout, banner.Banner(a.bannerInfo(ln.Addr().String(), publicURL)))
+	// cfg's LogValue shows every setting with secrets reduced to "set".
+	log.Info("listening", "addr", ln.Addr().String(), "public_url", publicURL, "config", cfg)
 
 	select {
 	case err := <-served:
-		return fmt.Errorf("serve: %w", err)
+		if ctx.Err() == nil { // a tunnel's listener closes itself when ctx ends
+			return fmt.Errorf("serve: %w", err)
+		}
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
@@ -88,6 +124,41 @@ func serve(ctx context.Context, e env, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// openTunnel opens the ngrok tunnel and prints the values to paste into
+// WeChat's console (stdout only: they include the callback token). Without
+// an authtoken it prints how to get one or tunnel otherwise, and the server
+// keeps serving locally (nil listener).
+func openTunnel(ctx context.Context, cfg *config.Config, local net.Listener, log *slog.Logger, stdout io.Writer) (net.Listener, string, error) {
+	console := tunnel.Console{CallbackPath: cfg.CallbackPath, Token: cfg.Token.Reveal(), AESKey: cfg.EncodingAESKey.Reveal()}
+	tln, url, err := tunnel.Open(ctx, cfg.NgrokAuthtoken.Reveal(), log)
+	switch {
+	case errors.Is(err, tunnel.ErrNoAuthtoken):
+		_, port, _ := net.SplitHostPort(local.Addr().String())
+		fmt.Fprint(stdout, tunnel.Help(port, console))
+		return nil, "", nil
+	case err != nil:
+		return nil, "", fmt.Errorf("tunnel: %w", err)
+	}
+	log.Info("tunnel open", "url", url)
+	fmt.Fprint(stdout, tunnel.ConsoleValues(url, console))
+	return tln, url, nil
+}
+
+// bannerInfo is what start-up prints about this server.
+func (a *app) bannerInfo(addr, publicURL string) banner.Info {
+	cfg := a.cfg
+	tokenAPI := !cfg.TokenAPIKey.Empty() && a.tokens != nil
+	return banner.Info{
+		Version: banner.BuildVersion(), EnvFile: cfg.EnvFile, AESKey: !cfg.EncodingAESKey.Empty(),
+		Store: cfg.TokenStore.String(), ListenAddr: addr, CallbackPath: cfg.CallbackPath, PublicURL: publicURL,
+		APIs: []banner.API{
+			{Name: "token API", On: tokenAPI},
+			{Name: "drop-in /cgi-bin/token", On: tokenAPI},
+			{Name: "JS-SDK", On: tokenAPI},
+		},
+	}
 }
 
 // router builds the HTTP handler from the configuration and the app.

@@ -5,16 +5,14 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 	"wxoa/config"
+	"wxoa/internal/harness"
+	"wxoa/internal/sim"
 )
 
 const (
@@ -22,40 +20,6 @@ const (
 	simTestAESKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG" // WeChat's documented sample key
 	simTestAppID  = "wxsim00000000000a"
 )
-
-// lockedBuffer collects a server's logs from its goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// mapGetenv is a getenv over vars only, so a developer's environment and
-// .env never leak into a test.
-func mapGetenv(vars map[string]string) func(string) string {
-	return func(k string) string { return vars[k] }
-}
-
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // simTestVars is a configuration for an offline server on a free port;
 // aesKey "" means plaintext mode.
@@ -71,30 +35,22 @@ func simTestVars(tb testing.TB, aesKey string) map[string]string {
 	}
 }
 
-// startSimServer runs serve() in-process until the test ends and waits for
-// /healthz.
+// startSimServer runs serve in-process (the harness) until the test ends.
 func startSimServer(tb testing.TB, vars map[string]string) {
 	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	logs := &lockedBuffer{}
-	done := make(chan error, 1)
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		done <- serve(ctx, env{getenv: mapGetenv(vars), stdin: strings.NewReader(""), stdout: io.Discard, stderr: logs}, nil)
-	}()
+	srv, err := harness.Start(context.Background(), run, vars, logs)
+	if err != nil {
+		tb.Fatalf("%v\nserver logs:\n%s", err, logs)
+	}
 	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := srv.Stop(); err != nil {
 			tb.Errorf("serve() = %v; want nil at shutdown", err)
 		}
 		if tb.Failed() {
 			tb.Logf("server logs:\n%s", logs.String())
 		}
 	})
-	if err := waitHealthy(ctx, "http://"+vars["LISTEN_ADDR"], stopped); err != nil {
-		tb.Fatalf("%v\nserver logs:\n%s", err, logs.String())
-	}
 }
 
 func TestSimScript(t *testing.T) {
@@ -142,7 +98,7 @@ func TestSimScriptMismatch(t *testing.T) {
 			}
 			var out bytes.Buffer
 			err := run(context.Background(), []string{"wxoa", "sim", "--script", path}, mapGetenv(vars), strings.NewReader(""), &out, io.Discard)
-			var se *scriptError
+			var se *sim.ScriptError
 			if !errors.As(err, &se) {
 				t.Fatalf("sim --script = %v; want a *scriptError\n%s", err, out.String())
 			}
@@ -194,46 +150,4 @@ func TestSimHTTPError(t *testing.T) {
 	if want := "✗ the server answered HTTP 403 Forbidden"; !strings.Contains(out.String(), want) {
 		t.Errorf("sim output does not contain %q:\n%s", want, out.String())
 	}
-}
-
-func TestSimTargetFromConfig(t *testing.T) {
-	tests := []struct {
-		name    string
-		vars    map[string]string
-		url     string
-		plain   bool
-		wantURL string
-		wantAES bool
-		wantErr bool
-	}{
-		{"default url", map[string]string{"LISTEN_ADDR": ":8080"}, "", false, "http://127.0.0.1:8080/wechat", false, false},
-		{"callback path", map[string]string{"LISTEN_ADDR": "0.0.0.0:9000", "WECHAT_CALLBACK_PATH": "/wx/cb"}, "", false, "http://127.0.0.1:9000/wx/cb", false, false},
-		{"flag wins", nil, "http://127.0.0.1:1234/x", false, "http://127.0.0.1:1234/x", false, false},
-		{"safe mode", map[string]string{"WECHAT_ENCODING_AES_KEY": simTestAESKey, "WECHAT_APP_ID": simTestAppID}, "", false, "http://127.0.0.1:8080/wechat", true, false},
-		{"--plain", map[string]string{"WECHAT_ENCODING_AES_KEY": simTestAESKey, "WECHAT_APP_ID": simTestAppID}, "", true, "http://127.0.0.1:8080/wechat", false, false},
-		{"port 0", map[string]string{"LISTEN_ADDR": "127.0.0.1:0"}, "", false, "", false, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			vars := map[string]string{"ENV_FILE": config.NoEnvFile, "WECHAT_TOKEN": simTestToken}
-			for k, v := range tt.vars {
-				vars[k] = v
-			}
-			cfg, err := loadConfig(env{getenv: mapGetenv(vars)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := simTargetFrom(cfg, tt.url, tt.plain)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("simTargetFrom(%v) error = %v; want error %v", tt.vars, err, tt.wantErr)
-			}
-			if got.URL != tt.wantURL || (got.Crypter != nil) != tt.wantAES {
-				t.Errorf("simTargetFrom(%v) = %q, safe mode %v; want %q, %v", tt.vars, got.URL, got.Crypter != nil, tt.wantURL, tt.wantAES)
-			}
-		})
-	}
-}
-
-func waitHealthy(ctx context.Context, base string, stopped <-chan struct{}) error {
-	return pollHealthz(ctx, &http.Client{Timeout: time.Second}, base, stopped)
 }

@@ -19,6 +19,7 @@ package wechattest
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -97,6 +98,29 @@ func NewServer(tb testing.TB, opts ...func(*Options)) *Server {
 // New starts a Server outside tests (the demo command runs one in-process).
 // The caller must Close it.
 func New(opts Options) *Server {
+	s := newServer(opts)
+	s.hs = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.URL = s.hs.URL
+	return s
+}
+
+// Listen is New on a given address (`wxoa fake`), e.g. 127.0.0.1:9999, so
+// that a configuration can name it. The caller must Close it.
+func Listen(addr string, opts Options) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := newServer(opts)
+	s.hs = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.hs.Listener.Close()
+	s.hs.Listener = ln
+	s.hs.Start()
+	s.URL = s.hs.URL
+	return s, nil
+}
+
+func newServer(opts Options) *Server {
 	opts.defaults()
 	s := &Server{
 		opts:     opts,
@@ -107,8 +131,6 @@ func New(opts Options) *Server {
 		current:  make(map[family]string),
 		reject:   make(map[string]int),
 	}
-	s.hs = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
-	s.URL = s.hs.URL
 	return s
 }
 

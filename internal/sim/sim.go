@@ -1,4 +1,10 @@
-package main
+// Package sim is WeChat in a terminal (`wxoa sim`): it signs (and in safe
+// mode encrypts) what the developer types, the way WeChat's servers push
+// it, posts it to the callback and prints the decoded reply; with --script
+// it replays a conversation and stops at the first reply that does not
+// match. The wire format is wechattest.Follower's; this package owns the
+// prompt, the command syntax and the script format.
+package sim
 
 import (
 	"bufio"
@@ -18,17 +24,22 @@ import (
 	"wxoa/wechat/wechattest"
 )
 
-// simReplyWindow is how long WeChat waits for a passive reply before it
+// ReplyWindow is how long WeChat waits for a passive reply before it
 // gives up on the try (and retries the push up to three times).
-const simReplyWindow = 5 * time.Second
+const ReplyWindow = 5 * time.Second
 
-// simulate runs `sim`: WeChat in a terminal. It signs (and in safe mode
-// encrypts) messages like WeChat's servers, posts them to the callback and
-// prints the decoded replies; with --script it replays a conversation and
-// fails at the first reply that does not match.
-func simulate(ctx context.Context, e env, args []string) error {
+// Streams are the command's terminal.
+type Streams struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Run runs `wxoa sim ARGS`. load reads the server's configuration, and is
+// called only once the flags parse, so -h needs none; -h returns
+// flag.ErrHelp after printing the usage.
+func Run(ctx context.Context, args []string, load func() (*config.Config, error), e Streams) error {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(e.Stderr)
 	target := fs.String("url", "", "callback URL (default: http://127.0.0.1:<port of LISTEN_ADDR><WECHAT_CALLBACK_PATH>)")
 	openID := fs.String("openid", "oSimUser0001", "the simulated user's openid (FromUserName)")
 	account := fs.String("account", "gh_sim000000001", "the account's original id (ToUserName)")
@@ -40,17 +51,17 @@ func simulate(ctx context.Context, e env, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("sim: unexpected arguments %q", fs.Args())
 	}
-	cfg, err := loadConfig(e)
+	cfg, err := load()
 	if err != nil {
 		return err
 	}
-	t, err := simTargetFrom(cfg, *target, *plain)
+	t, err := TargetFrom(cfg, *target, *plain)
 	if err != nil {
 		return err
 	}
 	t.OpenID, t.Account = *openID, *account
 	// Longer than WeChat's window, so a slow server shows how slow it is.
-	t.Client = &http.Client{Timeout: 3 * simReplyWindow}
+	t.Client = &http.Client{Timeout: 3 * ReplyWindow}
 	u, err := wechattest.NewFollower(t)
 	if err != nil {
 		return fmt.Errorf("sim: %w", err)
@@ -61,19 +72,19 @@ func simulate(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("sim: %w", err)
 		}
-		steps, err := parseScript(*script, string(src))
+		steps, err := ParseScript(*script, string(src))
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%s\n", describe(t))
-		return runScript(ctx, u, *script, steps, e.stdout, "")
+		fmt.Fprintf(e.Stdout, "%s\n", describe(t))
+		return RunScript(ctx, u, *script, steps, e.Stdout, "")
 	}
-	return interact(ctx, u, e.stdin, e.stdout)
+	return interact(ctx, u, e.Stdin, e.Stdout)
 }
 
-// simTargetFrom derives the callback URL and mode from the server's own
+// TargetFrom derives the callback URL and mode from the server's own
 // configuration, so `sim` talks to `serve` with no flags.
-func simTargetFrom(cfg *config.Config, rawURL string, plain bool) (wechattest.FollowerConfig, error) {
+func TargetFrom(cfg *config.Config, rawURL string, plain bool) (wechattest.FollowerConfig, error) {
 	t := wechattest.FollowerConfig{URL: rawURL, Token: cfg.Token.Reveal()}
 	if t.URL == "" {
 		_, port, err := net.SplitHostPort(cfg.ListenAddr)
@@ -187,11 +198,11 @@ func printExchange(ctx context.Context, u *wechattest.Follower, cmd simCommand, 
 		fmt.Fprintf(out, "✗ %v\n", err)
 		return
 	}
-	fmt.Fprintln(out, indent(showReply(res.Reply), "  "))
+	fmt.Fprintln(out, Indent(Show(res.Reply), "  "))
 	switch {
-	case res.Elapsed > simReplyWindow:
+	case res.Elapsed > ReplyWindow:
 		fmt.Fprintf(out, "  ⚠ took %.1fs: WeChat gives up after 5s and retries the message\n", res.Elapsed.Seconds())
-	case res.Elapsed > simReplyWindow/10:
+	case res.Elapsed > ReplyWindow/10:
 		fmt.Fprintf(out, "  (%.1fs)\n", res.Elapsed.Seconds())
 	}
 }

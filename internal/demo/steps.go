@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"wxoa/internal/sim"
 	"wxoa/templates"
 	"wxoa/wechat/wechattest"
 )
@@ -117,12 +118,10 @@ func (d *demoRig) stepMenu(ctx context.Context) error {
 	}
 	before := d.calls()
 	var out bytes.Buffer
-	e := d.env()
-	e.stdout = &out
-	if err := menuCommand(ctx, e, []string{"push", path}); err != nil {
+	if err := d.cli(ctx, []string{"wxoa", "menu", "push", path}, d.getenv, strings.NewReader(""), &out, d.stderr); err != nil {
 		return err
 	}
-	fmt.Fprintf(d.out, "   $ wxoa menu push %s\n     %s\n", src, indent(strings.TrimRight(out.String(), "\n"), "     "))
+	fmt.Fprintf(d.out, "   $ wxoa menu push %s\n     %s\n", src, sim.Indent(strings.TrimRight(out.String(), "\n"), "     "))
 	return d.expect(before, wxCalls{MenuCreate: 1}, "one menu/create; the command reused the server's token (same store)")
 }
 
@@ -146,12 +145,12 @@ const demoConversation = `
 `
 
 func (d *demoRig) stepConversation(ctx context.Context) error {
-	steps, err := parseScript("demo", demoConversation)
+	steps, err := sim.ParseScript("demo", demoConversation)
 	if err != nil {
 		return err
 	}
 	before := d.calls()
-	if err := runScript(ctx, d.user, "conversation", steps, d.out, "   "); err != nil {
+	if err := sim.RunScript(ctx, d.user, "conversation", steps, d.out, "   "); err != nil {
 		return err
 	}
 	return d.expect(before, wxCalls{}, "passive replies travel in the HTTP answer: they cost no API call")
@@ -166,11 +165,11 @@ func (d *demoRig) stepForward(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(d.out, "   %s after %.1fs\n", showReply(res.Reply), res.Elapsed.Seconds())
+	fmt.Fprintf(d.out, "   %s after %.1fs\n", sim.Show(res.Reply), res.Elapsed.Seconds())
 	if res.Reply != nil {
-		return fmt.Errorf("want no passive reply (the endpoint is slower than REPLY_DEADLINE), got %s", replyText(res.Reply))
+		return fmt.Errorf("want no passive reply (the endpoint is slower than REPLY_DEADLINE), got %s", sim.ReplyText(res.Reply))
 	}
-	if res.Elapsed >= simReplyWindow {
+	if res.Elapsed >= sim.ReplyWindow {
 		return fmt.Errorf("the callback took %.1fs; WeChat gives up after 5s", res.Elapsed.Seconds())
 	}
 	fmt.Fprintf(d.out, "     WeChat got its answer in time; the team's answer will follow as a customer-service message\n")
@@ -218,9 +217,9 @@ func (d *demoRig) stepRetry(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(d.out, "   %s\n", showReply(res.Reply))
+	fmt.Fprintf(d.out, "   %s\n", sim.Show(res.Reply))
 	if res.Reply != nil {
-		return fmt.Errorf("want the retry answered like the first try (success), got %s", replyText(res.Reply))
+		return fmt.Errorf("want the retry answered like the first try (success), got %s", sim.ReplyText(res.Reply))
 	}
 	// Give a second forward, if there were one, time to finish and deliver.
 	wait := demoTeamDelay + 500*time.Millisecond

@@ -1,4 +1,4 @@
-package main
+package logsink
 
 import (
 	"context"
@@ -34,10 +34,10 @@ func (f *flakyWriter) String() string {
 
 func TestLogSink(t *testing.T) {
 	w := &flakyWriter{}
-	s := newLogSink(w)
+	s := New(w)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); s.run(ctx) }()
+	go func() { defer close(done); s.Run(ctx) }()
 
 	s.Write([]byte("lost in the failed write\n"))
 	time.Sleep(3 * flushEvery)
@@ -58,7 +58,7 @@ func TestLogSink(t *testing.T) {
 	}
 	big := strings.Repeat("x", flushAt)
 	s2w := &flakyWriter{failed: true}
-	s2 := newLogSink(s2w)
+	s2 := New(s2w)
 	s2.Write([]byte(big))
 	if len(s2w.String()) != flushAt {
 		t.Errorf("a full buffer was not flushed at once: %d bytes written", len(s2w.String()))

@@ -1,4 +1,10 @@
-package main
+// Package demo is `wxoa demo`, the offline tour: a fake WeChat, a slow team
+// endpoint and the real server on 127.0.0.1, walked through the token API,
+// the menu, a safe-mode conversation, the 5-second rule and the quota guard,
+// counting what each step cost in calls to WeChat. It reaches the server
+// and the other commands through main's command line (harness.CLI), never
+// by importing main.
+package demo
 
 import (
 	"context"
@@ -6,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,8 +19,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"wxoa/config"
 
+	"wxoa/config"
+	"wxoa/internal/harness"
 	"wxoa/templates"
 	"wxoa/wechat"
 	"wxoa/wechat/wechattest"
@@ -33,18 +39,19 @@ const (
 	demoBound         = time.Minute // the whole tour, even if a step hangs
 )
 
-// demo runs `demo`: the offline tour. It starts a fake WeChat API, a slow
-// "team endpoint" and the real server on 127.0.0.1, walks through the
-// token API, the menu, a safe-mode conversation and the 5-second rule, and
-// counts what each step cost in calls to WeChat.
-func demo(ctx context.Context, e env, args []string) error {
+// Run runs `wxoa demo`: the offline tour. It starts a fake WeChat API, a
+// slow "team endpoint" and the real server (through cli, main's command
+// line) on 127.0.0.1, walks through the token API, the menu, a safe-mode
+// conversation and the 5-second rule, and counts what each step cost in
+// calls to WeChat.
+func Run(ctx context.Context, args []string, cli harness.CLI, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
 		return fmt.Errorf("demo takes no arguments, got %q", args)
 	}
 	ctx, cancel := context.WithTimeout(ctx, demoBound)
 	defer cancel()
 	start := time.Now()
-	d, err := startDemo(ctx, e)
+	d, err := startDemo(ctx, cli, stdout, stderr)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -88,6 +95,7 @@ Next, with your own account:
 type demoRig struct {
 	out      io.Writer
 	stderr   io.Writer
+	cli      harness.CLI
 	dir      string
 	vars     map[string]string
 	base     string // the server, http://127.0.0.1:port
@@ -96,20 +104,17 @@ type demoRig struct {
 	teamHits atomic.Int64
 	http     *http.Client
 	user     *wechattest.Follower
-
-	stop    context.CancelFunc
-	served  chan error
-	stopped chan struct{}
+	srv      *harness.Server
 
 	firstToken string // from step 1, reported stale in step 6
 }
 
-func startDemo(ctx context.Context, e env) (*demoRig, error) {
+func startDemo(ctx context.Context, cli harness.CLI, stdout, stderr io.Writer) (*demoRig, error) {
 	dir, err := os.MkdirTemp("", "wxoa-demo-")
 	if err != nil {
 		return nil, err
 	}
-	d := &demoRig{out: e.stdout, stderr: e.stderr, dir: dir, http: &http.Client{Timeout: 10 * time.Second}}
+	d := &demoRig{out: stdout, stderr: stderr, cli: cli, dir: dir}
 	d.wx = wechattest.New(wechattest.Options{})
 	d.team = httptest.NewServer(http.HandlerFunc(d.answer))
 	ok := false
@@ -120,7 +125,7 @@ func startDemo(ctx context.Context, e env) (*demoRig, error) {
 			os.RemoveAll(dir)
 		}
 	}()
-	addr, err := demoFreeAddr()
+	addr, err := harness.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -148,22 +153,14 @@ func startDemo(ctx context.Context, e env) (*demoRig, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.srv, err = harness.Start(ctx, cli, d.vars, stderr); err != nil {
+		return nil, err
+	}
+	d.http = d.srv.Client
 	d.user, err = wechattest.NewFollower(wechattest.FollowerConfig{URL: d.base + "/wechat", Token: demoToken,
 		Crypter: crypter, OpenID: demoOpenID, Account: demoAccount, Client: d.http})
 	if err != nil {
-		return nil, err
-	}
-
-	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	d.stop, d.served, d.stopped = stop, make(chan error, 1), make(chan struct{})
-	go func() {
-		defer close(d.stopped)
-		d.served <- serve(sctx, d.env(), nil)
-	}()
-	if err := pollHealthz(ctx, d.http, d.base, d.stopped); err != nil {
-		stop()
-		<-d.stopped
-		return nil, errors.Join(err, <-d.served)
+		return nil, errors.Join(err, d.srv.Stop())
 	}
 	ok = true
 	fmt.Fprintf(d.out, `wxoa demo: a tour of the server, offline. Everything runs in this process on 127.0.0.1:
@@ -174,24 +171,12 @@ func startDemo(ctx context.Context, e env) (*demoRig, error) {
 	return d, nil
 }
 
-// env is what the server and the commands see: the demo's variables only.
-func (d *demoRig) env() env {
-	return env{getenv: func(k string) string { return d.vars[k] }, stdin: strings.NewReader(""), stdout: io.Discard, stderr: d.stderr}
-}
+// getenv is what the server and the commands see: the demo's variables only.
+func (d *demoRig) getenv(k string) string { return d.vars[k] }
 
 // shutdown stops the server (it drains late answers), then the fakes.
 func (d *demoRig) shutdown() error {
-	// A connection dialled but never used counts as active for up to 5 s in
-	// http.Server.Shutdown; closing ours first keeps the stop prompt.
-	d.http.CloseIdleConnections()
-	d.stop()
-	var err error
-	select {
-	case <-d.stopped:
-		err = <-d.served
-	case <-time.After(15 * time.Second):
-		err = errors.New("the server did not stop within 15s")
-	}
+	err := d.srv.Stop()
 	d.team.Close()
 	d.wx.Close()
 	os.RemoveAll(d.dir)
@@ -239,41 +224,4 @@ func writeDemoRules(path, endpoint string) error {
 		"  - name: ask-the-team\n    prefix: \"ask \"\n    forward: {url: %q, timeout: 10s}\n\n", endpoint)
 	out := string(shipped[:i+len(anchor)]) + forward + string(shipped[i+len(anchor):])
 	return os.WriteFile(path, []byte(out), 0o600)
-}
-
-// pollHealthz waits until base/healthz answers 200, the server stops, or
-// 10 s pass.
-func pollHealthz(ctx context.Context, client *http.Client, base string, stopped <-chan struct{}) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
-		if err != nil {
-			return err
-		}
-		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-stopped:
-			return errors.New("the server stopped before it was ready")
-		case <-ctx.Done():
-			return fmt.Errorf("the server did not become ready: %w", ctx.Err())
-		case <-tick.C:
-		}
-	}
-}
-
-func demoFreeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }

@@ -1,6 +1,8 @@
-package main
+package sim
 
 import (
+	"wxoa/config"
+
 	"context"
 	"errors"
 	"io"
@@ -11,6 +13,12 @@ import (
 
 	"wxoa/wechat"
 	"wxoa/wechat/wechattest"
+)
+
+const (
+	simTestToken  = "simtoken2026"
+	simTestAESKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG" // WeChat's documented sample key
+	simTestAppID  = "wxsim00000000000a"
 )
 
 // simTestFollower is the simulator's user, in plaintext or safe mode, whose
@@ -218,7 +226,7 @@ func TestSimDecodeReply(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			crypter := map[bool]*wechat.Crypter{false: nil, true: safe}[tt.safe]
 			res, err := simTestFollower(t, crypter, answering(tt.body)).Send(context.Background(), wechattest.Text("hi"))
-			got := showReply(res.Reply)
+			got := Show(res.Reply)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Errorf("reading reply %.40q = %v, %v; want error containing %q", tt.body, got, err, tt.wantErr)
@@ -248,14 +256,52 @@ func TestSimParseScript(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parseScript("s.txt", tt.src)
+			_, err := ParseScript("s.txt", tt.src)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("parseScript(%q) = %v; want error containing %q", tt.src, err, tt.want)
+				t.Errorf("ParseScript(%q) = %v; want error containing %q", tt.src, err, tt.want)
 			}
 		})
 	}
-	steps, err := parseScript("s.txt", "# hi\n> hello\n< text: hello\n<! bye\n\n> /unsubscribe\n< success\n")
+	steps, err := ParseScript("s.txt", "# hi\n> hello\n< text: hello\n<! bye\n\n> /unsubscribe\n< success\n")
 	if err != nil || len(steps) != 2 || len(steps[0].Expect) != 2 || !steps[1].Expect[0].Success || steps[1].Line != 6 {
-		t.Errorf("parseScript(valid) = %+v, %v; want 2 steps (2 and 1 expectations, second on line 6)", steps, err)
+		t.Errorf("ParseScript(valid) = %+v, %v; want 2 steps (2 and 1 expectations, second on line 6)", steps, err)
+	}
+}
+
+func TestSimTargetFromConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		vars    map[string]string
+		url     string
+		plain   bool
+		wantURL string
+		wantAES bool
+		wantErr bool
+	}{
+		{"default url", map[string]string{"LISTEN_ADDR": ":8080"}, "", false, "http://127.0.0.1:8080/wechat", false, false},
+		{"callback path", map[string]string{"LISTEN_ADDR": "0.0.0.0:9000", "WECHAT_CALLBACK_PATH": "/wx/cb"}, "", false, "http://127.0.0.1:9000/wx/cb", false, false},
+		{"flag wins", nil, "http://127.0.0.1:1234/x", false, "http://127.0.0.1:1234/x", false, false},
+		{"safe mode", map[string]string{"WECHAT_ENCODING_AES_KEY": simTestAESKey, "WECHAT_APP_ID": simTestAppID}, "", false, "http://127.0.0.1:8080/wechat", true, false},
+		{"--plain", map[string]string{"WECHAT_ENCODING_AES_KEY": simTestAESKey, "WECHAT_APP_ID": simTestAppID}, "", true, "http://127.0.0.1:8080/wechat", false, false},
+		{"port 0", map[string]string{"LISTEN_ADDR": "127.0.0.1:0"}, "", false, "", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vars := map[string]string{"ENV_FILE": config.NoEnvFile, "WECHAT_TOKEN": simTestToken}
+			for k, v := range tt.vars {
+				vars[k] = v
+			}
+			cfg, err := config.Load(func(k string) string { return vars[k] }, config.NoEnvFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := TargetFrom(cfg, tt.url, tt.plain)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("TargetFrom(%v) error = %v; want error %v", tt.vars, err, tt.wantErr)
+			}
+			if got.URL != tt.wantURL || (got.Crypter != nil) != tt.wantAES {
+				t.Errorf("TargetFrom(%v) = %q, safe mode %v; want %q, %v", tt.vars, got.URL, got.Crypter != nil, tt.wantURL, tt.wantAES)
+			}
+		})
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package sim
 
 import (
 	"context"
@@ -37,8 +37,8 @@ type expectation struct {
 	Success bool // "< success": no reply
 }
 
-// scriptError is a step that did not go as the script says.
-type scriptError struct {
+// ScriptError is a step that did not go as the script says.
+type ScriptError struct {
 	File string
 	Line int // of the failed expectation, or of the step
 	Step int // 1-based
@@ -46,15 +46,15 @@ type scriptError struct {
 	Err  error
 }
 
-func (e *scriptError) Error() string {
+func (e *ScriptError) Error() string {
 	return fmt.Sprintf("%s:%d: step %d (> %s): %v", e.File, e.Line, e.Step, e.In, e.Err)
 }
 
-func (e *scriptError) Unwrap() error { return e.Err }
+func (e *ScriptError) Unwrap() error { return e.Err }
 
 // parseScript reads a script, checking every line before anything is sent
 // so a typo at the end does not surface halfway through a conversation.
-func parseScript(name, src string) ([]scriptStep, error) {
+func ParseScript(name, src string) ([]scriptStep, error) {
 	var steps []scriptStep
 	var errs []error
 	for i, raw := range strings.Split(src, "\n") {
@@ -104,7 +104,7 @@ func parseScript(name, src string) ([]scriptStep, error) {
 // check returns nil when r meets every expectation of the step, or the
 // first one it misses with its line.
 func (s scriptStep) check(r wechat.Reply) (int, error) {
-	text := replyText(r)
+	text := ReplyText(r)
 	for _, ex := range s.Expect {
 		switch {
 		case ex.Success && r != nil:
@@ -121,7 +121,7 @@ func (s scriptStep) check(r wechat.Reply) (int, error) {
 
 // runScript plays steps through u, printing each exchange to out, and stops
 // at the first step that fails (an HTTP error is a failure too).
-func runScript(ctx context.Context, u *wechattest.Follower, name string, steps []scriptStep, out io.Writer, prefix string) error {
+func RunScript(ctx context.Context, u *wechattest.Follower, name string, steps []scriptStep, out io.Writer, prefix string) error {
 	for i, s := range steps {
 		fmt.Fprintf(out, "%s> %s\n", prefix, s.Input)
 		var res wechattest.Result
@@ -133,12 +133,12 @@ func runScript(ctx context.Context, u *wechattest.Follower, name string, steps [
 		}
 		if err != nil {
 			fmt.Fprintf(out, "%s✗ %v\n", prefix, err)
-			return &scriptError{File: name, Line: s.Line, Step: i + 1, In: s.Input, Err: err}
+			return &ScriptError{File: name, Line: s.Line, Step: i + 1, In: s.Input, Err: err}
 		}
-		fmt.Fprintf(out, "%s%s\n", prefix, indent(showReply(res.Reply), prefix+"  "))
+		fmt.Fprintf(out, "%s%s\n", prefix, Indent(Show(res.Reply), prefix+"  "))
 		if line, err := s.check(res.Reply); err != nil {
 			fmt.Fprintf(out, "%s✗ line %d: %v\n", prefix, line, err)
-			return &scriptError{File: name, Line: line, Step: i + 1, In: s.Input, Err: err}
+			return &ScriptError{File: name, Line: line, Step: i + 1, In: s.Input, Err: err}
 		}
 	}
 	fmt.Fprintf(out, "%s✓ %s: %d steps passed\n", prefix, name, len(steps))

@@ -1,4 +1,6 @@
-package main
+// Package logsink batches log lines into one write per flush: the access
+// log would otherwise cost a system call on every callback.
+package logsink
 
 import (
 	"context"
@@ -7,13 +9,13 @@ import (
 	"time"
 )
 
-// logSink batches log lines into one write per flush instead of one
+// Sink batches log lines into one write per flush instead of one
 // write(2) per request: the access log would otherwise cost a system call
 // on every callback. Lines wait at most flushEvery. A failed write drops
 // that batch and logging goes on (bufio.Writer would stay failed for good);
 // once stopped, lines are written through, so nothing logged during the
 // last steps of shutdown is lost.
-type logSink struct {
+type Sink struct {
 	mu      sync.Mutex
 	w       io.Writer
 	buf     []byte
@@ -25,9 +27,10 @@ const (
 	flushAt    = 64 << 10 // flush early when this much is waiting
 )
 
-func newLogSink(w io.Writer) *logSink { return &logSink{w: w, buf: make([]byte, 0, flushAt)} }
+// New returns a Sink writing to w; Run must be running for lines to flush.
+func New(w io.Writer) *Sink { return &Sink{w: w, buf: make([]byte, 0, flushAt)} }
 
-func (s *logSink) Write(p []byte) (int, error) {
+func (s *Sink) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
@@ -40,16 +43,16 @@ func (s *logSink) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (s *logSink) flushLocked() {
+func (s *Sink) flushLocked() {
 	if len(s.buf) > 0 {
 		s.w.Write(s.buf) // nowhere to report a failure to: the log is the report
 		s.buf = s.buf[:0]
 	}
 }
 
-// run flushes every flushEvery until ctx ends, then flushes once more and
+// Run flushes every flushEvery until ctx ends, then flushes once more and
 // switches to writing through.
-func (s *logSink) run(ctx context.Context) {
+func (s *Sink) Run(ctx context.Context) {
 	t := time.NewTicker(flushEvery)
 	defer t.Stop()
 	for {
