@@ -100,8 +100,9 @@ type Manager struct {
 	retryAt  atomic.Int64 // Unix ns before which no background refresh starts
 	failures atomic.Int32 // consecutive failed background refreshes
 
-	health atomic.Pointer[storeHealth] // nil: the store answers
-	stats  counters
+	health        atomic.Pointer[storeHealth] // nil: the store answers
+	changePending atomic.Bool                 // a change was seen but not yet read
+	stats         counters
 
 	done context.Context // ends on Close, cancelling fetches in flight
 	stop context.CancelFunc

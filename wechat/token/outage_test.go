@@ -218,3 +218,29 @@ func TestBackoffByError(t *testing.T) {
 		}
 	}
 }
+
+// A change seen while the store could not be read is read again at the
+// next probe that succeeds, not lost until this process's own refresh.
+func TestChangeSeenDuringOutageIsReadLater(t *testing.T) {
+	f := newFakeFetcher(nil)
+	store := &flakyStore{Store: NewMemoryStore()}
+	m := mustManager(t, Config{Store: store, Fetcher: f})
+	if _, err := m.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	newer := tok("FROM-ANOTHER-INSTANCE", now.Add(2*time.Hour), now.Add(time.Second))
+	store.down.Store(true)
+	if _, err := store.Store.Save(context.Background(), newer); err != nil {
+		t.Fatal(err)
+	}
+	m.onChange() // the notification arrives while the store cannot be read
+	if v, _ := m.Token(context.Background()); v == newer.Value.Reveal() {
+		t.Fatal("the change was read while the store was down")
+	}
+	store.down.Store(false)
+	eventually(t, "the pending change to be read", func() bool {
+		v, _ := m.Token(context.Background())
+		return v == newer.Value.Reveal()
+	})
+}

@@ -10,11 +10,14 @@ import (
 const watchOpTimeout = 2 * time.Second
 
 // onChange follows a token another process saved: callers get it from the
-// next Token call on, without waiting for this process's own refresh.
+// next Token call on, without waiting for this process's own refresh. A
+// read that fails leaves the change pending: the watcher has already moved
+// past the version it saw, so the next probe that succeeds reads again.
 func (m *Manager) onChange() {
 	ctx, cancel := context.WithTimeout(m.done, watchOpTimeout)
 	defer cancel()
 	t, err := m.store.Load(ctx)
+	m.changePending.Store(err != nil && !errors.Is(err, ErrNoToken))
 	switch {
 	case err == nil:
 		m.storeOK()
@@ -34,6 +37,9 @@ func (m *Manager) onProbe(err error) {
 	if err != nil {
 		m.storeFailed(&StoreError{Op: "watch", Err: err})
 		return
+	}
+	if m.changePending.Load() {
+		m.onChange()
 	}
 	if m.health.Load() == nil {
 		return
