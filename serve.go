@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"wxoa/handlers"
-	"wxoa/handlers/rules"
+	"wxoa/reply"
+	"wxoa/reply/rules"
 	"wxoa/wechat"
 	"wxoa/wechat/dedup"
 	"wxoa/wechat/redisurl"
@@ -91,7 +92,7 @@ func serve(ctx context.Context, e env, args []string) error {
 }
 
 // router builds the HTTP handler from the configuration and the app.
-func (a *app) router() (http.Handler, *handlers.HTTPForwarder, error) {
+func (a *app) router() (http.Handler, *reply.HTTPForwarder, error) {
 	cfg := a.cfg
 	engine, err := rules.Load(cfg.RulesFile)
 	if err != nil {
@@ -113,7 +114,7 @@ func (a *app) router() (http.Handler, *handlers.HTTPForwarder, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	fwd, err := handlers.NewForwarder(handlers.ForwardConfig{
+	fwd, err := reply.NewForwarder(reply.ForwardConfig{
 		Client:    &http.Client{Timeout: cfg.ForwardTimeout},
 		Deadline:  cfg.ReplyDeadline,
 		Timeout:   cfg.ForwardTimeout,
@@ -125,13 +126,16 @@ func (a *app) router() (http.Handler, *handlers.HTTPForwarder, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	answers, err := reply.New(reply.Config{Rules: engine, Forwarder: fwd, Store: store, Logger: a.log})
+	if err != nil {
+		return nil, nil, err
+	}
 	d := handlers.Deps{
 		Logger:         a.log,
 		CallbackPath:   cfg.CallbackPath,
 		Callback:       handlers.CallbackConfig{Token: cfg.Token, Crypter: crypter, MaxClockSkew: cfg.MaxClockSkew},
-		Replier:        engine,
-		Forwarder:      fwd,
-		Dedup:          store,
+		Answerer:       answers,
+		Forwards:       fwd,
 		TrustedProxies: cfg.TrustedProxies,
 		APIKey:         cfg.TokenAPIKey,
 		AppID:          cfg.AppID,
@@ -151,7 +155,7 @@ func (a *app) router() (http.Handler, *handlers.HTTPForwarder, error) {
 // else TOKEN_STORE's), falling back to the cache while Redis is down.
 func (a *app) dedupStore() (dedup.Store, error) {
 	cfg := a.cfg
-	ttl := handlers.DedupTTL(cfg.MaxClockSkew)
+	ttl := reply.DedupTTL(cfg.MaxClockSkew)
 	mem := dedup.NewMemory(dedup.MemoryConfig{Bytes: int(cfg.DedupCacheBytes), TTL: ttl, MaxWait: cfg.ReplyDeadline})
 	client := a.redis
 	switch {
