@@ -2,13 +2,14 @@ package main
 
 import (
 	"wxoa/handlers"
+	"wxoa/reply"
 	"wxoa/wechat/jssdk"
 	"wxoa/wechat/silenceper"
 )
 
 // deliverer returns the customer-service sender for late forwarded answers,
 // or nil when active calls are off.
-func (a *app) deliverer() handlers.Deliverer {
+func (a *app) deliverer() reply.Deliverer {
 	if a.oa == nil {
 		return nil
 	}

@@ -17,7 +17,8 @@ import (
 	"wxoa/internal/tunnel"
 
 	"wxoa/handlers"
-	"wxoa/handlers/rules"
+	"wxoa/reply"
+	"wxoa/reply/rules"
 	"wxoa/wechat"
 	"wxoa/wechat/dedup"
 	"wxoa/wechat/redisurl"
@@ -162,7 +163,7 @@ func (a *app) bannerInfo(addr, publicURL string) banner.Info {
 }
 
 // router builds the HTTP handler from the configuration and the app.
-func (a *app) router() (http.Handler, *handlers.HTTPForwarder, error) {
+func (a *app) router() (http.Handler, *reply.HTTPForwarder, error) {
 	cfg := a.cfg
 	engine, err := rules.Load(cfg.RulesFile)
 	if err != nil {
@@ -184,7 +185,7 @@ func (a *app) router() (http.Handler, *handlers.HTTPForwarder, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	fwd, err := handlers.NewForwarder(handlers.ForwardConfig{
+	fwd, err := reply.NewForwarder(reply.ForwardConfig{
 		Client:    &http.Client{Timeout: cfg.ForwardTimeout},
 		Deadline:  cfg.ReplyDeadline,
 		Timeout:   cfg.ForwardTimeout,
@@ -196,13 +197,16 @@ func (a *app) router() (http.Handler, *handlers.HTTPForwarder, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	answers, err := reply.New(reply.Config{Rules: engine, Forwarder: fwd, Store: store, Logger: a.log})
+	if err != nil {
+		return nil, nil, err
+	}
 	d := handlers.Deps{
 		Logger:         a.log,
 		CallbackPath:   cfg.CallbackPath,
 		Callback:       handlers.CallbackConfig{Token: cfg.Token, Crypter: crypter, MaxClockSkew: cfg.MaxClockSkew},
-		Replier:        engine,
-		Forwarder:      fwd,
-		Dedup:          store,
+		Answerer:       answers,
+		Forwards:       fwd,
 		TrustedProxies: cfg.TrustedProxies,
 		APIKey:         cfg.TokenAPIKey,
 		AppID:          cfg.AppID,
@@ -222,7 +226,7 @@ func (a *app) router() (http.Handler, *handlers.HTTPForwarder, error) {
 // else TOKEN_STORE's), falling back to the cache while Redis is down.
 func (a *app) dedupStore() (dedup.Store, error) {
 	cfg := a.cfg
-	ttl := handlers.DedupTTL(cfg.MaxClockSkew)
+	ttl := reply.DedupTTL(cfg.MaxClockSkew)
 	mem := dedup.NewMemory(dedup.MemoryConfig{Bytes: int(cfg.DedupCacheBytes), TTL: ttl, MaxWait: cfg.ReplyDeadline})
 	client := a.redis
 	switch {

@@ -3,7 +3,6 @@ package handlers
 import (
 	"errors"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -115,9 +114,8 @@ func (l *authLimiter) failed(c *gin.Context, reason string) {
 }
 
 // refuseJSON answers the bearer API's refusal.
-func refuseJSON(c *gin.Context, retryAfter int) {
-	c.Header("Retry-After", strconv.Itoa(retryAfter))
-	c.JSON(http.StatusTooManyRequests, gin.H{"error": "too many failed authentications from this address: retry later"})
+func (l *authLimiter) refuseJSON(c *gin.Context, retryAfter int) {
+	writeError(c, l.log, &tooManyFailuresError{retryAfter: time.Duration(retryAfter) * time.Second})
 }
 
 // refuseWeChat answers the drop-in endpoints' refusal in WeChat's shape for

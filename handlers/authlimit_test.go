@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"wxoa/internal/logtest"
 )
 
 // presented is what failing clients send as key or secret: it must never
@@ -38,15 +40,15 @@ func (c *movingClock) Advance(d time.Duration) {
 type limitRig struct {
 	h     http.Handler
 	clock *movingClock
-	logs  *syncBuffer
+	logs  *logtest.Buffer
 }
 
 func newLimitRig(t *testing.T, mods ...func(*Deps)) *limitRig {
 	t.Helper()
-	r := &limitRig{clock: &movingClock{now: fixedNow}, logs: &syncBuffer{}}
+	r := &limitRig{clock: &movingClock{now: fixedNow}, logs: &logtest.Buffer{}}
 	d := Deps{
 		Logger: slog.New(slog.NewTextHandler(r.logs, nil)), Now: r.clock.Now,
-		CallbackPath: testPath, Callback: CallbackConfig{Token: testToken}, Replier: &replierStub{},
+		CallbackPath: testPath, Callback: CallbackConfig{Token: testToken}, Answerer: silent{},
 		Tokens: newTokensStub("TOK"), APIKey: testAPIKey, AppID: "wxapp", AppSecret: "appsecret",
 	}
 	for _, m := range mods {

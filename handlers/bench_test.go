@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"wxoa/handlers/rules"
+	"wxoa/reply/rules"
 )
 
 // BenchmarkPostText is one plaintext text message through the whole router:
@@ -21,7 +21,7 @@ func BenchmarkPostText(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := newTestRouter(b, routerOpts{replier: engine})
+	h := newTestRouter(b, routerOpts{rules: engine})
 	target := testPath + "?" + signedQuery(fixedNow.Unix(), "benchnonce").Encode()
 	head := []byte("<xml><ToUserName><![CDATA[gh_123456789abc]]></ToUserName><FromUserName><![CDATA[oUser0001]]></FromUserName>" +
 		"<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hello]]></Content><MsgId>")
@@ -63,7 +63,7 @@ func (d *discardWriter) WriteHeader(s int) { d.status = s }
 func BenchmarkTokenAPI(b *testing.B) {
 	h, err := NewRouter(Deps{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), CallbackPath: testPath,
-		Callback: CallbackConfig{Token: testToken}, Replier: &replierStub{},
+		Callback: CallbackConfig{Token: testToken}, Answerer: silent{},
 		Tokens: newTokensStub("ACCESS_TOKEN_VALUE_0123456789"), APIKey: testAPIKey,
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -24,12 +25,19 @@ type CallbackConfig struct {
 	MaxClockSkew time.Duration   // 0: no timestamp check
 }
 
+// Answerer answers a pushed message: the passive reply as plaintext XML,
+// or wechat.SuccessReply for none (*reply.Pipeline). It never fails: what
+// goes wrong is its to log, and WeChat gets "success".
+type Answerer interface {
+	Answer(ctx context.Context, msg wechat.Message) []byte
+}
+
 type callback struct {
 	token   string
 	crypter *wechat.Crypter
 	skew    time.Duration
 	now     func() time.Time
-	replies *replyCache
+	answers Answerer
 	log     *slog.Logger
 }
 
@@ -86,7 +94,7 @@ func (h *callback) receive(c *gin.Context) {
 		badRequest(c, "malformed message: "+err.Error())
 		return
 	}
-	reply := h.replies.reply(c.Request.Context(), msg)
+	reply := h.answers.Answer(c.Request.Context(), msg)
 	if isSuccess(reply) {
 		write(c, textHeader, reply)
 		return

@@ -13,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"wxoa/handlers/rules"
+	"wxoa/reply/replytest"
+	"wxoa/reply/rules"
 	"wxoa/wechat"
 	"wxoa/wechat/wechattest"
 )
@@ -220,25 +221,25 @@ func TestPostEveryMessageType(t *testing.T) {
 	if err != nil || len(files) < 20 {
 		t.Fatalf("message samples: %v (%d files)", err, len(files))
 	}
-	stub := &replierStub{MatchFn: func(msg wechat.Message) (rules.Result, error) {
+	stub := &replytest.Matcher{MatchFn: func(msg wechat.Message) (rules.Result, error) {
 		return rules.Result{Rule: "all", Reply: &wechat.TextReply{Content: "got " + string(msg.Head().MsgType)}}, nil
 	}}
-	h := newTestRouter(t, routerOpts{replier: stub})
+	h := newTestRouter(t, routerOpts{rules: stub})
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			body, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
 			}
-			before := stub.calls.Load()
+			before := stub.Calls()
 			rec := postPlain(h, body)
 			if rec.Code != 200 {
 				t.Fatalf("POST %s = %d %q; want 200", f, rec.Code, rec.Body)
 			}
 			unknown := strings.HasPrefix(filepath.Base(f), "unknown")
 			if unknown {
-				if rec.Body.String() != "success" || stub.calls.Load() != before {
-					t.Errorf("unknown type: reply %q, rules called %d times; want success and no rule", rec.Body, stub.calls.Load()-before)
+				if rec.Body.String() != "success" || stub.Calls() != before {
+					t.Errorf("unknown type: reply %q, rules called %d times; want success and no rule", rec.Body, stub.Calls()-before)
 				}
 				return
 			}

@@ -44,7 +44,7 @@ func TestDropInWithSilenceperClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	h, err := NewRouter(Deps{CallbackPath: testPath, Callback: CallbackConfig{Token: testToken}, Replier: &replierStub{},
+	h, err := NewRouter(Deps{CallbackPath: testPath, Callback: CallbackConfig{Token: testToken}, Answerer: silent{},
 		Tokens: m, APIKey: testAPIKey, AppID: fake.AppID(), AppSecret: wechat.Secret(fake.AppSecret())})
 	if err != nil {
 		t.Fatal(err)

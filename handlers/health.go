@@ -6,8 +6,14 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"wxoa/reply"
 	"wxoa/wechat/token"
 )
+
+// ForwardCounter is the forwarder as /healthz sees it (*reply.HTTPForwarder).
+type ForwardCounter interface {
+	Stats() reply.ForwardStats
+}
 
 // Managed is a token manager as /healthz sees it.
 type Managed interface {
@@ -32,11 +38,11 @@ type tokenHealth struct {
 // is down does not stop it serving tokens from memory, so it says
 // "degraded" with the store's error instead of failing the probe — with
 // the forward counters, so a failed late delivery is visible without logs.
-func health(f Forwarder, managed []Managed, now func() time.Time) gin.HandlerFunc {
+func health(f ForwardCounter, managed []Managed, now func() time.Time) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		body := gin.H{"status": "ok"}
-		if s, ok := f.(interface{ Stats() ForwardStats }); ok {
-			body["forward"] = s.Stats()
+		if f != nil {
+			body["forward"] = f.Stats()
 		}
 		if len(managed) > 0 {
 			tokens := map[string]tokenHealth{}

@@ -2,18 +2,18 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"wxoa/handlers/rules"
+	"wxoa/reply"
+	"wxoa/reply/replytest"
 	"wxoa/wechat"
 	"wxoa/wechat/wechattest"
 )
@@ -31,77 +31,43 @@ const (
 // fixedNow is the clock of every router under test.
 var fixedNow = time.Unix(1700000000, 0)
 
-// replierStub is a Replier whose behaviour each test sets, counting calls.
-type replierStub struct {
-	calls   atomic.Int64
-	MatchFn func(msg wechat.Message) (rules.Result, error)
-}
+// silent is the Answerer of routers whose tests post no callbacks.
+type silent struct{}
 
-func (r *replierStub) Match(msg wechat.Message) (rules.Result, error) {
-	r.calls.Add(1)
-	if r.MatchFn == nil {
-		return echoText(msg)
-	}
-	return r.MatchFn(msg)
-}
-
-func echoText(msg wechat.Message) (rules.Result, error) {
-	if t, ok := msg.(*wechat.Text); ok {
-		return rules.Result{Rule: "echo", Reply: &wechat.TextReply{Content: t.Content}}, nil
-	}
-	return rules.Result{Rule: "none"}, nil
-}
-
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+func (silent) Answer(context.Context, wechat.Message) []byte { return wechat.SuccessReply }
 
 type routerOpts struct {
-	replier   Replier
+	rules     reply.Matcher // nil: echo text messages
 	crypter   bool
 	skew      time.Duration
-	forwarder Forwarder
+	forwarder *reply.HTTPForwarder
 	logs      io.Writer
 }
 
 func newTestRouter(tb testing.TB, o routerOpts) http.Handler {
 	tb.Helper()
-	if o.replier == nil {
-		o.replier = &replierStub{}
+	if o.rules == nil {
+		o.rules = &replytest.Matcher{}
 	}
 	if o.logs == nil {
 		o.logs = io.Discard
 	}
-	cc := CallbackConfig{Token: testToken, MaxClockSkew: o.skew}
+	log := slog.New(slog.NewTextHandler(o.logs, nil))
+	now := func() time.Time { return fixedNow }
+	d := Deps{Logger: log, Now: now, CallbackPath: testPath, Callback: CallbackConfig{Token: testToken, MaxClockSkew: o.skew}}
 	if o.crypter {
-		c, err := wechat.NewCrypter(testAESKey, testAppID)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		cc.Crypter = c
+		d.Callback.Crypter = testCrypter(tb)
 	}
-	h, err := NewRouter(Deps{
-		Logger:       slog.New(slog.NewTextHandler(o.logs, nil)),
-		Now:          func() time.Time { return fixedNow },
-		CallbackPath: testPath,
-		Callback:     cc,
-		Replier:      o.replier,
-		Forwarder:    o.forwarder,
-	})
+	cfg := reply.Config{Rules: o.rules, MaxClockSkew: o.skew, Now: now, Logger: log}
+	if o.forwarder != nil { // a nil *HTTPForwarder in an interface would not be nil
+		cfg.Forwarder, d.Forwards = o.forwarder, o.forwarder
+	}
+	p, err := reply.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d.Answerer = p
+	h, err := NewRouter(d)
 	if err != nil {
 		tb.Fatal(err)
 	}

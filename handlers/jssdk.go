@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 
@@ -24,19 +23,16 @@ func jssdkConfig(s JSSDKService, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		u := c.Query("url")
 		if u == "" {
-			c.JSON(http.StatusBadRequest, gin.H{"error": "missing url"})
+			writeError(c, log, inputError("missing url"))
 			return
 		}
 		cfg, err := s.Sign(c.Request.Context(), u)
-		switch {
-		case errors.Is(err, jssdk.ErrBadURL):
-			c.JSON(http.StatusBadRequest, gin.H{"error": err.Error()})
-		case err != nil:
-			log.Error("jssdk config", "err", err)
-			c.JSON(http.StatusServiceUnavailable, gin.H{"error": err.Error()})
-		default:
-			c.Header("Cache-Control", "no-store")
-			c.JSON(http.StatusOK, cfg)
+		if err != nil {
+			// The ticket manager's error, or ErrBadURL (a 400 all the same).
+			writeError(c, log, tokenError{err})
+			return
 		}
+		c.Header("Cache-Control", "no-store")
+		c.JSON(http.StatusOK, cfg)
 	}
 }

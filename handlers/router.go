@@ -1,6 +1,9 @@
-// Package handlers is the HTTP surface: WeChat's callback, the token API and
-// its drop-in WeChat endpoints, health. It reaches the wechat library through
-// the small interfaces declared here.
+// Package handlers is the HTTP surface (Gin), and only that: WeChat's
+// callback (signature, decryption, parsing, writing the answer back), the
+// token API with its drop-in WeChat endpoints and the JS-SDK config, health,
+// the middleware and the limit on failed authentications. What a message is
+// answered with is package reply's; tokens are wechat/token's. It reaches
+// both through the small interfaces declared here.
 package handlers
 
 import (
@@ -14,7 +17,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"wxoa/wechat"
-	"wxoa/wechat/dedup"
 )
 
 // Deps is everything the router needs. Optional parts are nil/empty.
@@ -23,11 +25,11 @@ type Deps struct {
 	Now          func() time.Time // nil: time.Now
 	CallbackPath string
 	Callback     CallbackConfig
-	Replier      Replier
-	Forwarder    Forwarder // nil: rules that forward answer success
-	// Dedup remembers answered messages (nil: an in-process store with the
-	// default budget and a retry waiting up to ReplyDeadline).
-	Dedup dedup.Store
+	// Answerer answers each pushed message (*reply.Pipeline); required.
+	Answerer Answerer
+	// Forwards are the counters of forwarded messages /healthz shows
+	// (*reply.HTTPForwarder); nil: none shown.
+	Forwards ForwardCounter
 
 	// Token API: served only when APIKey is set and Tokens is non-nil.
 	Tokens    TokenService
@@ -57,17 +59,14 @@ func NewRouter(d Deps) (http.Handler, error) {
 	if d.CallbackPath == "" || d.CallbackPath[0] != '/' {
 		return nil, errors.New("handlers: callback path must start with /")
 	}
-	if d.Replier == nil {
-		return nil, errors.New("handlers: a Replier is required")
+	if d.Answerer == nil {
+		return nil, errors.New("handlers: an Answerer is required")
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if d.Now == nil {
 		d.Now = time.Now
-	}
-	if d.Dedup == nil {
-		d.Dedup = dedup.NewMemory(dedup.MemoryConfig{TTL: DedupTTL(d.Callback.MaxClockSkew), MaxWait: DefaultReplyWait})
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -81,12 +80,12 @@ func NewRouter(d Deps) (http.Handler, error) {
 		crypter: d.Callback.Crypter,
 		skew:    d.Callback.MaxClockSkew,
 		now:     d.Now,
-		replies: newReplyCache(d.Replier, d.Forwarder, d.Dedup, d.Now, d.Logger),
+		answers: d.Answerer,
 		log:     d.Logger,
 	}
 	r.GET(d.CallbackPath, cb.verify)
 	r.POST(d.CallbackPath, limitBody(MaxBody), cb.receive)
-	r.GET("/healthz", health(d.Forwarder, d.Managed, d.Now))
+	r.GET("/healthz", health(d.Forwards, d.Managed, d.Now))
 
 	if !d.APIKey.Empty() && d.Tokens != nil {
 		lim, err := newAuthLimiter(d.AuthLimit, d.Now, d.Logger)
@@ -94,7 +93,7 @@ func NewRouter(d Deps) (http.Handler, error) {
 			return nil, err
 		}
 		ta := &tokenAPI{tokens: d.Tokens, appID: d.AppID, appSecret: d.AppSecret, now: d.Now, log: d.Logger, lim: lim}
-		api := r.Group("/api", lim.gate(refuseJSON), bearer(d.APIKey, lim))
+		api := r.Group("/api", lim.gate(lim.refuseJSON), bearer(d.APIKey, lim))
 		api.GET("/token", ta.current)
 		api.POST("/token/refresh", limitBody(4<<10), ta.refresh)
 		if d.JSSDK != nil {

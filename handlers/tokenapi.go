@@ -61,8 +61,7 @@ func bearer(key wechat.Secret, lim *authLimiter) gin.HandlerFunc {
 		}
 		if reason != "" {
 			lim.failed(c, reason)
-			c.Header("WWW-Authenticate", `Bearer realm="wxoa"`)
-			c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "missing or wrong bearer token"})
+			writeError(c, lim.log, errUnauthorized)
 			return
 		}
 		c.Next()
@@ -74,7 +73,7 @@ func bearer(key wechat.Secret, lim *authLimiter) gin.HandlerFunc {
 func (a *tokenAPI) current(c *gin.Context) {
 	t, err := a.tokens.Current(c.Request.Context())
 	if err != nil {
-		a.fail(c, err)
+		writeError(c, a.log, tokenError{err})
 		return
 	}
 	a.writeToken(c, t)
@@ -116,17 +115,15 @@ func (a *tokenAPI) refresh(c *gin.Context) {
 	}
 	body, err := io.ReadAll(c.Request.Body) // bounded by limitBody
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			c.JSON(http.StatusRequestEntityTooLarge, gin.H{"error": "body larger than 4 KiB"})
-			return
+		if !errors.As(err, new(*http.MaxBytesError)) {
+			err = inputError("cannot read body")
 		}
-		c.JSON(http.StatusBadRequest, gin.H{"error": "cannot read body"})
+		writeError(c, a.log, err)
 		return
 	}
 	if len(strings.TrimSpace(string(body))) > 0 {
 		if err := json.Unmarshal(body, &req); err != nil {
-			c.JSON(http.StatusBadRequest, gin.H{"error": `body must be JSON like {"stale_token":"..."}`})
+			writeError(c, a.log, inputError(`body must be JSON like {"stale_token":"..."}`))
 			return
 		}
 	}
@@ -137,50 +134,10 @@ func (a *tokenAPI) refresh(c *gin.Context) {
 		t, err = a.tokens.ForceRefresh(c.Request.Context())
 	}
 	if err != nil {
-		a.fail(c, err)
+		writeError(c, a.log, tokenError{err})
 		return
 	}
 	a.writeToken(c, t)
-}
-
-// fail maps token errors to statuses: bad input never reaches here, so what
-// remains is WeChat being unreachable or refusing us. The caller learns
-// WeChat's errcode and its meaning; anything else (a store's address, say)
-// stays in the server log.
-func (a *tokenAPI) fail(c *gin.Context, err error) {
-	status, msg := http.StatusServiceUnavailable, "token unavailable: WeChat or the token store failed (see the server log)"
-	var apiErr *wechat.APIError
-	if errors.As(err, &apiErr) {
-		msg = "token unavailable: " + apiErr.Error()
-	}
-	var rl *token.RateLimitError
-	var re *token.RememberedError
-	switch {
-	case errors.Is(err, token.ErrRateLimited):
-		status, msg = http.StatusTooManyRequests, "forced refresh rate-limited: retry later"
-		wait := token.DefaultMinForceInterval
-		if errors.As(err, &rl) {
-			wait = rl.RetryAfter
-		}
-		c.Header("Retry-After", retryAfter(wait))
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		status, msg = http.StatusGatewayTimeout, "token unavailable: timed out waiting for WeChat"
-	case errors.Is(err, wechat.ErrBadCredentials), errors.Is(err, wechat.ErrIPNotWhitelisted),
-		errors.Is(err, wechat.ErrQuotaExceeded):
-		status = http.StatusBadGateway
-	}
-	if errors.As(err, &re) {
-		c.Header("Retry-After", retryAfter(re.RetryIn))
-	}
-	// The manager logs each failed attempt once; a line per caller here
-	// would turn one refusal into thousands.
-	a.log.Debug("token unavailable", "path", c.Request.URL.Path, "err", err)
-	c.JSON(status, gin.H{"error": msg})
-}
-
-// retryAfter renders d as whole seconds, rounded up, at least 1.
-func retryAfter(d time.Duration) string {
-	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
 }
 
 func secondsLeft(t token.Token, now time.Time) int64 {

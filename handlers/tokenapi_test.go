@@ -62,7 +62,7 @@ func tokenRouter(t *testing.T, key wechat.Secret, ts TokenService) http.Handler 
 	t.Helper()
 	h, err := NewRouter(Deps{
 		Now: func() time.Time { return fixedNow }, CallbackPath: testPath,
-		Callback: CallbackConfig{Token: testToken}, Replier: &replierStub{},
+		Callback: CallbackConfig{Token: testToken}, Answerer: silent{},
 		Tokens: ts, APIKey: key, AppID: "wxapp", AppSecret: "appsecret",
 	})
 	if err != nil {

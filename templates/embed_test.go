@@ -10,7 +10,7 @@ import (
 
 // TestEmbedded: the binary carries every shipped default, and each parses
 // as its format. (That rules.yaml means what it says is tested in
-// handlers/rules.)
+// reply/rules.)
 func TestEmbedded(t *testing.T) {
 	data, err := FS.ReadFile(RulesFile)
 	if err != nil || len(data) == 0 {

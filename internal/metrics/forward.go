@@ -8,7 +8,7 @@ import (
 )
 
 // ForwardCounts are a forwarder's running totals, field for field
-// handlers.ForwardStats, so that metrics.ForwardCounts(f.Stats()) converts.
+// reply.ForwardStats, so that metrics.ForwardCounts(f.Stats()) converts.
 type ForwardCounts struct {
 	InTime         int64
 	Late           int64

@@ -38,7 +38,7 @@ const (
 	KindSuccess  = "success"
 )
 
-// Forward outcomes (wxoa_forwards_total), as handlers.ForwardStats counts them.
+// Forward outcomes (wxoa_forwards_total), as reply.ForwardStats counts them.
 const (
 	ForwardInTime         = "in_time"         // answered within the deadline
 	ForwardLate           = "late"            // answered "success", delivery pending

@@ -1,4 +1,4 @@
-package handlers
+package reply
 
 import (
 	"context"
@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"wxoa/handlers/rules"
+	"wxoa/internal/logtest"
+	"wxoa/reply/replytest"
+	"wxoa/reply/rules"
 	"wxoa/wechat"
 )
 
@@ -57,25 +59,25 @@ func teamEndpoint(t *testing.T, delay time.Duration, calls *atomic.Int64) string
 	return srv.URL
 }
 
-func forwardRouter(t *testing.T, url string, d Deliverer) (http.Handler, *HTTPForwarder) {
+func forwardPipeline(t *testing.T, url string, d Deliverer) (*Pipeline, *HTTPForwarder) {
 	fwd, err := NewForwarder(ForwardConfig{Client: &http.Client{}, Deadline: 200 * time.Millisecond, Timeout: 5 * time.Second,
 		Deliverer: d, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	stub := &replierStub{MatchFn: func(msg wechat.Message) (rules.Result, error) {
+	stub := &replytest.Matcher{MatchFn: func(msg wechat.Message) (rules.Result, error) {
 		return rules.Result{Rule: "ask-team", Forward: &rules.Forward{Name: "ask-team", URL: url, Timeout: 5 * time.Second}}, nil
 	}}
-	return newTestRouter(t, routerOpts{replier: stub, forwarder: fwd}), fwd
+	return newTestPipeline(t, pipelineOpts{rules: stub, forwarder: fwd}), fwd
 }
 
 func TestForwardInTime(t *testing.T) {
 	var calls atomic.Int64
 	d := &delivererStub{arrived: make(chan struct{}, 4)}
-	h, fwd := forwardRouter(t, teamEndpoint(t, 0, &calls), d)
-	rec := postPlain(h, textMsg(100, "quick"))
-	if !strings.Contains(rec.Body.String(), "<Content><![CDATA[answer to quick]]></Content>") {
-		t.Fatalf("reply = %q; want the endpoint's answer as a passive reply", rec.Body)
+	p, fwd := forwardPipeline(t, teamEndpoint(t, 0, &calls), d)
+	got := answer(t, p, textMsg(100, "quick"))
+	if !strings.Contains(got, "<Content><![CDATA[answer to quick]]></Content>") {
+		t.Fatalf("reply = %q; want the endpoint's answer as a passive reply", got)
 	}
 	if s := fwd.Stats(); s.InTime != 1 || s.Late != 0 || len(d.sent) != 0 {
 		t.Errorf("stats %+v, delivered %v; want 1 in time, nothing delivered", s, d.sent)
@@ -87,15 +89,14 @@ func TestForwardInTime(t *testing.T) {
 func TestForwardLateDeliveredOnce(t *testing.T) {
 	var calls atomic.Int64
 	d := &delivererStub{arrived: make(chan struct{}, 4)}
-	h, fwd := forwardRouter(t, teamEndpoint(t, 600*time.Millisecond, &calls), d)
-	rec := postPlain(h, textMsg(101, "slow"))
-	if rec.Body.String() != "success" {
-		t.Fatalf("reply = %q; want success after the deadline", rec.Body)
+	p, fwd := forwardPipeline(t, teamEndpoint(t, 600*time.Millisecond, &calls), d)
+	if got := answer(t, p, textMsg(101, "slow")); got != "success" {
+		t.Fatalf("reply = %q; want success after the deadline", got)
 	}
 	// WeChat's retries while the answer is still on its way, and after.
 	for i := 0; i < 3; i++ {
-		if r := postPlain(h, textMsg(101, "slow")); r.Body.String() != "success" {
-			t.Errorf("retry %d = %q; want success", i, r.Body)
+		if r := answer(t, p, textMsg(101, "slow")); r != "success" {
+			t.Errorf("retry %d = %q; want success", i, r)
 		}
 	}
 	select {
@@ -106,8 +107,8 @@ func TestForwardLateDeliveredOnce(t *testing.T) {
 	if err := fwd.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if r := postPlain(h, textMsg(101, "slow")); r.Body.String() != "success" {
-		t.Errorf("retry after delivery = %q; want success", r.Body)
+	if r := answer(t, p, textMsg(101, "slow")); r != "success" {
+		t.Errorf("retry after delivery = %q; want success", r)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -122,8 +123,8 @@ func TestForwardLateDeliveredOnce(t *testing.T) {
 func TestForwardLateDeliveryFailureIsCounted(t *testing.T) {
 	var calls atomic.Int64
 	d := &delivererStub{arrived: make(chan struct{}, 1), err: &wechat.APIError{Code: 45015, Endpoint: "/cgi-bin/message/custom/send"}}
-	h, fwd := forwardRouter(t, teamEndpoint(t, 400*time.Millisecond, &calls), d)
-	postPlain(h, textMsg(102, "late"))
+	p, fwd := forwardPipeline(t, teamEndpoint(t, 400*time.Millisecond, &calls), d)
+	answer(t, p, textMsg(102, "late"))
 	<-d.arrived
 	fwd.Shutdown(context.Background())
 	if s := fwd.Stats(); s.DeliveryFailed != 1 || s.Delivered != 0 {
@@ -144,9 +145,9 @@ func TestForwardEndpointErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(tt.handler)
 			defer srv.Close()
-			h, fwd := forwardRouter(t, srv.URL, &delivererStub{arrived: make(chan struct{}, 1)})
-			if rec := postPlain(h, textMsg(103, "x")); rec.Code != 200 || rec.Body.String() != "success" {
-				t.Errorf("reply = %d %q; want 200 success", rec.Code, rec.Body)
+			p, fwd := forwardPipeline(t, srv.URL, &delivererStub{arrived: make(chan struct{}, 1)})
+			if got := answer(t, p, textMsg(103, "x")); got != "success" {
+				t.Errorf("reply = %q; want success", got)
 			}
 			if s := fwd.Stats(); s.Failed != 1 {
 				t.Errorf("stats = %+v; want 1 failed", s)
@@ -155,7 +156,7 @@ func TestForwardEndpointErrors(t *testing.T) {
 	}
 }
 
-func TestDecodeReplyJSON(t *testing.T) {
+func TestDecodeAnswer(t *testing.T) {
 	tests := []struct {
 		in      string
 		want    string // %T of the reply, "" for nil
@@ -172,47 +173,27 @@ func TestDecodeReplyJSON(t *testing.T) {
 		{`[1,2]`, "", true},
 	}
 	for _, tt := range tests {
-		r, err := DecodeReplyJSON([]byte(tt.in))
+		r, err := DecodeAnswer([]byte(tt.in))
 		got := ""
 		if r != nil {
 			got = fmt.Sprintf("%T", r)
 		}
 		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("DecodeReplyJSON(%q) = %s, %v; want %s, err %v", tt.in, got, err, tt.want, tt.wantErr)
+			t.Errorf("DecodeAnswer(%q) = %s, %v; want %s, err %v", tt.in, got, err, tt.want, tt.wantErr)
 		}
 	}
 }
 
 func TestForwardErrorHidesQuery(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	fwd, _ := NewForwarder(ForwardConfig{Client: &http.Client{}, Deadline: time.Second, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	stub := &replierStub{MatchFn: func(msg wechat.Message) (rules.Result, error) {
+	stub := &replytest.Matcher{MatchFn: func(msg wechat.Message) (rules.Result, error) {
 		return rules.Result{Forward: &rules.Forward{Name: "f", URL: "http://127.0.0.1:1/hook?key=sekrit"}}, nil
 	}}
-	h := newTestRouter(t, routerOpts{replier: stub, forwarder: fwd, logs: &logs})
-	postPlain(h, textMsg(104, "x"))
+	p := newTestPipeline(t, pipelineOpts{rules: stub, forwarder: fwd, logs: &logs})
+	answer(t, p, textMsg(104, "x"))
 	if !strings.Contains(logs.String(), "127.0.0.1:1/hook") || strings.Contains(logs.String(), "sekrit") {
 		t.Errorf("logs = %s; want the endpoint without its query", logs.String())
-	}
-}
-
-func TestHealthShowsForwardCounters(t *testing.T) {
-	d := &delivererStub{arrived: make(chan struct{}, 1), err: &wechat.APIError{Code: 45015}}
-	var calls atomic.Int64
-	h, fwd := forwardRouter(t, teamEndpoint(t, 300*time.Millisecond, &calls), d)
-	postPlain(h, textMsg(105, "late"))
-	<-d.arrived
-	fwd.Shutdown(context.Background())
-	rec := serve(h, "GET", "/healthz", nil)
-	var got struct {
-		Status  string       `json:"status"`
-		Forward ForwardStats `json:"forward"`
-	}
-	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || rec.Code != 200 {
-		t.Fatalf("GET /healthz = %d %s", rec.Code, rec.Body)
-	}
-	if got.Status != "ok" || got.Forward.Late != 1 || got.Forward.DeliveryFailed != 1 {
-		t.Errorf("health = %+v; want ok with 1 late, 1 failed delivery", got)
 	}
 }
 
@@ -221,9 +202,9 @@ func TestHealthShowsForwardCounters(t *testing.T) {
 func TestForwardShutdown(t *testing.T) {
 	var calls atomic.Int64
 	d := &delivererStub{arrived: make(chan struct{}, 1)}
-	h, fwd := forwardRouter(t, teamEndpoint(t, time.Hour, &calls), d)
-	if r := postPlain(h, textMsg(106, "never answered")); r.Body.String() != "success" {
-		t.Fatalf("reply = %q; want success at the deadline", r.Body)
+	p, fwd := forwardPipeline(t, teamEndpoint(t, time.Hour, &calls), d)
+	if r := answer(t, p, textMsg(106, "never answered")); r != "success" {
+		t.Fatalf("reply = %q; want success at the deadline", r)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -231,8 +212,8 @@ func TestForwardShutdown(t *testing.T) {
 		t.Error("Shutdown with a forward still running = nil; want an error")
 	}
 	before := runtime.NumGoroutine()
-	if r := postPlain(h, textMsg(107, "after shutdown")); r.Body.String() != "success" || calls.Load() != 1 {
-		t.Errorf("forward after Shutdown: reply %q, endpoint calls %d; want success and no call", r.Body, calls.Load())
+	if r := answer(t, p, textMsg(107, "after shutdown")); r != "success" || calls.Load() != 1 {
+		t.Errorf("forward after Shutdown: reply %q, endpoint calls %d; want success and no call", r, calls.Load())
 	}
 	if runtime.NumGoroutine() > before {
 		t.Errorf("a forward after Shutdown started a goroutine")

@@ -1,6 +1,9 @@
 // Package rules decides how the account answers a pushed message, from a
 // YAML file an admin edits (templates/rules.yaml is the shipped default and
-// documents the format). It is pure logic: no HTTP, no I/O after Load.
+// documents the format). It owns the rules file's format and its checks,
+// matching a message against the rules, and filling a reply's templates;
+// package reply runs it, forwards and renders. It is pure logic: no HTTP,
+// no I/O after Load.
 //
 // Rules are tried in file order and the first match answers. A user message
 // that matches nothing gets the default; an event that matches nothing gets

@@ -1,4 +1,4 @@
-package handlers
+package reply
 
 import (
 	"bytes"
@@ -8,11 +8,11 @@ import (
 	"wxoa/wechat"
 )
 
-// DecodeReplyJSON turns a forward endpoint's answer, in the format of
+// DecodeAnswer turns a forward endpoint's JSON answer, in the format of
 // wechat.ReplyData, into a reply; nil means "success" (no reply), as does an
 // empty body. {"content":"..."} without a type is a text reply. Unknown
 // keys are an error, so a typo does not silently drop a field.
-func DecodeReplyJSON(data []byte) (wechat.Reply, error) {
+func DecodeAnswer(data []byte) (wechat.Reply, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil
 	}

@@ -1,4 +1,4 @@
-package handlers
+package reply
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"wxoa/handlers/rules"
+	"wxoa/reply/rules"
 	"wxoa/wechat"
 )
 
@@ -53,7 +53,7 @@ type ForwardStats struct {
 // HTTPForwarder implements the 5-second rule: a rule's endpoint gets the
 // message as JSON; what it answers within Deadline becomes the passive
 // reply; anything later is answered with "success" at once and delivered
-// through the customer-service API. The replyCache in front of it makes
+// through the customer-service API. The Pipeline in front of it makes
 // WeChat's retries of the same message reuse the first answer, so a late
 // answer is delivered once. Each forward runs on one goroutine that the
 // forwarder owns until Shutdown.
@@ -184,7 +184,7 @@ func (f *HTTPForwarder) deliverLate(ctx context.Context, fw *rules.Forward, msg 
 		return
 	}
 	if f.cfg.Once != nil {
-		first, err := f.cfg.Once.Once(ctx, "deliver:"+ReplyKey(msg))
+		first, err := f.cfg.Once.Once(ctx, "deliver:"+Key(msg))
 		switch {
 		case err != nil:
 			// Better a rare duplicate than an answer the user never gets.
@@ -259,5 +259,5 @@ func (f *HTTPForwarder) call(ctx context.Context, url string, msg wechat.Message
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("forward: endpoint answered HTTP %d", resp.StatusCode)
 	}
-	return DecodeReplyJSON(data)
+	return DecodeAnswer(data)
 }

@@ -1,0 +1,164 @@
+// Package reply owns the answer to a pushed message: the rules that pick it
+// (reply/rules), the forward to a team's own endpoint under WeChat's
+// 5-second rule with late answers delivered by customer-service message,
+// the rendering of the passive reply, and the dedup that gives WeChat's
+// retries the first answer, byte for byte, with the rule run once. It
+// knows no HTTP server: the callback handler gives it a parsed message and
+// writes back the bytes it returns.
+package reply
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"time"
+
+	"wxoa/reply/rules"
+	"wxoa/wechat"
+	"wxoa/wechat/dedup"
+)
+
+// Matcher picks the reply to a message: the rules engine, *rules.Engine.
+type Matcher interface {
+	Match(msg wechat.Message) (rules.Result, error)
+}
+
+// Forwarder answers a message through a team's own endpoint. A nil reply
+// means "success": the answer, if any, is delivered later. ctx is the
+// request's; a forward that outlives it is bounded by the forwarder itself.
+type Forwarder interface {
+	Forward(ctx context.Context, f *rules.Forward, msg wechat.Message) wechat.Reply
+}
+
+// Config is what a Pipeline is built from. Rules is required.
+type Config struct {
+	Rules     Matcher
+	Forwarder Forwarder // nil: rules that forward answer success
+	// Store remembers answered messages. nil: an in-process store keeping
+	// each for DedupTTL(MaxClockSkew), a retry waiting up to DefaultWait.
+	Store        dedup.Store
+	MaxClockSkew time.Duration    // the callback's clock-skew window; sizes the default Store
+	Now          func() time.Time // nil: time.Now; stamps the replies
+	Logger       *slog.Logger     // nil: discard
+}
+
+// Pipeline answers pushed messages: rules, then forward, then render,
+// fronted by the dedup store so that a retried message (same MsgId, or
+// same sender, time and event) gets byte-identical reply content and the
+// rule behind it runs once, even when the retry arrives while the first
+// try is still running and, with a Redis store, when it lands on another
+// instance.
+//
+// The first try claims the message; a retry finds the claim and waits for
+// its reply, up to the reply deadline (the store's MaxWait), then answers
+// "success" rather than run the rule again.
+type Pipeline struct {
+	rules   Matcher
+	forward Forwarder
+	store   dedup.Store
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// New checks cfg and returns its pipeline.
+func New(cfg Config) (*Pipeline, error) {
+	if cfg.Rules == nil {
+		return nil, errors.New("reply: Rules are required")
+	}
+	if cfg.Store == nil {
+		cfg.Store = dedup.NewMemory(dedup.MemoryConfig{TTL: DedupTTL(cfg.MaxClockSkew), MaxWait: DefaultWait})
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Pipeline{rules: cfg.Rules, forward: cfg.Forwarder, store: cfg.Store, now: cfg.Now, log: cfg.Logger}, nil
+}
+
+// Key is the dedup key of msg: the account (ToUserName, so that accounts
+// sharing a Redis never collide) and wechat.DedupKey.
+func Key(msg wechat.Message) string {
+	return msg.Head().ToUserName + ":" + wechat.DedupKey(msg)
+}
+
+// Answer returns the passive reply to msg as plaintext XML, or
+// wechat.SuccessReply when there is none: no rule answers, a rule failed,
+// the answer comes late, or the message is a retry whose first try has not
+// answered in time. It never fails: WeChat gets an answer either way, and
+// what went wrong is logged.
+func (p *Pipeline) Answer(ctx context.Context, msg wechat.Message) []byte {
+	key := Key(msg)
+	claimed, b, err := p.store.Claim(ctx, key)
+	switch {
+	case err == nil && !claimed:
+		return b
+	case errors.Is(err, dedup.ErrPending), errors.Is(err, dedup.ErrNoReply):
+		return wechat.SuccessReply
+	case err != nil:
+		// The store failed and could not fall back: answering without it
+		// could run the rule twice, answering "success" loses one reply.
+		p.log.Error("reply dedup store failed; answering success", "err", err)
+		return wechat.SuccessReply
+	}
+	// The reply outlives the request: a retry may be waiting for it.
+	done := context.WithoutCancel(ctx)
+	finished := false
+	defer func() {
+		if !finished { // the rule panicked: waiters answer "success"
+			p.store.Abandon(done, key)
+		}
+	}()
+	b = p.compute(ctx, msg)
+	if err := p.store.Done(done, key, b); err != nil {
+		p.log.Warn("reply not remembered; a retry of this message would get success", "err", err)
+	}
+	finished = true
+	return b
+}
+
+func (p *Pipeline) compute(ctx context.Context, msg wechat.Message) []byte {
+	if _, ok := msg.(*wechat.Unknown); ok {
+		return wechat.SuccessReply
+	}
+	res, err := p.rules.Match(msg)
+	if err != nil {
+		p.log.Error("reply rule failed", "rule", res.Rule, "err", err)
+		return wechat.SuccessReply
+	}
+	reply := res.Reply
+	if res.Forward != nil {
+		if p.forward == nil {
+			p.log.Error("rule forwards but forwarding is not configured", "rule", res.Rule)
+			return wechat.SuccessReply
+		}
+		reply = p.forward.Forward(ctx, res.Forward, msg)
+	}
+	if reply == nil {
+		return wechat.SuccessReply
+	}
+	h := msg.Head()
+	b, err := wechat.MarshalReply(h.FromUserName, h.ToUserName, p.now().Unix(), reply)
+	if err != nil {
+		p.log.Error("render reply", "rule", res.Rule, "err", err)
+		return wechat.SuccessReply
+	}
+	return b
+}
+
+// DefaultWait is how long a retry waits for the first try's reply when no
+// store is configured: REPLY_DEADLINE's default.
+const DefaultWait = 4500 * time.Millisecond
+
+// DedupTTL is how long a message is remembered: twice the clock-skew window
+// (a request is accepted from skew before its timestamp to skew after, so
+// its replay can come 2×skew after the first try), at least two minutes;
+// with the check off (0), dedup.DefaultTTL.
+func DedupTTL(skew time.Duration) time.Duration {
+	if skew <= 0 {
+		return dedup.DefaultTTL
+	}
+	return max(2*skew+time.Minute, 2*time.Minute)
+}
