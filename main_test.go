@@ -63,7 +63,9 @@ func TestFakeCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out lockedBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"wxoa", "fake", "--addr", addr}, mapGetenv(nil), nil, &out, io.Discard) }()
+	go func() {
+		done <- run(ctx, []string{"wxoa", "fake", "--addr", addr}, mapGetenv(nil), nil, &out, io.Discard)
+	}()
 	var tokenOut bytes.Buffer
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), "WECHAT_APP_SECRET=") {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,7 +13,9 @@ import (
 	"time"
 
 	"wxoa/config"
+	"wxoa/handlers/admin"
 	"wxoa/internal/banner"
+	"wxoa/internal/metrics"
 	"wxoa/internal/logsink"
 	"wxoa/internal/tunnel"
 
@@ -21,6 +24,7 @@ import (
 	"wxoa/reply/rules"
 	"wxoa/wechat"
 	"wxoa/wechat/dedup"
+	"wxoa/wechat/menu"
 	"wxoa/wechat/redisurl"
 	"wxoa/wechat/silenceper"
 )
@@ -158,6 +162,8 @@ func (a *app) bannerInfo(addr, publicURL string) banner.Info {
 			{Name: "token API", On: tokenAPI},
 			{Name: "drop-in /cgi-bin/token", On: tokenAPI},
 			{Name: "JS-SDK", On: tokenAPI},
+			{Name: "admin /admin", On: tokenAPI},
+			{Name: "/metrics", On: true},
 		},
 	}
 }
@@ -197,7 +203,9 @@ func (a *app) router() (http.Handler, *reply.HTTPForwarder, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	answers, err := reply.New(reply.Config{Rules: engine, Forwarder: fwd, Store: store, Logger: a.log})
+	m := metrics.New(metrics.WithLogger(a.log))
+	m.WatchForwards(func() metrics.ForwardCounts { return metrics.ForwardCounts(fwd.Stats()) })
+	answers, err := reply.New(reply.Config{Rules: engine, Forwarder: fwd, Store: store, Logger: a.log, Observer: m})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -211,14 +219,29 @@ func (a *app) router() (http.Handler, *reply.HTTPForwarder, error) {
 		APIKey:         cfg.TokenAPIKey,
 		AppID:          cfg.AppID,
 		AppSecret:      cfg.AppSecret,
+		Observer:       m,
+		Metrics:        m.Handler(),
 	}
 	if a.tokens != nil {
-		d.Tokens = a.tokens
-		d.JSSDK = a.jssdk()
+		if err := m.WatchTokens(a.tokens, a.tickets); err != nil {
+			return nil, nil, err
+		}
+		traffic := &admin.Traffic{}
+		d.Tokens, d.JSSDK, d.Traffic = a.tokens, a.jssdk(), traffic
 		d.Managed = []handlers.Managed{a.tokens, a.tickets}
+		d.Admin = &admin.Config{Tokens: a.tokens, Store: cfg.TokenStore.String(), CallbackMode: callbackMode(cfg),
+			CallbackPath: cfg.CallbackPath, Traffic: traffic, Logger: a.log, Secure: cfg.AdminSecureCookie,
+			Menu: admin.MenuFunc(func(ctx context.Context) (json.RawMessage, error) { return menu.Fetch(ctx, a.calls) })}
 	}
 	h, err := handlers.NewRouter(d)
 	return h, fwd, err
+}
+
+func callbackMode(cfg *config.Config) string {
+	if cfg.EncodingAESKey.Empty() {
+		return "plaintext"
+	}
+	return "compatible/safe"
 }
 
 // dedupStore builds where callbacks are claimed: this process's byte-bounded

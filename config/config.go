@@ -72,6 +72,10 @@ type Config struct {
 	// NgrokAuthtoken opens `serve --tunnel` (NGROK_AUTHTOKEN); read here so
 	// that .env can hold it like every other setting.
 	NgrokAuthtoken wechat.Secret
+	// AdminSecureCookie marks the admin page's cookies Secure
+	// (ADMIN_SECURE_COOKIE): right behind TLS, wrong on plain http, where a
+	// browser would drop them and sign-in could never stick.
+	AdminSecureCookie bool
 
 	// TrustedProxies are the IPs and CIDRs (TRUSTED_PROXIES) whose
 	// X-Forwarded-For names the client; empty means the TCP peer is the
@@ -232,6 +236,8 @@ func build(lookup func(string) string) (*Config, error) {
 		DedupStore:      l.dedupStore(envDedupStore),
 		DedupCacheBytes: l.byteSize(envDedupCacheSize, "32MiB", 1<<20, 16<<30),
 		NgrokAuthtoken:  wechat.Secret(l.str(envNgrokAuthtoken, "")),
+
+		AdminSecureCookie: l.boolean(envAdminSecureCookie, false),
 	}
 	if len(l.errs) > 0 {
 		return nil, errors.Join(l.errs...)
@@ -259,7 +265,7 @@ func unknownKeys(dotenv map[string]string, path string) []string {
 }
 
 func hasOurPrefix(k string) bool {
-	for _, p := range []string{"WECHAT_", "TOKEN_", "LOG_", "REPLY_", "FORWARD_", "RULES_", "LISTEN_", "SHUTDOWN_", "TRUSTED_", "DEDUP_", "NGROK_"} {
+	for _, p := range []string{"WECHAT_", "TOKEN_", "LOG_", "REPLY_", "FORWARD_", "RULES_", "LISTEN_", "SHUTDOWN_", "TRUSTED_", "DEDUP_", "NGROK_", "ADMIN_"} {
 		if strings.HasPrefix(k, p) {
 			return true
 		}

@@ -39,6 +39,7 @@ const (
 	envDedupStore         = "DEDUP_STORE"
 	envDedupCacheSize     = "DEDUP_CACHE_SIZE"
 	envNgrokAuthtoken     = "NGROK_AUTHTOKEN"
+	envAdminSecureCookie  = "ADMIN_SECURE_COOKIE"
 )
 
 // allVars lists every variable Config reads; never modified.
@@ -49,6 +50,7 @@ var allVars = [...]string{
 	envTokenStore, envTokenMode, envTokenRefreshMargin, envTokenDailyLimit,
 	envTokenAPIKey, envReplyDeadline, envForwardURL, envForwardTimeout,
 	envTrustedProxies, envDedupStore, envDedupCacheSize, envNgrokAuthtoken,
+	envAdminSecureCookie,
 }
 
 // Variables returns the names of every variable the configuration reads.
@@ -303,4 +305,19 @@ func (l *loader) callbackToken(key string) wechat.Secret {
 		l.fail(key, "must be 3-32 letters or digits, as WeChat's console requires (got %d characters; value not shown)", len(v))
 	}
 	return wechat.Secret(v)
+}
+
+// boolean reads true/false (also 1/0, yes/no, on/off).
+func (l *loader) boolean(key string, def bool) bool {
+	switch v := strings.ToLower(l.str(key, "")); v {
+	case "":
+		return def
+	case "true", "1", "yes", "on":
+		return true
+	case "false", "0", "no", "off":
+		return false
+	default:
+		l.fail(key, "%q is not true or false", echo(v))
+		return def
+	}
 }

@@ -101,7 +101,12 @@ func (l *authLimiter) gate(refuse func(c *gin.Context, retryAfter int)) gin.Hand
 // failed records a failed authentication by c's client and logs it. reason
 // says what was wrong, never what was presented.
 func (l *authLimiter) failed(c *gin.Context, reason string) {
-	ip := c.ClientIP()
+	l.failedFrom(c.ClientIP(), c.Request.URL.Path, reason)
+}
+
+// failedFrom is failed for a caller that has no gin.Context (the admin
+// page, an http.Handler mounted in the router), given the client address.
+func (l *authLimiter) failedFrom(ip, path, reason string) {
 	f, ok := l.clients.Get(ip)
 	if !ok {
 		f = &failures{bucket: rate.NewLimiter(rate.Every(l.limit.Refill), l.limit.Burst)}
@@ -110,7 +115,7 @@ func (l *authLimiter) failed(c *gin.Context, reason string) {
 		}
 	}
 	f.bucket.AllowN(l.now(), 1)
-	l.log.Warn("authentication failed", "client", ip, "path", c.Request.URL.Path, "reason", reason)
+	l.log.Warn("authentication failed", "client", ip, "path", path, "reason", reason)
 }
 
 // refuseJSON answers the bearer API's refusal.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -11,7 +12,9 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"golang.org/x/time/rate"
 
+	"wxoa/handlers/admin"
 	"wxoa/wechat"
 )
 
@@ -39,6 +42,12 @@ type callback struct {
 	now     func() time.Time
 	answers Answerer
 	log     *slog.Logger
+	obs     Observer
+	traffic Traffic
+	// warn paces the lines about refused pushes: WeChat's console never
+	// shows our answer, so the log must say why, but a flood of forged
+	// requests must not become a flood of lines.
+	warn *rate.Sometimes
 }
 
 const (
@@ -55,7 +64,7 @@ func (h *callback) verify(c *gin.Context) {
 		return
 	}
 	if err := wechat.VerifyPush(h.token, q, h.now(), h.skew); err != nil {
-		refuse(c, err)
+		h.refuse(c, err)
 		return
 	}
 	c.Data(http.StatusOK, contentText, []byte(q.EchoStr))
@@ -65,9 +74,12 @@ func (h *callback) verify(c *gin.Context) {
 // mode and answers with a passive reply.
 // https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_standard_messages.html
 func (h *callback) receive(c *gin.Context) {
+	start := time.Now()
+	var msg wechat.Message
+	defer func() { h.record(c, start, msg) }()
 	q := wechat.ParsePushQuery(c.Request.URL.RawQuery)
 	if err := wechat.VerifyPush(h.token, q, h.now(), h.skew); err != nil {
-		refuse(c, err)
+		h.refuse(c, err)
 		return
 	}
 	buf := bodyPool.Get().(*bytes.Buffer)
@@ -78,22 +90,30 @@ func (h *callback) receive(c *gin.Context) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			c.String(http.StatusRequestEntityTooLarge, "body larger than %d bytes\n", tooBig.Limit)
+			h.rejected(c, rejectTooLarge, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", tooBig.Limit))
 			return
 		}
-		badRequest(c, "cannot read body")
+		h.rejected(c, rejectOther, http.StatusBadRequest, "cannot read body")
 		return
+	}
+	mode := modePlain
+	if q.Encrypted() {
+		// Compatible mode sends the plaintext fields beside the ciphertext.
+		mode = modeSafe
+		if bytes.Contains(buf.Bytes(), msgTypeTag) {
+			mode = modeCompat
+		}
 	}
 	body, err := wechat.OpenPush(h.token, h.crypter, q, buf.Bytes())
 	if err != nil {
-		refuse(c, err)
+		h.refuse(c, err)
 		return
 	}
-	msg, err := wechat.ParseMessage(body)
-	if err != nil {
-		badRequest(c, "malformed message: "+err.Error())
+	if msg, err = wechat.ParseMessage(body); err != nil {
+		h.rejected(c, rejectBadXML, http.StatusBadRequest, "malformed message: "+err.Error())
 		return
 	}
+	h.obs.CallbackMessage(msg, mode)
 	reply := h.answers.Answer(c.Request.Context(), msg)
 	if isSuccess(reply) {
 		write(c, textHeader, reply)
@@ -128,32 +148,55 @@ func write(c *gin.Context, contentType []string, b []byte) {
 // refuse answers a push that VerifyPush or OpenPush turned down: 403 when
 // a signature or the clock says it is not from WeChat, 400 when it is
 // malformed or does not fit our configuration; the body says which.
-func refuse(c *gin.Context, err error) {
-	status, reason := http.StatusBadRequest, err.Error()
+func (h *callback) refuse(c *gin.Context, err error) {
+	status, label, reason := http.StatusBadRequest, rejectOther, err.Error()
 	switch {
 	case errors.Is(err, wechat.ErrMissingSignature):
-		reason = "missing signature, timestamp or nonce"
+		label, reason = rejectMissingParams, "missing signature, timestamp or nonce"
 	case errors.Is(err, wechat.ErrBadTimestamp):
-		reason = "timestamp is not a number"
+		label, reason = rejectMissingParams, "timestamp is not a number"
 	case errors.Is(err, wechat.ErrClockSkew):
-		status, reason = http.StatusForbidden, "timestamp outside the allowed clock skew"
+		status, label, reason = http.StatusForbidden, rejectStaleTimestamp, "timestamp outside the allowed clock skew"
 	case errors.Is(err, wechat.ErrBadSignature):
-		status, reason = http.StatusForbidden, "invalid signature"
+		status, label, reason = http.StatusForbidden, rejectBadSignature, "invalid signature"
 	case errors.Is(err, wechat.ErrPlaintextRefused):
-		reason = "plaintext message refused: WECHAT_ENCODING_AES_KEY is set, so only compatible/safe-mode (encrypt_type=aes) posts are accepted"
+		label, reason = rejectPlaintext, "plaintext message refused: WECHAT_ENCODING_AES_KEY is set, so only compatible/safe-mode (encrypt_type=aes) posts are accepted"
 	case errors.Is(err, wechat.ErrNoKey):
-		reason = "encrypted message but no WECHAT_ENCODING_AES_KEY is configured"
+		label, reason = rejectNoKey, "encrypted message but no WECHAT_ENCODING_AES_KEY is configured"
 	case errors.Is(err, wechat.ErrMissingMsgSignature):
-		reason = "missing msg_signature"
+		label, reason = rejectMissingParams, "missing msg_signature"
 	case errors.Is(err, wechat.ErrBadMsgSignature):
-		status, reason = http.StatusForbidden, "invalid msg_signature"
+		status, label, reason = http.StatusForbidden, rejectBadSignature, "invalid msg_signature"
 	case errors.Is(err, wechat.ErrDecrypt):
-		reason = "cannot decrypt: " + err.Error()
+		label, reason = rejectDecrypt, "cannot decrypt: "+err.Error()
 	case errors.Is(err, wechat.ErrMalformedMessage):
-		reason = "malformed envelope: " + err.Error()
+		label, reason = rejectBadXML, "malformed envelope: "+err.Error()
 	}
+	h.rejected(c, label, status, reason)
+}
+
+// rejected answers a refused push with status and reason, counts it, and
+// logs why at WARN (paced): the reason never quotes the message, and the
+// query (signature, openid) is never logged.
+func (h *callback) rejected(c *gin.Context, label string, status int, reason string) {
+	h.obs.CallbackRejected(label)
+	h.warn.Do(func() {
+		h.log.Warn("callback refused", "reason", label, "status", status, "detail", reason, "client", c.ClientIP())
+	})
 	c.String(status, "%s\n", reason)
 }
+
+// record notes the callback for the admin page once it is answered.
+func (h *callback) record(c *gin.Context, start time.Time, msg wechat.Message) {
+	e := admin.Entry{Time: start, Status: c.Writer.Status(), Latency: time.Since(start)}
+	if msg != nil {
+		hd := msg.Head()
+		e.Type, e.Event = string(hd.MsgType), string(wechat.EventOf(msg))
+	}
+	h.traffic.Record(e)
+}
+
+var msgTypeTag = []byte("<MsgType>")
 
 func badRequest(c *gin.Context, reason string) {
 	c.String(http.StatusBadRequest, "%s\n", reason)

@@ -7,15 +7,19 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"golang.org/x/time/rate"
 
+	"wxoa/handlers/admin"
 	"wxoa/wechat"
 )
 
@@ -52,6 +56,18 @@ type Deps struct {
 	// Managed are the token managers /healthz reports on (store health,
 	// passive-refresh checks).
 	Managed []Managed
+
+	// Observer counts requests and callbacks (*metrics.Metrics); nil: none.
+	Observer Observer
+	// Metrics answers GET /metrics, unauthenticated like most exporters
+	// (promhttp over the server's own registry); nil: not served.
+	Metrics http.Handler
+	// Traffic keeps recent callbacks for the admin page; nil: none kept.
+	Traffic Traffic
+	// Admin configures the admin page at /admin, served with the token API
+	// (its key is APIKey; its failed logins count against AuthLimit); nil:
+	// not served.
+	Admin *admin.Config
 }
 
 // NewRouter returns the whole route table.
@@ -73,7 +89,13 @@ func NewRouter(d Deps) (http.Handler, error) {
 	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("handlers: trusted proxies: %w", err)
 	}
-	r.Use(recovery(d.Logger), accessLog(d.Logger))
+	if d.Observer == nil {
+		d.Observer = nopObserver{}
+	}
+	if d.Traffic == nil {
+		d.Traffic = nopTraffic{}
+	}
+	r.Use(recovery(d.Logger), observe(d.Logger, d.Observer))
 
 	cb := &callback{
 		token:   d.Callback.Token.Reveal(),
@@ -82,10 +104,16 @@ func NewRouter(d Deps) (http.Handler, error) {
 		now:     d.Now,
 		answers: d.Answerer,
 		log:     d.Logger,
+		obs:     d.Observer,
+		traffic: d.Traffic,
+		warn:    &rate.Sometimes{First: 10, Interval: time.Second},
 	}
 	r.GET(d.CallbackPath, cb.verify)
 	r.POST(d.CallbackPath, limitBody(MaxBody), cb.receive)
 	r.GET("/healthz", health(d.Forwards, d.Managed, d.Now))
+	if d.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(d.Metrics))
+	}
 
 	if !d.APIKey.Empty() && d.Tokens != nil {
 		lim, err := newAuthLimiter(d.AuthLimit, d.Now, d.Logger)
@@ -103,9 +131,57 @@ func NewRouter(d Deps) (http.Handler, error) {
 			r.GET("/cgi-bin/token", lim.gate(refuseWeChat), ta.classicToken)
 			r.POST("/cgi-bin/stable_token", lim.gate(refuseWeChat), limitBody(4<<10), ta.stableToken)
 		}
+		if d.Admin != nil {
+			if err := mountAdmin(r, *d.Admin, d.APIKey, lim); err != nil {
+				return nil, err
+			}
+		}
 	}
 	r.NoRoute(func(c *gin.Context) { c.String(http.StatusNotFound, "not found\n") })
 	r.NoMethod(func(c *gin.Context) { c.String(http.StatusMethodNotAllowed, "method not allowed\n") })
 	r.HandleMethodNotAllowed = true
+	if rn, ok := d.Observer.(interface{ Routes(...string) error }); ok {
+		var patterns []string
+		for _, ri := range r.Routes() {
+			patterns = append(patterns, ri.Path)
+		}
+		if err := rn.Routes(patterns...); err != nil {
+			return nil, fmt.Errorf("handlers: metrics routes: %w", err)
+		}
+	}
 	return r, nil
+}
+
+// mountAdmin serves the admin page behind the same per-client limit as the
+// token API: its login form is one more way to guess the key.
+func mountAdmin(r *gin.Engine, cfg admin.Config, key wechat.Secret, lim *authLimiter) error {
+	cfg.Key = key
+	cfg.AuthFailed = func(req *http.Request, reason string) {
+		ip, _ := req.Context().Value(clientIPKey{}).(string)
+		lim.failedFrom(ip, req.URL.Path, reason)
+	}
+	a, err := admin.New(cfg)
+	if err != nil {
+		return fmt.Errorf("handlers: admin page: %w", err)
+	}
+	h := func(c *gin.Context) {
+		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), clientIPKey{}, c.ClientIP()))
+		a.ServeHTTP(c.Writer, c.Request)
+	}
+	g := r.Group("/admin", lim.gate(refuseText))
+	g.GET("", h)
+	for _, p := range []string{"/login", "/refresh", "/logout"} {
+		g.POST(p, limitBody(4<<10), h)
+	}
+	return nil
+}
+
+// clientIPKey carries gin's view of the client address (trusted proxies
+// applied) to the admin page's failure hook.
+type clientIPKey struct{}
+
+// refuseText answers the admin page's refusal: a person at a browser.
+func refuseText(c *gin.Context, retryAfter int) {
+	c.Header("Retry-After", strconv.Itoa(retryAfter))
+	c.String(http.StatusTooManyRequests, "too many failed sign-ins from this address: retry in %d s\n", retryAfter)
 }

@@ -41,7 +41,20 @@ type Config struct {
 	MaxClockSkew time.Duration    // the callback's clock-skew window; sizes the default Store
 	Now          func() time.Time // nil: time.Now; stamps the replies
 	Logger       *slog.Logger     // nil: discard
+	Observer     Observer         // nil: nothing counted
 }
+
+// Observer counts what the pipeline answers (*metrics.Metrics). Its
+// methods run on every message and must be cheap.
+type Observer interface {
+	Reply(kind string) // a reply was computed: its MsgType, or "success"
+	DedupHit()         // a retry was answered with the first try's reply
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Reply(string) {}
+func (nopObserver) DedupHit()    {}
 
 // Pipeline answers pushed messages: rules, then forward, then render,
 // fronted by the dedup store so that a retried message (same MsgId, or
@@ -59,6 +72,7 @@ type Pipeline struct {
 	store   dedup.Store
 	now     func() time.Time
 	log     *slog.Logger
+	obs     Observer
 }
 
 // New checks cfg and returns its pipeline.
@@ -75,7 +89,10 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Pipeline{rules: cfg.Rules, forward: cfg.Forwarder, store: cfg.Store, now: cfg.Now, log: cfg.Logger}, nil
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
+	return &Pipeline{rules: cfg.Rules, forward: cfg.Forwarder, store: cfg.Store, now: cfg.Now, log: cfg.Logger, obs: cfg.Observer}, nil
 }
 
 // Key is the dedup key of msg: the account (ToUserName, so that accounts
@@ -94,6 +111,7 @@ func (p *Pipeline) Answer(ctx context.Context, msg wechat.Message) []byte {
 	claimed, b, err := p.store.Claim(ctx, key)
 	switch {
 	case err == nil && !claimed:
+		p.obs.DedupHit()
 		return b
 	case errors.Is(err, dedup.ErrPending), errors.Is(err, dedup.ErrNoReply):
 		return wechat.SuccessReply
@@ -111,7 +129,8 @@ func (p *Pipeline) Answer(ctx context.Context, msg wechat.Message) []byte {
 			p.store.Abandon(done, key)
 		}
 	}()
-	b = p.compute(ctx, msg)
+	b, kind := p.compute(ctx, msg)
+	p.obs.Reply(kind)
 	if err := p.store.Done(done, key, b); err != nil {
 		p.log.Warn("reply not remembered; a retry of this message would get success", "err", err)
 	}
@@ -119,34 +138,38 @@ func (p *Pipeline) Answer(ctx context.Context, msg wechat.Message) []byte {
 	return b
 }
 
-func (p *Pipeline) compute(ctx context.Context, msg wechat.Message) []byte {
+// compute runs the rules (and the forward) and renders the reply; kind is
+// its MsgType, or "success".
+func (p *Pipeline) compute(ctx context.Context, msg wechat.Message) (b []byte, kind string) {
 	if _, ok := msg.(*wechat.Unknown); ok {
-		return wechat.SuccessReply
+		return wechat.SuccessReply, success
 	}
 	res, err := p.rules.Match(msg)
 	if err != nil {
 		p.log.Error("reply rule failed", "rule", res.Rule, "err", err)
-		return wechat.SuccessReply
+		return wechat.SuccessReply, success
 	}
 	reply := res.Reply
 	if res.Forward != nil {
 		if p.forward == nil {
 			p.log.Error("rule forwards but forwarding is not configured", "rule", res.Rule)
-			return wechat.SuccessReply
+			return wechat.SuccessReply, success
 		}
 		reply = p.forward.Forward(ctx, res.Forward, msg)
 	}
 	if reply == nil {
-		return wechat.SuccessReply
+		return wechat.SuccessReply, success
 	}
 	h := msg.Head()
-	b, err := wechat.MarshalReply(h.FromUserName, h.ToUserName, p.now().Unix(), reply)
+	b, err = wechat.MarshalReply(h.FromUserName, h.ToUserName, p.now().Unix(), reply)
 	if err != nil {
 		p.log.Error("render reply", "rule", res.Rule, "err", err)
-		return wechat.SuccessReply
+		return wechat.SuccessReply, success
 	}
-	return b
+	return b, reply.Kind()
 }
+
+const success = "success"
 
 // DefaultWait is how long a retry waits for the first try's reply when no
 // store is configured: REPLY_DEADLINE's default.

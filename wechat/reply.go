@@ -28,6 +28,9 @@ type Reply interface {
 	Data() ReplyData
 	// String returns the reply as a user would read it, e.g. `text: Hello`.
 	String() string
+	// Kind is the reply's MsgType ("text", "news", ...), for counting
+	// replies without a type switch or a copy.
+	Kind() string
 	// appendBody appends <MsgType> and the type's elements.
 	appendBody(b []byte) ([]byte, error)
 	sizeHint() int

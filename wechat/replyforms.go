@@ -116,3 +116,24 @@ func (r *TransferCustomerServiceReply) String() string {
 	}
 	return s
 }
+
+// Kind implements Reply.
+func (*TextReply) Kind() string { return "text" }
+
+// Kind implements Reply.
+func (*ImageReply) Kind() string { return "image" }
+
+// Kind implements Reply.
+func (*VoiceReply) Kind() string { return "voice" }
+
+// Kind implements Reply.
+func (*VideoReply) Kind() string { return "video" }
+
+// Kind implements Reply.
+func (*MusicReply) Kind() string { return "music" }
+
+// Kind implements Reply.
+func (*NewsReply) Kind() string { return "news" }
+
+// Kind implements Reply.
+func (*TransferCustomerServiceReply) Kind() string { return "transfer_customer_service" }

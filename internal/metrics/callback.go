@@ -1,6 +1,10 @@
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"wxoa/wechat"
+)
 
 func (m *Metrics) initCallbacks() {
 	// wxoa_callbacks_total is the traffic WeChat pushes: a drop to zero
@@ -47,6 +51,15 @@ func (m *Metrics) initCallbacks() {
 	for i, k := range kindLabels {
 		m.replies[i] = replies.WithLabelValues(k)
 	}
+}
+
+// CallbackMessage is Callback with the type read from msg (TypeOf), for
+// callers holding the parsed message: it allocates nothing.
+func (m *Metrics) CallbackMessage(msg wechat.Message, mode string) {
+	if m == nil {
+		return
+	}
+	m.Callback(TypeOf(msg), mode)
 }
 
 // Callback records an accepted callback message: msgType is TypeOf(msg)

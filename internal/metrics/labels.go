@@ -143,23 +143,8 @@ func TypeOf(msg wechat.Message) string {
 
 // ReplyKind returns the Reply kind of a passive reply; nil is "success".
 func ReplyKind(r wechat.Reply) string {
-	switch r.(type) {
-	case nil:
+	if r == nil {
 		return KindSuccess
-	case *wechat.TextReply:
-		return KindText
-	case *wechat.ImageReply:
-		return KindImage
-	case *wechat.VoiceReply:
-		return KindVoice
-	case *wechat.VideoReply:
-		return KindVideo
-	case *wechat.MusicReply:
-		return KindMusic
-	case *wechat.NewsReply:
-		return KindNews
-	case *wechat.TransferCustomerServiceReply:
-		return KindTransfer
 	}
-	return Other
+	return r.Kind()
 }

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"wxoa/wechat/wechattest"
+)
+
+// scrapeMetrics GETs /metrics and parses it with Prometheus's own parser.
+func scrapeMetrics(t *testing.T, s *e2eServer) (string, map[string]*dto.MetricFamily) {
+	t.Helper()
+	code, body := s.request(t, "GET", "/metrics", "", "")
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics = %d", code)
+	}
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("parse /metrics: %v\n%s", err, body)
+	}
+	return body, fams
+}
+
+// value returns the value of the series of family name whose labels
+// include want, or -1 when there is none.
+func value(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
+	f, ok := fams[name]
+	if !ok {
+		return -1
+	}
+	for _, m := range f.GetMetric() {
+		match := true
+		for k, v := range want {
+			found := false
+			for _, l := range m.GetLabel() {
+				found = found || l.GetName() == k && l.GetValue() == v
+			}
+			match = match && found
+		}
+		if !match {
+			continue
+		}
+		switch {
+		case m.Counter != nil:
+			return m.GetCounter().GetValue()
+		case m.Gauge != nil:
+			return m.GetGauge().GetValue()
+		case m.Histogram != nil:
+			return float64(m.GetHistogram().GetSampleCount())
+		}
+	}
+	return -1
+}
+
+// The server's /metrics counts what an operator alerts on, from the real
+// wiring: requests by route, callbacks by type and mode, refusals by
+// reason, replies by kind, and the token's state.
+func TestE2EMetrics(t *testing.T) {
+	fake := wechattest.NewServer(t)
+	s := startE2E(t, e2eVars(t, fake), fake)
+	user := s.follower(t, "oMetrics")
+	for _, m := range []wechattest.Message{wechattest.Text("hello"), wechattest.Text("help"), wechattest.Click("HELP")} {
+		if _, err := user.Send(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := user.Retry(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s.request(t, "POST", "/wechat?signature=bad&timestamp="+nowUnix()+"&nonce=n", "", "<xml/>")
+	if code, _ := s.request(t, "GET", "/api/token", "Bearer "+e2eAPIKey, ""); code != 200 {
+		t.Fatalf("GET /api/token = %d", code)
+	}
+	body, fams := scrapeMetrics(t, s)
+	tests := []struct {
+		name   string
+		labels map[string]string
+		want   func(float64) bool
+	}{
+		{"wxoa_http_requests_total", map[string]string{"route": "/wechat", "method": "POST", "code": "200"}, func(v float64) bool { return v == 4 }},
+		{"wxoa_http_requests_total", map[string]string{"route": "/api/token", "code": "200"}, func(v float64) bool { return v == 1 }},
+		{"wxoa_http_request_duration_seconds", map[string]string{"route": "/wechat"}, func(v float64) bool { return v == 5 }},
+		{"wxoa_callbacks_total", map[string]string{"type": "text", "mode": "plain"}, func(v float64) bool { return v == 2 }},
+		{"wxoa_callbacks_total", map[string]string{"type": "event:CLICK", "mode": "plain"}, func(v float64) bool { return v == 2 }}, // and its retry
+		{"wxoa_callback_rejections_total", map[string]string{"reason": "bad_signature"}, func(v float64) bool { return v == 1 }},
+		{"wxoa_replies_total", map[string]string{"kind": "text"}, func(v float64) bool { return v == 3 }},
+		{"wxoa_dedup_hits_total", nil, func(v float64) bool { return v == 1 }},
+		{"wxoa_token_fetches_total", map[string]string{"token": "access_token", "outcome": "ok"}, func(v float64) bool { return v == 1 }},
+		{"wxoa_token_expires_in_seconds", map[string]string{"token": "access_token"}, func(v float64) bool { return v > 7000 }},
+		{"wxoa_token_daily_limit", map[string]string{"token": "access_token"}, func(v float64) bool { return v == 2000 }},
+		{"wxoa_token_store_up", map[string]string{"token": "access_token"}, func(v float64) bool { return v == 1 }},
+	}
+	for _, tt := range tests {
+		if v := value(fams, tt.name, tt.labels); !tt.want(v) {
+			t.Errorf("%s%v = %v; unexpected", tt.name, tt.labels, v)
+		}
+	}
+	if strings.Contains(body, "oMetrics") || strings.Contains(body, "hello") {
+		t.Error("/metrics carries an openid or message content")
+	}
+	if promtool, err := exec.LookPath("promtool"); err == nil {
+		cmd := exec.Command(promtool, "check", "metrics")
+		cmd.Stdin = strings.NewReader(body)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool check metrics: %v\n%s", err, out)
+		}
+	} else if os.Getenv("CI") == "true" {
+		t.Error("promtool missing: install prometheus (.ci/run does)")
+	}
+}
+
+func nowUnix() string { return strconv.FormatInt(time.Now().Unix(), 10) }
+
+// chromiumPath is Debian's Chromium, which .ci/run installs.
+const chromiumPath = "/usr/bin/chromium"
+
+// The admin page against the real server, in headless Chromium: sign in
+// with TOKEN_API_KEY, read the token's state, have WeChat retire the token
+// (another system fetched one), press "Refresh now", and see the new
+// token's expiry; the screenshot is kept as an artifact.
+func TestE2EAdminInBrowser(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s: %v: install chromium (.ci/run does)", chromiumPath, err)
+		}
+		t.Skipf("%s missing (apt-get install -y chromium); in CI this fails", chromiumPath)
+	}
+	fake := wechattest.NewServer(t)
+	s := startE2E(t, e2eVars(t, fake), fake)
+	if code, _ := s.request(t, "GET", "/api/token", "Bearer "+e2eAPIKey, ""); code != 200 {
+		t.Fatalf("GET /api/token = %d", code)
+	}
+	user := s.follower(t, "oAdminPage")
+	if _, err := user.Send(context.Background(), wechattest.Text("hello")); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, chromedp.ExecPath(chromiumPath),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900))
+	defer cancelAlloc()
+	b, cancelBrowser := chromedp.NewContext(alloc)
+	defer cancelBrowser()
+	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(b, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(b, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return strings.TrimSpace(v)
+	}
+
+	do("open the sign-in form", chromedp.Navigate(s.base+"/admin"), chromedp.WaitVisible(chromedp.CSS("form#login")))
+	do("sign in", chromedp.SendKeys(chromedp.CSS("#key"), e2eAPIKey), chromedp.Click(chromedp.CSS("#signin")),
+		chromedp.WaitVisible(chromedp.CSS("#token-state")))
+	old := fake.Current()
+	before, masked := text("#token-expires"), text("#token-masked")
+	if state := text("#token-state"); state != "valid" || !strings.HasPrefix(masked, old[:6]) || strings.Contains(masked, old) {
+		t.Errorf("token state %q, masked %q; want valid and the first characters only", state, masked)
+	}
+	fake.FetchElsewhere()               // WeChat stops accepting the token: the refresh must fetch
+	time.Sleep(1100 * time.Millisecond) // the expiry shown has a resolution of a second
+	do("refresh now", chromedp.Click(chromedp.CSS("#refresh")), chromedp.WaitVisible(chromedp.CSS("#flash")))
+	after := text("#token-expires")
+	if after == before || strings.HasPrefix(text("#token-masked"), old[:12]) || !strings.HasPrefix(text("#flash"), "Refreshed") {
+		t.Errorf("after Refresh now: expires %q (was %q), flash %q; want a new token and its expiry", after, before, text("#flash"))
+	}
+	if got := fake.TokenCalls(); got != 2 {
+		t.Errorf("token fetches = %d; want 2 (the first, the refresh)", got)
+	}
+	page, err := chromedp.Run(b, chromedp.OuterHTML(chromedp.CSS("html")))
+	if err != nil || strings.Contains(page, fake.Current()) || strings.Contains(page, e2eAPIKey) || strings.Contains(page, "oAdminPage") {
+		t.Errorf("the page (%v) holds a token, the key or an openid", err)
+	}
+	if !strings.Contains(page, "text") {
+		t.Errorf("recent traffic does not show the text callback")
+	}
+	png, err := chromedp.Run(b, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	dir := os.Getenv("WXOA_ARTIFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "admin-e2e.png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}

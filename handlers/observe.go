@@ -1,0 +1,53 @@
+package handlers
+
+import (
+	"time"
+
+	"wxoa/handlers/admin"
+	"wxoa/wechat"
+)
+
+// Observer counts what the HTTP surface sees, for /metrics
+// (*metrics.Metrics). Its methods run on every request and must be cheap;
+// their label values come from small fixed sets.
+type Observer interface {
+	// Request is one answered request: the route pattern (never the raw
+	// path), method, status and latency.
+	Request(route, method string, status int, d time.Duration)
+	// CallbackMessage is one accepted push: the message and the mode it
+	// came in (plain, compat, safe).
+	CallbackMessage(msg wechat.Message, mode string)
+	// CallbackRejected is one refused push, by reason.
+	CallbackRejected(reason string)
+}
+
+// Traffic keeps the recent callbacks the admin page shows (*admin.Traffic):
+// type, time, status, latency — never content or openids.
+type Traffic interface {
+	Record(admin.Entry)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Request(string, string, int, time.Duration) {}
+func (nopObserver) CallbackMessage(wechat.Message, string)     {}
+func (nopObserver) CallbackRejected(string)                    {}
+
+type nopTraffic struct{}
+
+func (nopTraffic) Record(admin.Entry) {}
+
+// Reasons a push is refused, as /metrics and the log name them.
+const (
+	rejectMissingParams   = "missing_params"
+	rejectStaleTimestamp  = "stale_timestamp"
+	rejectBadSignature    = "bad_signature"
+	rejectTooLarge        = "too_large"
+	rejectPlaintext       = "plaintext_refused"
+	rejectNoKey           = "no_key"
+	rejectBadXML          = "bad_xml"
+	rejectDecrypt         = "decrypt"
+	rejectOther           = "other"
+	modePlain, modeCompat = "plain", "compat"
+	modeSafe              = "safe"
+)
