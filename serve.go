@@ -15,8 +15,8 @@ import (
 	"wxoa/config"
 	"wxoa/handlers/admin"
 	"wxoa/internal/banner"
-	"wxoa/internal/metrics"
 	"wxoa/internal/logsink"
+	"wxoa/internal/metrics"
 	"wxoa/internal/tunnel"
 
 	"wxoa/handlers"
