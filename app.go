@@ -11,9 +11,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/silenceper/wechat/v2/officialaccount"
-
 	"wxoa/config"
+	"wxoa/reply"
 	"wxoa/wechat/api"
 	"wxoa/wechat/redisurl"
 	"wxoa/wechat/silenceper"
@@ -29,8 +28,10 @@ type app struct {
 	tickets *token.Manager        // jsapi_ticket; nil without appid/secret
 	calls   *api.Client           // calls that carry the managed token: tickets, menus, the SDK's
 	redis   redis.UniversalClient // TOKEN_STORE's Redis, shared by its users; nil otherwise
-	oa      *officialaccount.OfficialAccount
-	closers []io.Closer
+	// deliverer sends late answers as customer-service messages through
+	// silenceper's SDK; nil (none) without active calls.
+	deliverer reply.Deliverer
+	closers   []io.Closer
 }
 
 func loadConfig(e env) (*config.Config, error) {
@@ -56,12 +57,7 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, log: log}
 	if cfg.TokenStore.Kind == token.KindRedis {
 		// One pool for both token kinds and the callback dedup.
-		a.redis = cfg.TokenStore.Redis.NewClient()
-		a.closers = append(a.closers, a.redis)
-		if err := redisurl.Ping(context.Background(), a.redis, 2*time.Second); err != nil {
-			log.Warn("TOKEN_STORE's Redis does not answer at start-up; tokens are served from memory and WeChat until it does",
-				"redis", cfg.TokenStore.Redis.String(), "err", err)
-		}
+		a.redis = a.openRedis(cfg.TokenStore.Redis, "TOKEN_STORE", "tokens are served from memory and WeChat")
 	}
 	if !cfg.ActiveCalls() {
 		return a, nil
@@ -91,7 +87,7 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 		a.Close()
 		return nil, err
 	}
-	a.oa = silenceper.NewOfficialAccount(cfg.AppID, cfg.AppSecret)
+	a.deliverer = silenceper.Deliverer{OA: silenceper.NewOfficialAccount(cfg.AppID, cfg.AppSecret)}
 	return a, nil
 }
 
@@ -124,3 +120,15 @@ func (a *app) Close() error {
 }
 
 var errNoCredentials = errors.New("WECHAT_APP_ID and WECHAT_APP_SECRET are required for this command")
+
+// openRedis connects to spec, closed with the app. An unreachable Redis at
+// start-up is a warning, never an error: meanwhile work goes on without it
+// (meanwhile says how).
+func (a *app) openRedis(spec redisurl.Spec, variable, meanwhile string) redis.UniversalClient {
+	c := spec.NewClient()
+	a.closers = append(a.closers, c)
+	if err := redisurl.Ping(context.Background(), c, 2*time.Second); err != nil {
+		a.log.Warn(variable+"'s Redis does not answer at start-up; "+meanwhile+" until it does", "redis", spec.String(), "err", err)
+	}
+	return c
+}

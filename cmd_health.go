@@ -1,14 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"time"
 
 	"wxoa/config"
+	"wxoa/internal/harness"
 )
 
 const healthHelp = `Asks the server on this host (LISTEN_ADDR, from the same configuration as
@@ -27,10 +28,7 @@ func healthCommand(ctx context.Context, e env, args []string) error {
 	if cfg, err := config.Load(e.getenv, e.getenv("ENV_FILE")); err == nil {
 		addr = cfg.ListenAddr
 	}
-	if addr == "" {
-		addr = ":8080"
-	}
-	host, port, err := net.SplitHostPort(addr)
+	host, port, err := net.SplitHostPort(cmp.Or(addr, ":8080"))
 	if err != nil {
 		return fmt.Errorf("health: LISTEN_ADDR %q is not host:port", addr)
 	}
@@ -39,20 +37,10 @@ func healthCommand(ctx context.Context, e env, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
-	if err != nil {
-		return fmt.Errorf("health: %w", err)
-	}
 	client := &http.Client{Transport: &http.Transport{Proxy: nil}}
-	resp, err := client.Do(req)
-	if err != nil {
+	if err := harness.Probe(ctx, client, "http://"+net.JoinHostPort(host, port)); err != nil {
 		return fmt.Errorf("health: %w", err)
 	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("health: /healthz answered HTTP %d", resp.StatusCode)
-	}
-	fmt.Fprintln(e.stdout, "ok")
-	return nil
+	_, err = fmt.Fprintln(e.stdout, "ok")
+	return err
 }

@@ -50,8 +50,8 @@ func commands() []command {
 		{"serve", "[--tunnel]", "run the callback server and token API (the default)", serveHelp, serve},
 		{"token", "", "print a valid access_token (same store and locks as the server)", tokenHelp, printToken},
 		{"menu", "push FILE | get | delete", "manage the custom menu; push validates locally first", menuHelp, menuCommand},
-		{"sim", "[--url URL] [--script FILE] [--plain] [--openid ID] [--account ID]", "WeChat in a terminal: sign, send and decode messages", simHelp, simCommand},
-		{"demo", "", "an offline tour: server, fake WeChat, menu, conversation", demoHelp, demoCommand},
+		{"sim", "[--url URL] [--script FILE] [--plain] [--openid ID] [--account ID]", "WeChat in a terminal: sign, send and decode messages", sim.Help, simCommand},
+		{"demo", "", "an offline tour: server, fake WeChat, menu, conversation", demo.Help, demoCommand},
 		{"fake", "[--addr HOST:PORT]", "run the fake WeChat API (wechattest) for trying token, menu and services offline", fakeHelp, fakeCommand},
 		{"health", "", "exit 0 if the local server's /healthz answers 200 (for container health checks)", healthHelp, healthCommand},
 		{"version", "", "print the version and VCS revision", "", func(_ context.Context, e env, _ []string) error {
@@ -107,21 +107,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
 
-const simHelp = `WeChat in a terminal: signs (and in safe mode encrypts) what you type the way
-WeChat's servers push it, posts it to the callback and prints the decoded reply.
-It reads WECHAT_TOKEN, WECHAT_ENCODING_AES_KEY and LISTEN_ADDR from the same
-configuration as serve. /help at its prompt lists the commands; --script FILE
-replays a conversation and fails at the first reply that does not match.
-`
-
 func simCommand(ctx context.Context, e env, args []string) error {
 	return sim.Run(ctx, args, func() (*config.Config, error) { return loadConfig(e) }, sim.Streams{Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr})
 }
-
-const demoHelp = `The whole product offline, in this process: a fake WeChat API, a slow team
-endpoint and the real server on 127.0.0.1, walked through the token API, the
-menu, a safe-mode conversation and the 5-second rule. It reads no configuration.
-`
 
 func demoCommand(ctx context.Context, e env, args []string) error {
 	return demo.Run(ctx, args, run, e.stdout, e.stderr)

@@ -6,24 +6,23 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
 	"wxoa/config"
+	"wxoa/handlers"
 	"wxoa/handlers/admin"
 	"wxoa/internal/banner"
 	"wxoa/internal/logsink"
 	"wxoa/internal/metrics"
 	"wxoa/internal/tunnel"
-
-	"wxoa/handlers"
 	"wxoa/reply"
 	"wxoa/reply/rules"
 	"wxoa/wechat"
 	"wxoa/wechat/dedup"
+	"wxoa/wechat/jssdk"
 	"wxoa/wechat/menu"
 	"wxoa/wechat/redisurl"
 	"wxoa/wechat/silenceper"
@@ -53,11 +52,8 @@ func serve(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	sink := logsink.New(e.stderr)
-	sinkCtx, stopSink := context.WithCancel(context.WithoutCancel(ctx))
-	sinkDone := make(chan struct{})
-	go func() { defer close(sinkDone); sink.Run(sinkCtx) }()
-	defer func() { stopSink(); <-sinkDone }() // runs last: the final lines are written
+	sink, stopSink := logsink.Start(e.stderr)
+	defer stopSink() // runs last: the final lines are written
 	log := newLogger(cfg, sink)
 	// go-redis logs through a package-level logger; route it through ours,
 	// before anything dials, so JSON stays JSON.
@@ -96,10 +92,11 @@ func serve(ctx context.Context, e env, args []string) error {
 	go func() { served <- srv.Serve(ln) }()
 	var publicURL string
 	if *withTunnel {
-		tln, url, err := openTunnel(ctx, cfg, ln, log, e.stdout)
+		console := tunnel.Console{CallbackPath: cfg.CallbackPath, Token: cfg.Token.Reveal(), AESKey: cfg.EncodingAESKey.Reveal()}
+		tln, url, err := tunnel.ForServer(ctx, cfg.NgrokAuthtoken.Reveal(), ln.Addr(), console, log, e.stdout)
 		if err != nil {
 			srv.Close()
-			return err
+			return fmt.Errorf("tunnel: %w", err)
 		}
 		if tln != nil {
 			publicURL = url
@@ -129,26 +126,6 @@ func serve(ctx context.Context, e env, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// openTunnel opens the ngrok tunnel and prints the values to paste into
-// WeChat's console (stdout only: they include the callback token). Without
-// an authtoken it prints how to get one or tunnel otherwise, and the server
-// keeps serving locally (nil listener).
-func openTunnel(ctx context.Context, cfg *config.Config, local net.Listener, log *slog.Logger, stdout io.Writer) (net.Listener, string, error) {
-	console := tunnel.Console{CallbackPath: cfg.CallbackPath, Token: cfg.Token.Reveal(), AESKey: cfg.EncodingAESKey.Reveal()}
-	tln, url, err := tunnel.Open(ctx, cfg.NgrokAuthtoken.Reveal(), log)
-	switch {
-	case errors.Is(err, tunnel.ErrNoAuthtoken):
-		_, port, _ := net.SplitHostPort(local.Addr().String())
-		fmt.Fprint(stdout, tunnel.Help(port, console))
-		return nil, "", nil
-	case err != nil:
-		return nil, "", fmt.Errorf("tunnel: %w", err)
-	}
-	log.Info("tunnel open", "url", url)
-	fmt.Fprint(stdout, tunnel.ConsoleValues(url, console))
-	return tln, url, nil
 }
 
 // bannerInfo is what start-up prints about this server.
@@ -196,7 +173,7 @@ func (a *app) router() (http.Handler, *reply.HTTPForwarder, error) {
 		Deadline:  cfg.ReplyDeadline,
 		Timeout:   cfg.ForwardTimeout,
 		URL:       forwardURL,
-		Deliverer: a.deliverer(),
+		Deliverer: a.deliverer,
 		Once:      store,
 		Logger:    a.log,
 	})
@@ -227,7 +204,8 @@ func (a *app) router() (http.Handler, *reply.HTTPForwarder, error) {
 			return nil, nil, err
 		}
 		traffic := &admin.Traffic{}
-		d.Tokens, d.JSSDK, d.Traffic = a.tokens, a.jssdk(), traffic
+		d.Tokens, d.Traffic = a.tokens, traffic
+		d.JSSDK = &jssdk.Signer{AppID: cfg.AppID, Tickets: a.tickets}
 		d.Managed = []handlers.Managed{a.tokens, a.tickets}
 		d.Admin = &admin.Config{Tokens: a.tokens, Store: cfg.TokenStore.String(), CallbackMode: callbackMode(cfg),
 			CallbackPath: cfg.CallbackPath, Traffic: traffic, Logger: a.log, Secure: cfg.AdminSecureCookie,
@@ -256,12 +234,7 @@ func (a *app) dedupStore() (dedup.Store, error) {
 	case cfg.DedupStore.Memory:
 		client = nil
 	case !cfg.DedupStore.Redis.IsZero():
-		client = cfg.DedupStore.Redis.NewClient()
-		a.closers = append(a.closers, client)
-		if err := redisurl.Ping(context.Background(), client, 2*time.Second); err != nil {
-			a.log.Warn("DEDUP_STORE's Redis does not answer at start-up; retries are deduplicated per instance until it does",
-				"redis", cfg.DedupStore.Redis.String(), "err", err)
-		}
+		client = a.openRedis(cfg.DedupStore.Redis, "DEDUP_STORE", "retries are deduplicated per instance")
 	}
 	if client == nil {
 		return mem, nil

@@ -39,6 +39,12 @@ const (
 	demoBound         = time.Minute // the whole tour, even if a step hangs
 )
 
+// Help is what `wxoa demo -h` prints.
+const Help = `The whole product offline, in this process: a fake WeChat API, a slow team
+endpoint and the real server on 127.0.0.1, walked through the token API, the
+menu, a safe-mode conversation and the 5-second rule. It reads no configuration.
+`
+
 // Run runs `wxoa demo`: the offline tour. It starts a fake WeChat API, a
 // slow "team endpoint" and the real server (through cli, main's command
 // line) on 127.0.0.1, walks through the token API, the menu, a safe-mode

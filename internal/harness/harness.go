@@ -86,15 +86,8 @@ func (s *Server) waitHealthy(ctx context.Context) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.Base+"/healthz", nil)
-		if err != nil {
-			return err
-		}
-		if resp, err := s.Client.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		if Probe(ctx, s.Client, s.Base) == nil {
+			return nil
 		}
 		select {
 		case <-s.done:
@@ -114,4 +107,23 @@ func FreeAddr() (string, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
+}
+
+// Probe asks base's /healthz once: nil if it answers 200 ("degraded"
+// included: the server still serves). `wxoa health` and Start use it.
+func Probe(ctx context.Context, client *http.Client, base string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/healthz answered HTTP %d", resp.StatusCode)
+	}
+	return nil
 }

@@ -70,3 +70,14 @@ func (s *Sink) Run(ctx context.Context) {
 		}
 	}
 }
+
+// Start runs a Sink over w in a goroutine of its own. stop flushes what is
+// waiting, switches the Sink to writing through (for the last lines of a
+// shutdown) and waits for the goroutine.
+func Start(w io.Writer) (s *Sink, stop func()) {
+	s = New(w)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.Run(ctx) }()
+	return s, func() { cancel(); <-done }
+}

@@ -28,6 +28,14 @@ import (
 // gives up on the try (and retries the push up to three times).
 const ReplyWindow = 5 * time.Second
 
+// Help is what `wxoa sim -h` prints.
+const Help = `WeChat in a terminal: signs (and in safe mode encrypts) what you type the way
+WeChat's servers push it, posts it to the callback and prints the decoded reply.
+It reads WECHAT_TOKEN, WECHAT_ENCODING_AES_KEY and LISTEN_ADDR from the same
+configuration as serve. /help at its prompt lists the commands; --script FILE
+replays a conversation and fails at the first reply that does not match.
+`
+
 // Streams are the command's terminal.
 type Streams struct {
 	Stdin          io.Reader

@@ -1,7 +1,12 @@
 package tunnel
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"strings"
 )
 
@@ -76,4 +81,29 @@ func pad(s string, width int) string {
 		}
 	}
 	return s + strings.Repeat(" ", max(width-w, 1))
+}
+
+// ForServer opens the tunnel for a server listening on local and tells the
+// developer, on out (the terminal, never the log: the values include the
+// callback token), what to paste into WeChat's console. Without an
+// authtoken it prints Help instead and returns a nil listener: the server
+// goes on locally. Only the public URL is logged.
+func (o Opener) ForServer(ctx context.Context, authtoken string, local net.Addr, c Console, log *slog.Logger, out io.Writer) (net.Listener, string, error) {
+	ln, url, err := o.Open(ctx, authtoken, log)
+	switch {
+	case errors.Is(err, ErrNoAuthtoken):
+		_, port, _ := net.SplitHostPort(local.String())
+		fmt.Fprint(out, Help(port, c))
+		return nil, "", nil
+	case err != nil:
+		return nil, "", err
+	}
+	log.Info("tunnel open", "url", url)
+	fmt.Fprint(out, ConsoleValues(url, c))
+	return ln, url, nil
+}
+
+// ForServer is Opener{}.ForServer: an ngrok tunnel.
+func ForServer(ctx context.Context, authtoken string, local net.Addr, c Console, log *slog.Logger, out io.Writer) (net.Listener, string, error) {
+	return Opener{}.ForServer(ctx, authtoken, local, c, log, out)
 }

@@ -246,3 +246,29 @@ func (s *stubListener) Accept() (net.Conn, error) {
 func (s *stubListener) Close() error   { s.mu.Lock(); s.closed = true; s.mu.Unlock(); return nil }
 func (s *stubListener) Addr() net.Addr { return &net.TCPAddr{} }
 func (s *stubListener) isClosed() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.closed }
+
+// ForServer prints the console values once the tunnel is open, Help without
+// an authtoken (and leaves the server local), and logs only the URL.
+func TestForServer(t *testing.T) {
+	local := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}
+	c := Console{CallbackPath: "/wechat", Token: "consoletoken1"}
+	var out, logs strings.Builder
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	ln, url, err := Opener{Dial: func(context.Context, string, *slog.Logger) (net.Listener, string, error) {
+		t.Fatal("dialed without an authtoken")
+		return nil, "", nil
+	}}.ForServer(t.Context(), "", local, c, log, &out)
+	if ln != nil || url != "" || err != nil || !strings.Contains(out.String(), "8080") || !strings.Contains(out.String(), "consoletoken1") {
+		t.Errorf("ForServer without an authtoken = %v, %q, %v, printed %q; want nil and the help", ln, url, err, out.String())
+	}
+	f := &fakeTunnel{}
+	out.Reset()
+	ln, url, err = Opener{Dial: f.dial}.ForServer(t.Context(), testToken, local, c, log, &out)
+	if err != nil || ln == nil || !strings.Contains(out.String(), url+"/wechat") {
+		t.Fatalf("ForServer = %v, %q, %v, printed %q; want a listener and the console values", ln, url, err, out.String())
+	}
+	ln.Close()
+	if strings.Contains(logs.String(), "consoletoken1") || !strings.Contains(logs.String(), url) {
+		t.Errorf("log %q; want the URL and never the callback token", logs.String())
+	}
+}
