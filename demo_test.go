@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	_ "wxoa/internal/soak" // accepts -soak (see package soak)
 )
 
 func TestDemo(t *testing.T) {

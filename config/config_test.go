@@ -1,6 +1,7 @@
 package config
 
 import (
+	_ "wxoa/internal/soak" // accepts -soak (see package soak)
 	"wxoa/wechat/api"
 
 	"errors"

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	_ "wxoa/internal/soak" // accepts -soak (see package soak)
 )
 
 // Paths as seen from this package's directory, where go test runs it.

@@ -2,6 +2,7 @@ package reply
 
 import (
 	"testing"
+	_ "wxoa/internal/soak" // accepts -soak (see package soak)
 
 	"wxoa/internal/deptest"
 )

@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"strings"
 	"testing"
+	_ "wxoa/internal/soak" // accepts -soak (see package soak)
 )
 
 // TestAdminTemplate: the admin page parses as html/template on its own (it

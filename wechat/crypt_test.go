@@ -10,6 +10,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	_ "wxoa/internal/soak" // accepts -soak (see package soak)
 )
 
 // WeChat's official samples (WXBizMsgCrypt in Java, Python and C++, and the

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "wxoa/internal/soak" // accepts -soak (see package soak)
 )
 
 // TestUnauthenticated: without credentials a browser gets the login form

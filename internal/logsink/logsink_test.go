@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	_ "wxoa/internal/soak" // accepts -soak (see package soak)
 )
 
 // flakyWriter fails its first write, then records.

@@ -3,6 +3,7 @@ package metrics
 import (
 	"testing"
 	"time"
+	_ "wxoa/internal/soak" // accepts -soak (see package soak)
 )
 
 // hotPath are the per-request calls; each must cost no allocation once

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "wxoa/internal/soak" // accepts -soak (see package soak)
 
 	"github.com/redis/go-redis/v9"
 )

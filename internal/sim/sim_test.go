@@ -2,6 +2,7 @@ package sim
 
 import (
 	"wxoa/config"
+	_ "wxoa/internal/soak" // accepts -soak (see package soak)
 
 	"context"
 	"errors"

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	_ "wxoa/internal/soak" // accepts -soak (see package soak)
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"testing"
+	_ "wxoa/internal/soak" // accepts -soak (see package soak)
 
 	"wxoa/templates"
 	"wxoa/wechat"

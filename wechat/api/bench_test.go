@@ -3,6 +3,7 @@ package api_test
 import (
 	"net/http"
 	"testing"
+	_ "wxoa/internal/soak" // accepts -soak (see package soak)
 
 	"wxoa/wechat/api"
 	"wxoa/wechat/wechattest"

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	_ "wxoa/internal/soak" // accepts -soak (see package soak)
 
 	"github.com/patrickmn/go-cache"
 )

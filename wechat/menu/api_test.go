@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	_ "wxoa/internal/soak" // accepts -soak (see package soak)
 
 	"wxoa/wechat"
 )

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "wxoa/internal/soak" // accepts -soak (see package soak)
 
 	"github.com/redis/go-redis/v9"
 

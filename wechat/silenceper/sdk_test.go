@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	_ "wxoa/internal/soak" // accepts -soak (see package soak)
 
 	sdkutil "github.com/silenceper/wechat/v2/util"
 

@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"testing"
+	_ "wxoa/internal/soak" // accepts -soak (see package soak)
 )
 
 func benchManager(b *testing.B) *Manager {
