@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"wxoa/internal/browsertest"
 	"wxoa/wechat/wechattest"
 )
 
@@ -124,20 +124,12 @@ func TestE2EMetrics(t *testing.T) {
 
 func nowUnix() string { return strconv.FormatInt(time.Now().Unix(), 10) }
 
-// chromiumPath is Debian's Chromium, which .ci/run installs.
-const chromiumPath = "/usr/bin/chromium"
-
 // The admin page against the real server, in headless Chromium: sign in
 // with TOKEN_API_KEY, read the token's state, have WeChat retire the token
 // (another system fetched one), press "Refresh now", and see the new
 // token's expiry; the screenshot is kept as an artifact.
 func TestE2EAdminInBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s: %v: install chromium (.ci/run does)", chromiumPath, err)
-		}
-		t.Skipf("%s missing (apt-get install -y chromium); in CI this fails", chromiumPath)
-	}
+	b := browsertest.Start(t, 60*time.Second)
 	fake := wechattest.NewServer(t)
 	s := startE2E(t, e2eVars(t, fake), fake)
 	if code, _ := s.request(t, "GET", "/api/token", "Bearer "+e2eAPIKey, ""); code != 200 {
@@ -148,16 +140,6 @@ func TestE2EAdminInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, chromedp.ExecPath(chromiumPath),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900))
-	defer cancelAlloc()
-	b, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
 	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(b, actions...); err != nil {
@@ -198,19 +180,5 @@ func TestE2EAdminInBrowser(t *testing.T) {
 	if !strings.Contains(page, "text") {
 		t.Errorf("recent traffic does not show the text callback")
 	}
-	png, err := chromedp.Run(b, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	dir := os.Getenv("WXOA_ARTIFACTS")
-	if dir == "" {
-		dir = t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "admin-e2e.png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
+	browsertest.Screenshot(t, b, "admin-e2e.png")
 }

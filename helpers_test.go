@@ -1,29 +1,14 @@
 package main
 
 import (
-	"bytes"
-	"net"
-	"sync"
 	"testing"
+
+	"wxoa/internal/harness"
+	"wxoa/internal/logtest"
 )
 
 // lockedBuffer collects a server's logs from its goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = logtest.Buffer
 
 // mapGetenv is a getenv over vars only, so a developer's environment and
 // .env never leak into a test.
@@ -33,10 +18,9 @@ func mapGetenv(vars map[string]string) func(string) string {
 
 func freeAddr(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := harness.FreeAddr()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }

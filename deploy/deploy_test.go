@@ -10,7 +10,6 @@ import (
 	"context"
 	"debug/buildinfo"
 	"debug/elf"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"wxoa/internal/harness"
 	_ "wxoa/internal/soak" // accepts -soak (see package soak)
 )
 
@@ -225,12 +226,11 @@ func checkStartStop(t *testing.T, bin string) {
 // ago.
 func freeAddr(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := harness.FreeAddr()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // verifyUnit runs systemd-analyze verify on a copy of the unit whose

@@ -1,31 +1,22 @@
 package admin
 
 import (
-	"context"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-// chromiumPath is Debian's Chromium, which .ci/run installs.
-const chromiumPath = "/usr/bin/chromium"
+	"wxoa/internal/browsertest"
+)
 
 // TestBrowser drives the page as an operator would, in headless Chromium:
 // sign in with the key, read the token's state, press "Refresh now", see
 // the new expiry and the flash, and keep a screenshot of the result. Locally
 // a missing Chromium skips the test; in CI it fails it.
 func TestBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s: %v: install chromium (apt-get install -y chromium)", chromiumPath, err)
-		}
-		t.Skipf("%s missing (apt-get install -y chromium); in CI this fails", chromiumPath)
-	}
+	bctx := browsertest.Start(t, 45*time.Second)
 	// The page runs on the wall clock here: the browser checks the cookie's
 	// expiry against it.
 	now := time.Now().UTC().Truncate(time.Second)
@@ -44,23 +35,6 @@ func TestBrowser(t *testing.T) {
 	}
 	srv := httptest.NewServer(e.a) // 127.0.0.1
 	t.Cleanup(srv.Close)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	defer cancel()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1200, 900),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
 
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -114,21 +88,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the page in the browser (%v) holds the token or the key", err)
 	}
 
-	png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	dir := os.Getenv("WXOA_ARTIFACTS")
-	if dir == "" {
-		dir = t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "admin-after-refresh.png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s (%d bytes)", path, len(png))
+	browsertest.Screenshot(t, bctx, "admin-after-refresh.png")
 
 	step("sign out",
 		chromedp.Click(chromedp.CSS("#logout")),
@@ -136,8 +96,5 @@ func TestBrowser(t *testing.T) {
 	)
 	if got := text("#flash"); got != "Signed out." {
 		t.Errorf("after Sign out the login page says %q; want Signed out.", got)
-	}
-	if err := chromedp.Cancel(bctx); err != nil {
-		t.Logf("closing the browser: %v", err)
 	}
 }

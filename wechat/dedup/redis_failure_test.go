@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"wxoa/internal/logtest"
 	"wxoa/internal/redistest"
 )
 
@@ -21,24 +22,6 @@ import (
 // the assertion is only that a dead Redis cannot hold a message for the
 // client's read timeout (one minute in TestRedisStalled) or WeChat's 5 s.
 const generous = 3 * time.Second
-
-// syncBuffer is a log destination the store's goroutines may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestRedisDownFallsBackToMemory(t *testing.T) {
 	ctx := context.Background()
@@ -48,7 +31,7 @@ func TestRedisDownFallsBackToMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs logtest.Buffer
 	s := WithFallback(r, NewMemory(MemoryConfig{Bytes: MinMemoryBytes}), slog.New(slog.NewTextHandler(&logs, nil)))
 	if ok, _, err := s.Claim(ctx, "msg:up"); !ok || err != nil {
 		t.Fatalf("Claim with Redis up = %v, %v; want true, nil", ok, err)

@@ -1,7 +1,6 @@
 package token_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"wxoa/internal/logtest"
 	"wxoa/internal/redistest"
 	"wxoa/wechat"
 	"wxoa/wechat/api"
@@ -22,26 +22,9 @@ import (
 // These tests go through the real API client against wechattest, the fake
 // WeChat on 127.0.0.1, and count what reaches it.
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type env struct {
 	srv  *wechattest.Server
-	logs *syncBuf
+	logs *logtest.Buffer
 	log  *slog.Logger
 	now  func() time.Time
 	seen []string // token values handed out, for the log scan
@@ -55,7 +38,7 @@ func newEnv(t *testing.T, now func() time.Time) *env {
 	if now == nil {
 		now = time.Now
 	}
-	e := &env{logs: &syncBuf{}, now: now}
+	e := &env{logs: &logtest.Buffer{}, now: now}
 	e.srv = wechattest.NewServer(t, func(o *wechattest.Options) { o.Now = now })
 	e.log = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {
