@@ -100,10 +100,7 @@ func (a *tokenAPI) answerToken(c *gin.Context, t token.Token, err error) {
 		wechatError(c, code)
 		return
 	}
-	b := append([]byte(`{"access_token":`), appendJSONString(nil, t.Value.Reveal())...)
-	b = append(b, `,"expires_in":`...)
-	b = strconv.AppendInt(b, secondsLeft(t, a.now()), 10)
-	b = append(b, "}\n"...)
+	b := appendTokenJSON(nil, t, a.now(), false)
 	c.Header("Cache-Control", "no-store")
 	c.Data(http.StatusOK, "application/json; encoding=utf-8", b)
 }

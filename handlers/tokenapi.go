@@ -83,14 +83,7 @@ func (a *tokenAPI) writeToken(c *gin.Context, t token.Token) {
 	now := a.now()
 	r := a.rendered.Load()
 	if r == nil || r.at != now.Unix() || r.value != t.Value.Reveal() {
-		b := make([]byte, 0, 96+len(t.Value))
-		b = append(b, `{"access_token":`...)
-		b = appendJSONString(b, t.Value.Reveal())
-		b = append(b, `,"expires_in":`...)
-		b = strconv.AppendInt(b, secondsLeft(t, now), 10)
-		b = append(b, `,"expires_at":"`...)
-		b = t.ExpiresAt.UTC().AppendFormat(b, time.RFC3339)
-		b = append(b, "\"}\n"...)
+		b := appendTokenJSON(make([]byte, 0, 96+len(t.Value)), t, now, true)
 		r = &renderedToken{value: t.Value.Reveal(), at: now.Unix(), body: b}
 		a.rendered.Store(r)
 	}
@@ -99,6 +92,22 @@ func (a *tokenAPI) writeToken(c *gin.Context, t token.Token) {
 	h["Cache-Control"] = noStoreHeader
 	c.Writer.WriteHeader(http.StatusOK)
 	c.Writer.Write(r.body)
+}
+
+// appendTokenJSON renders t as WeChat's token answer — access_token and
+// expires_in, the seconds left at now — plus, for our own API, expires_at.
+// It is built by hand: /api/token is the endpoint every service polls.
+func appendTokenJSON(b []byte, t token.Token, now time.Time, expiresAt bool) []byte {
+	b = append(b, `{"access_token":`...)
+	b = appendJSONString(b, t.Value.Reveal())
+	b = append(b, `,"expires_in":`...)
+	b = strconv.AppendInt(b, secondsLeft(t, now), 10)
+	if expiresAt {
+		b = append(b, `,"expires_at":"`...)
+		b = t.ExpiresAt.UTC().AppendFormat(b, time.RFC3339)
+		b = append(b, '"')
+	}
+	return append(b, "}\n"...)
 }
 
 var (
