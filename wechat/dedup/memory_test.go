@@ -82,34 +82,7 @@ func TestMemoryRetryGetsSameBytes(t *testing.T) {
 }
 
 func TestMemoryConcurrentClaimsOneRunner(t *testing.T) {
-	m := NewMemory(MemoryConfig{Bytes: MinMemoryBytes})
-	const n = 50
-	want := fill(3000, 9)
-	var claimed atomic.Int32
-	got := make([][]byte, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			ok, reply, err := m.Claim(context.Background(), "msg:42")
-			if ok {
-				claimed.Add(1)
-				time.Sleep(30 * time.Millisecond) // the rule runs; the others wait
-				m.Done(context.Background(), "msg:42", want)
-				reply = want
-			}
-			got[i], errs[i] = reply, err
-		})
-	}
-	wg.Wait()
-	if c := claimed.Load(); c != 1 {
-		t.Fatalf("claimed by %d callers; want 1", c)
-	}
-	for i := range n {
-		if errs[i] != nil || !bytes.Equal(got[i], want) {
-			t.Fatalf("caller %d: %d bytes, %v; want the claimer's %d bytes", i, len(got[i]), errs[i], len(want))
-		}
-	}
+	claimRace(t, 50, NewMemory(MemoryConfig{Bytes: MinMemoryBytes}))
 }
 
 func TestMemoryWaiter(t *testing.T) {

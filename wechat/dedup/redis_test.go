@@ -142,34 +142,7 @@ func TestRedisWaiter(t *testing.T) {
 
 func TestRedisConcurrentClaimsOneRunner(t *testing.T) {
 	a, b, _ := twoInstances(t, RedisConfig{})
-	const n = 40
-	want := fill(3000, 9)
-	var claimed atomic.Int32
-	errs := make([]error, n)
-	got := make([][]byte, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		s := []*Redis{a, b}[i%2]
-		wg.Go(func() {
-			ok, reply, err := s.Claim(context.Background(), "msg:42")
-			if ok {
-				claimed.Add(1)
-				time.Sleep(30 * time.Millisecond)
-				err = s.Done(context.Background(), "msg:42", want)
-				reply = want
-			}
-			got[i], errs[i] = reply, err
-		})
-	}
-	wg.Wait()
-	if c := claimed.Load(); c != 1 {
-		t.Fatalf("claimed by %d callers on two instances; want 1", c)
-	}
-	for i := range n {
-		if errs[i] != nil || !bytes.Equal(got[i], want) {
-			t.Fatalf("caller %d: %d bytes, %v; want the claimer's %d bytes", i, len(got[i]), errs[i], len(want))
-		}
-	}
+	claimRace(t, 40, a, b)
 }
 
 func TestRedisOnceAcrossInstances(t *testing.T) {
