@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/common/model"
 
 	"wxoa/internal/browsertest"
+	"wxoa/internal/redistest"
+	"wxoa/wechat"
 	"wxoa/wechat/wechattest"
 )
 
@@ -102,6 +104,9 @@ func TestE2EMetrics(t *testing.T) {
 		{"wxoa_token_expires_in_seconds", map[string]string{"token": "access_token"}, func(v float64) bool { return v > 7000 }},
 		{"wxoa_token_daily_limit", map[string]string{"token": "access_token"}, func(v float64) bool { return v == 2000 }},
 		{"wxoa_token_store_up", map[string]string{"token": "access_token"}, func(v float64) bool { return v == 1 }},
+		{"wxoa_dedup_memory_budget_bytes", nil, func(v float64) bool { return v == 32<<20 }},
+		{"wxoa_dedup_memory_entries", nil, func(v float64) bool { return v > 0 }},
+		{"wxoa_dedup_fallbacks_total", nil, func(v float64) bool { return v == 0 }}, // no shared store to fall back from
 	}
 	for _, tt := range tests {
 		if v := value(fams, tt.name, tt.labels); !tt.want(v) {
@@ -119,6 +124,34 @@ func TestE2EMetrics(t *testing.T) {
 		}
 	} else if os.Getenv("CI") == "true" {
 		t.Error("promtool missing: install prometheus (.ci/run does)")
+	}
+}
+
+// With the shared reply store down, callbacks are still answered, claimed
+// by this instance alone, and /metrics says so.
+func TestE2EMetricsDedupFallback(t *testing.T) {
+	fake := wechattest.NewServer(t)
+	rs := redistest.Start(t)
+	vars := e2eVars(t, fake)
+	vars["DEDUP_STORE"] = rs.URL()
+	s := startE2E(t, vars, fake)
+	user := s.follower(t, "oFallback")
+	for i, m := range []wechattest.Message{wechattest.Text("help"), wechattest.Text("help")} {
+		if i == 1 {
+			rs.Stop()
+		}
+		r, err := user.Send(context.Background(), m)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if _, ok := r.Reply.(*wechat.TextReply); !ok {
+			t.Fatalf("message %d answered %T (HTTP %d); want the text rule's reply", i, r.Reply, r.Status)
+		}
+		_, fams := scrapeMetrics(t, s)
+		got := value(fams, "wxoa_dedup_fallbacks_total", nil)
+		if (i == 0) != (got == 0) {
+			t.Errorf("after message %d (Redis up: %v): wxoa_dedup_fallbacks_total = %v", i, i == 0, got)
+		}
 	}
 }
 

@@ -164,7 +164,8 @@ func (a *app) router() (http.Handler, *reply.HTTPForwarder, error) {
 			return nil, nil, err
 		}
 	}
-	store, err := a.dedupStore()
+	m := metrics.New(metrics.WithLogger(a.log))
+	store, err := a.dedupStore(m)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -180,7 +181,6 @@ func (a *app) router() (http.Handler, *reply.HTTPForwarder, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	m := metrics.New(metrics.WithLogger(a.log))
 	m.WatchForwards(func() metrics.ForwardCounts { return metrics.ForwardCounts(fwd.Stats()) })
 	answers, err := reply.New(reply.Config{Rules: engine, Forwarder: fwd, Store: store, Logger: a.log, Observer: m})
 	if err != nil {
@@ -224,8 +224,9 @@ func callbackMode(cfg *config.Config) string {
 
 // dedupStore builds where callbacks are claimed: this process's byte-bounded
 // cache, behind a Redis shared by the fleet when there is one (DEDUP_STORE,
-// else TOKEN_STORE's), falling back to the cache while Redis is down.
-func (a *app) dedupStore() (dedup.Store, error) {
+// else TOKEN_STORE's), falling back to the cache while Redis is down; m
+// exports both.
+func (a *app) dedupStore(m *metrics.Metrics) (dedup.Store, error) {
 	cfg := a.cfg
 	ttl := reply.DedupTTL(cfg.MaxClockSkew)
 	mem := dedup.NewMemory(dedup.MemoryConfig{Bytes: int(cfg.DedupCacheBytes), TTL: ttl, MaxWait: cfg.ReplyDeadline})
@@ -237,6 +238,7 @@ func (a *app) dedupStore() (dedup.Store, error) {
 		client = a.openRedis(cfg.DedupStore.Redis, "DEDUP_STORE", "retries are deduplicated per instance")
 	}
 	if client == nil {
+		m.WatchDedup(mem, nil)
 		return mem, nil
 	}
 	prefix := "wxoa:"
@@ -247,5 +249,7 @@ func (a *app) dedupStore() (dedup.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return dedup.WithFallback(r, mem, a.log), nil
+	fb := dedup.WithFallback(r, mem, a.log)
+	m.WatchDedup(mem, fb)
+	return fb, nil
 }

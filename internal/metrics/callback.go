@@ -35,14 +35,7 @@ func (m *Metrics) initCallbacks() {
 		Namespace: namespace, Subsystem: "dedup", Name: "hits_total",
 		Help: "Retried callbacks answered with the reply stored for the first delivery.",
 	})
-	// wxoa_dedup_fallbacks_total: the shared (Redis) reply store failed and
-	// the in-process one stood in; non-zero means retries may be answered
-	// twice across the fleet.
-	m.dedupFalls = prometheus.NewCounter(prometheus.CounterOpts{
-		Namespace: namespace, Subsystem: "dedup", Name: "fallbacks_total",
-		Help: "Reply-store operations served by the in-process fallback because the shared store failed.",
-	})
-	m.reg.MustRegister(m.callbacks, rejections, replies, m.dedupHits, m.dedupFalls)
+	m.reg.MustRegister(m.callbacks, rejections, replies, m.dedupHits)
 	// Fixed small sets, created up front: a rate over them exists from
 	// the first scrape, so alerts see 0 rather than no data.
 	for i, r := range reasonLabels {
@@ -98,13 +91,4 @@ func (m *Metrics) DedupHit() {
 		return
 	}
 	m.dedupHits.Inc()
-}
-
-// DedupFallback records a reply-store operation the in-process fallback
-// served because the shared store failed.
-func (m *Metrics) DedupFallback() {
-	if m == nil {
-		return
-	}
-	m.dedupFalls.Inc()
 }

@@ -13,17 +13,26 @@ type DedupMemory interface {
 	Stats() dedup.MemoryStats
 }
 
-var _ DedupMemory = (*dedup.Memory)(nil)
+// DedupFallback is the shared reply store's stand-in (*dedup.Fallback).
+type DedupFallback interface {
+	Served() uint64
+}
+
+var (
+	_ DedupMemory   = (*dedup.Memory)(nil)
+	_ DedupFallback = (*dedup.Fallback)(nil)
+)
 
 // dedupCollector exports the in-process reply store's counters, read at
 // scrape time. Evacuations climbing while entries sit at their ceiling mean
-// the budget (REPLY_CACHE) is too small: replies are dropped before
+// the budget (DEDUP_CACHE_SIZE) is too small: replies are dropped before
 // WeChat's retries come, and a retry may run a rule twice.
 type dedupCollector struct {
-	entries, budget, evacuated, expired *prometheus.Desc
+	entries, budget, evacuated, expired, fallbacks *prometheus.Desc
 
-	mu    sync.Mutex
-	store DedupMemory
+	mu       sync.Mutex
+	store    DedupMemory
+	fallback DedupFallback
 }
 
 func newDedupCollector() *dedupCollector {
@@ -35,17 +44,24 @@ func newDedupCollector() *dedupCollector {
 		budget:    d("budget_bytes", "Memory budget of the in-process reply store."),
 		evacuated: d("evacuations_total", "Entries evicted, or moved within their ring, to make room in the in-process reply store."),
 		expired:   d("expired_total", "Entries of the in-process reply store dropped after their TTL."),
+		// Non-zero means the shared (Redis) store failed and this instance
+		// claimed alone: a retry reaching another instance may be answered
+		// twice.
+		fallbacks: prometheus.NewDesc(namespace+"_dedup_fallbacks_total",
+			"Reply-store operations the in-process store answered because the shared store failed.", nil, nil),
 	}
 }
 
-// WatchDedup exports the in-process reply store's stats, read at each
-// scrape. There is one such store; a second call replaces the first.
-func (m *Metrics) WatchDedup(s DedupMemory) {
+// WatchDedup exports the in-process reply store's stats and, when a shared
+// store stands in front of it, how often it stood in (fallback may be nil:
+// the count is then 0). Both are read at each scrape. There is one such
+// store; a second call replaces the first.
+func (m *Metrics) WatchDedup(s DedupMemory, fallback DedupFallback) {
 	if m == nil || s == nil {
 		return
 	}
 	m.dedupMem.mu.Lock()
-	m.dedupMem.store = s
+	m.dedupMem.store, m.dedupMem.fallback = s, fallback
 	m.dedupMem.mu.Unlock()
 }
 
@@ -54,15 +70,21 @@ func (c *dedupCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.budget
 	ch <- c.evacuated
 	ch <- c.expired
+	ch <- c.fallbacks
 }
 
 func (c *dedupCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	s := c.store
+	s, fb := c.store, c.fallback
 	c.mu.Unlock()
 	if s == nil {
 		return
 	}
+	var served uint64
+	if fb != nil {
+		served = fb.Served()
+	}
+	ch <- constMetric(c.fallbacks, prometheus.CounterValue, float64(served))
 	st := s.Stats()
 	ch <- constMetric(c.entries, prometheus.GaugeValue, float64(st.Entries))
 	ch <- constMetric(c.budget, prometheus.GaugeValue, float64(st.Bytes))

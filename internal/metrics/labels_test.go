@@ -166,10 +166,9 @@ func TestNil(t *testing.T) {
 	m.CallbackRejected(RejectBadXML)
 	m.Reply(KindText)
 	m.DedupHit()
-	m.DedupFallback()
 	m.Forward(ForwardLate)
 	m.WatchForwards(func() ForwardCounts { return ForwardCounts{} })
-	m.WatchDedup(fakeDedup{})
+	m.WatchDedup(fakeDedup{}, nil)
 	if err := m.Routes("/"); err != nil {
 		t.Errorf("nil Routes = %v", err)
 	}

@@ -48,7 +48,6 @@ type Metrics struct {
 	rejections [numReasons]prometheus.Counter
 	replies    [numKinds]prometheus.Counter
 	dedupHits  prometheus.Counter
-	dedupFalls prometheus.Counter
 
 	forwards *forwardCollector
 	tokens   *tokenCollector

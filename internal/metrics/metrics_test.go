@@ -16,6 +16,10 @@ type fakeDedup struct{ s dedup.MemoryStats }
 
 func (f fakeDedup) Stats() dedup.MemoryStats { return f.s }
 
+type fakeFallback uint64
+
+func (f fakeFallback) Served() uint64 { return uint64(f) }
+
 // driven returns a Metrics on which every observation method has run.
 func driven(t testing.TB) *Metrics {
 	t.Helper()
@@ -50,7 +54,6 @@ func driven(t testing.TB) *Metrics {
 
 	m.DedupHit()
 	m.DedupHit()
-	m.DedupFallback()
 
 	m.Forward(ForwardInTime)
 	m.Forward(ForwardLate)
@@ -62,7 +65,7 @@ func driven(t testing.TB) *Metrics {
 		fakeManager{name: "jsapi_ticket", StatsFn: func() token.Stats { return token.Stats{DailyLimit: 0} }}); err != nil {
 		t.Fatalf("WatchTokens: %v", err)
 	}
-	m.WatchDedup(fakeDedup{dedup.MemoryStats{Bytes: 32 << 20, Entries: 12, Evacuated: 3, Expired: 4}})
+	m.WatchDedup(fakeDedup{dedup.MemoryStats{Bytes: 32 << 20, Entries: 12, Evacuated: 3, Expired: 4}}, fakeFallback(1))
 	return m
 }
 

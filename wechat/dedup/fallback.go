@@ -33,14 +33,15 @@ const (
 // or Abandon, so the set is bounded by the requests in flight. A Done that
 // fails on primary is stored on fallback too, for the retries that come
 // back to this instance.
-func WithFallback(primary, fallback Store, log *slog.Logger) Store {
+func WithFallback(primary, fallback Store, log *slog.Logger) *Fallback {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &fallbackStore{primary: primary, fallback: fallback, log: log, held: map[string]int{}}
+	return &Fallback{primary: primary, fallback: fallback, log: log, held: map[string]int{}}
 }
 
-type fallbackStore struct {
+// Fallback is the Store WithFallback returns.
+type Fallback struct {
 	primary, fallback Store
 	log               *slog.Logger
 
@@ -51,10 +52,24 @@ type fallbackStore struct {
 	downUntil  atomic.Int64 // Unix nanoseconds until which primary is skipped
 	lastWarn   atomic.Int64 // Unix nanoseconds of the last warning
 	suppressed atomic.Int64 // failures since then
+
+	served atomic.Uint64 // operations fallback answered in primary's place
+}
+
+// Served returns how many operations the fallback has answered in
+// primary's place: a fleet-wide claim this instance could not make, so a
+// retry reaching another instance may be answered twice.
+func (s *Fallback) Served() uint64 { return s.served.Load() }
+
+// onFallback is the one door to the fallback store, so that Served counts
+// every use.
+func (s *Fallback) onFallback() Store {
+	s.served.Add(1)
+	return s.fallback
 }
 
 // up reports whether primary is worth trying.
-func (s *fallbackStore) up() bool { return time.Now().UnixNano() >= s.downUntil.Load() }
+func (s *Fallback) up() bool { return time.Now().UnixNano() >= s.downUntil.Load() }
 
 // failed reports whether err is primary's own failure, which fallback can
 // stand in for, rather than an answer or the caller giving up.
@@ -62,7 +77,7 @@ func failed(ctx context.Context, err error) bool {
 	return err != nil && !errors.Is(err, ErrPending) && !errors.Is(err, ErrNoReply) && ctx.Err() == nil
 }
 
-func (s *fallbackStore) Claim(ctx context.Context, key string) (bool, []byte, error) {
+func (s *Fallback) Claim(ctx context.Context, key string) (bool, []byte, error) {
 	if s.up() {
 		claimed, reply, err := s.primary.Claim(ctx, key)
 		if !failed(ctx, err) {
@@ -70,7 +85,7 @@ func (s *fallbackStore) Claim(ctx context.Context, key string) (bool, []byte, er
 		}
 		s.fail("claim", err)
 	}
-	claimed, reply, err := s.fallback.Claim(ctx, key)
+	claimed, reply, err := s.onFallback().Claim(ctx, key)
 	if claimed {
 		s.mu.Lock()
 		s.held[key]++
@@ -82,7 +97,7 @@ func (s *fallbackStore) Claim(ctx context.Context, key string) (bool, []byte, er
 
 // release forgets one fallback claim of key and reports whether there was
 // one.
-func (s *fallbackStore) release(key string) bool {
+func (s *Fallback) release(key string) bool {
 	if s.nHeld.Load() == 0 {
 		return false
 	}
@@ -101,9 +116,9 @@ func (s *fallbackStore) release(key string) bool {
 	return true
 }
 
-func (s *fallbackStore) Done(ctx context.Context, key string, reply []byte) error {
+func (s *Fallback) Done(ctx context.Context, key string, reply []byte) error {
 	if s.release(key) {
-		return s.fallback.Done(ctx, key, reply)
+		return s.onFallback().Done(ctx, key, reply)
 	}
 	if s.up() {
 		err := s.primary.Done(ctx, key, reply)
@@ -112,12 +127,12 @@ func (s *fallbackStore) Done(ctx context.Context, key string, reply []byte) erro
 		}
 		s.fail("done", err)
 	}
-	return s.fallback.Done(ctx, key, reply)
+	return s.onFallback().Done(ctx, key, reply)
 }
 
-func (s *fallbackStore) Abandon(ctx context.Context, key string) error {
+func (s *Fallback) Abandon(ctx context.Context, key string) error {
 	if s.release(key) {
-		return s.fallback.Abandon(ctx, key)
+		return s.onFallback().Abandon(ctx, key)
 	}
 	if s.up() {
 		err := s.primary.Abandon(ctx, key)
@@ -126,10 +141,10 @@ func (s *fallbackStore) Abandon(ctx context.Context, key string) error {
 		}
 		s.fail("abandon", err)
 	}
-	return s.fallback.Abandon(ctx, key)
+	return s.onFallback().Abandon(ctx, key)
 }
 
-func (s *fallbackStore) Once(ctx context.Context, key string) (bool, error) {
+func (s *Fallback) Once(ctx context.Context, key string) (bool, error) {
 	if s.up() {
 		ok, err := s.primary.Once(ctx, key)
 		if !failed(ctx, err) {
@@ -137,12 +152,12 @@ func (s *fallbackStore) Once(ctx context.Context, key string) (bool, error) {
 		}
 		s.fail("once", err)
 	}
-	return s.fallback.Once(ctx, key)
+	return s.onFallback().Once(ctx, key)
 }
 
 // fail marks primary down for retryPrimary and warns, at most once per
 // warnEvery.
-func (s *fallbackStore) fail(op string, err error) {
+func (s *Fallback) fail(op string, err error) {
 	now := time.Now().UnixNano()
 	s.downUntil.Store(now + int64(retryPrimary))
 	last := s.lastWarn.Load()

@@ -69,7 +69,16 @@ func TestFallbackClaimWhichStore(t *testing.T) {
 				if !ok || err != nil {
 					t.Errorf("Claim = %v, %v; want claimed on the fallback", ok, err)
 				}
+				if err := s.Done(context.Background(), "msg:1", []byte("r")); err != nil {
+					t.Errorf("Done = %v", err)
+				}
+				if n := s.Served(); n != 2 {
+					t.Errorf("Served = %d; want 2: the claim and its Done", n)
+				}
 				return
+			}
+			if n := s.Served(); n != 0 {
+				t.Errorf("Served = %d; want 0: the primary answered", n)
 			}
 			if ok || !errors.Is(err, tt.wantErr) {
 				t.Errorf("Claim = %v, %v; want false, %v from the primary", ok, err, tt.wantErr)
@@ -98,7 +107,7 @@ func TestFallbackFinishesWhereClaimed(t *testing.T) {
 				AbandonFn: func(context.Context, string) error { primaryFinished.Add(1); return nil },
 			}
 			mem := NewMemory(MemoryConfig{Bytes: MinMemoryBytes})
-			s := WithFallback(primary, mem, nil).(*fallbackStore)
+			s := WithFallback(primary, mem, nil)
 			if ok, _, err := s.Claim(ctx, "msg:fb"); !ok || err != nil {
 				t.Fatalf("Claim with primary down = %v, %v", ok, err)
 			}
@@ -150,7 +159,7 @@ func TestFallbackWarnsOncePerInterval(t *testing.T) {
 	ctx := context.Background()
 	var logs strings.Builder
 	primary := failing(errDown)
-	s := WithFallback(primary, NewMemory(MemoryConfig{Bytes: MinMemoryBytes}), slog.New(slog.NewTextHandler(&logs, nil))).(*fallbackStore)
+	s := WithFallback(primary, NewMemory(MemoryConfig{Bytes: MinMemoryBytes}), slog.New(slog.NewTextHandler(&logs, nil)))
 	for i := range 100 {
 		s.downUntil.Store(0) // try the primary every time
 		s.Once(ctx, fmt.Sprint("msg:", i))

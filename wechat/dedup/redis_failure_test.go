@@ -90,9 +90,8 @@ func TestRedisDownFallsBackToMemory(t *testing.T) {
 	if n, err := c.Exists(ctx, r.replyKey("msg:2")).Result(); err != nil || n != 0 {
 		t.Errorf("Redis has msg:2 (%d, %v); want its Done kept on the fallback that claimed it", n, err)
 	}
-	fs := s.(*fallbackStore)
-	if fs.nHeld.Load() != 0 || len(fs.held) != 0 {
-		t.Errorf("fallback still tracks %d claims (%v); want none after Done", fs.nHeld.Load(), fs.held)
+	if s.nHeld.Load() != 0 || len(s.held) != 0 {
+		t.Errorf("fallback still tracks %d claims (%v); want none after Done", s.nHeld.Load(), s.held)
 	}
 }
 
