@@ -172,6 +172,11 @@ func TestE2EAdminInBrowser(t *testing.T) {
 	if _, err := user.Send(context.Background(), wechattest.Text("hello")); err != nil {
 		t.Fatal(err)
 	}
+	exampleMenu, err := os.ReadFile("templates/menu.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.SetMenu(exampleMenu) // as `wxoa menu push templates/menu.json` leaves it
 
 	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -212,6 +217,9 @@ func TestE2EAdminInBrowser(t *testing.T) {
 	}
 	if !strings.Contains(page, "text") {
 		t.Errorf("recent traffic does not show the text callback")
+	}
+	if menu := text("#menu"); !strings.Contains(menu, "published") || !strings.Contains(menu, "工具") || !strings.Contains(menu, "扫一扫") {
+		t.Errorf("menu section %q; want the example menu's buttons and sub-buttons", menu)
 	}
 	browsertest.Screenshot(t, b, "admin-e2e.png")
 }

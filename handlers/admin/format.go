@@ -105,8 +105,21 @@ func trafficState(t *Traffic, now time.Time) trafficView {
 			Time: e.Time.Format("15:04:05.000"), Ago: relative(now, e.Time),
 			Type: typ, Event: e.Event,
 			Status: strconv.Itoa(e.Status) + " " + http.StatusText(e.Status), StatusKind: kind,
-			Lat: fmt.Sprintf("%.1f ms", float64(e.Latency)/float64(time.Millisecond)),
+			Lat: latency(e.Latency),
 		}
 	}
 	return v
+}
+
+// latency prints d in the unit that keeps it readable: a reply from a rule
+// takes microseconds, a forward seconds.
+func latency(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return strconv.FormatInt(d.Microseconds(), 10) + " µs"
+	case d < time.Second:
+		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+	default:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	}
 }

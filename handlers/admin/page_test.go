@@ -162,6 +162,9 @@ func TestFormat(t *testing.T) {
 		{relative(t0, t0.Add(-185*time.Second)), "3m 05s ago"},
 		{relative(t0, t0.Add(300*time.Millisecond)), "now"},
 		{relative(t0, t0.Add(50*time.Hour)), "in 2d 2h"},
+		{latency(48 * time.Microsecond), "48 µs"},
+		{latency(1500 * time.Microsecond), "1.5 ms"},
+		{latency(4600 * time.Millisecond), "4.60 s"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
