@@ -341,6 +341,18 @@ func TestE2EMenuGetPushRoundTrip(t *testing.T) {
 	if strings.Contains(string(fake.Menu()), "menuid") {
 		t.Errorf("pushed menu %s carries get's menuid", fake.Menu())
 	}
+
+	// A real account's get output also lists personalised menus, which
+	// push leaves alone and says so.
+	withConditional := filepath.Join(t.TempDir(), "conditional.json")
+	os.WriteFile(withConditional, []byte(`{"menu":{"button":[{"type":"click","name":"帮助","key":"HELP"}],"menuid":1},"conditionalmenu":[{"button":[{"type":"click","name":"VIP","key":"VIP"}],"matchrule":{"tag_id":"2"},"menuid":2}]}`), 0o600)
+	out.Reset()
+	if err := run(context.Background(), []string{"wxoa", "menu", "push", withConditional}, mapGetenv(vars), nil, &out, io.Discard); err != nil {
+		t.Fatalf("menu push with a personalised menu: %v", err)
+	}
+	if !strings.Contains(out.String(), "1 personalised menu(s)") || strings.Contains(string(fake.Menu()), "VIP") {
+		t.Errorf("push of get's output with a personalised menu: stdout %q, pushed %s; want the default menu pushed and the personalised one reported", out.String(), fake.Menu())
+	}
 }
 
 func TestE2EMenu(t *testing.T) {
