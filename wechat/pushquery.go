@@ -25,30 +25,33 @@ func (q PushQuery) Encrypted() bool { return q.EncryptType == "aes" }
 // signature check instead of being silently altered.
 func ParsePushQuery(raw string) PushQuery {
 	var q PushQuery
+	var seen uint8 // one bit per key: an empty first value still wins
 	for raw != "" {
 		var pair string
 		pair, raw, _ = strings.Cut(raw, "&")
 		key, value, _ := strings.Cut(pair, "=")
 		var dst *string
+		var bit uint8
 		switch key {
 		case "signature":
-			dst = &q.Signature
+			dst, bit = &q.Signature, 1<<0
 		case "timestamp":
-			dst = &q.Timestamp
+			dst, bit = &q.Timestamp, 1<<1
 		case "nonce":
-			dst = &q.Nonce
+			dst, bit = &q.Nonce, 1<<2
 		case "echostr":
-			dst = &q.EchoStr
+			dst, bit = &q.EchoStr, 1<<3
 		case "encrypt_type":
-			dst = &q.EncryptType
+			dst, bit = &q.EncryptType, 1<<4
 		case "msg_signature":
-			dst = &q.MsgSignature
+			dst, bit = &q.MsgSignature, 1<<5
 		default:
 			continue
 		}
-		if *dst != "" {
+		if seen&bit != 0 {
 			continue
 		}
+		seen |= bit
 		if strings.ContainsAny(value, "%+") {
 			if v, err := url.QueryUnescape(value); err == nil {
 				value = v

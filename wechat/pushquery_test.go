@@ -14,6 +14,8 @@ func TestParsePushQuery(t *testing.T) {
 		"signature=first&signature=second",
 		"nonce=%zz&timestamp=",
 		"&&=&signature",
+		"nonce&nonce=0",               // an empty first value wins, as in url.Values.Get
+		"signature=&signature=forged", // found by FuzzParsePushQuery
 		"",
 	}
 	for _, raw := range tests {
@@ -37,7 +39,8 @@ func FuzzParsePushQuery(f *testing.F) {
 		if err != nil {
 			return // url.ParseQuery gives up on the whole query; we keep what parses
 		}
-		if got.Signature != v.Get("signature") || got.Nonce != v.Get("nonce") || got.EchoStr != v.Get("echostr") {
+		want := PushQuery{v.Get("signature"), v.Get("timestamp"), v.Get("nonce"), v.Get("echostr"), v.Get("encrypt_type"), v.Get("msg_signature")}
+		if got != want {
 			t.Errorf("ParsePushQuery(%q) = %+v; url.ParseQuery says %v", raw, got, v)
 		}
 	})
