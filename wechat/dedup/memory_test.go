@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -176,20 +175,7 @@ func cancelled() context.Context {
 }
 
 func TestMemoryOnceExactlyOnce(t *testing.T) {
-	m := NewMemory(MemoryConfig{Bytes: MinMemoryBytes})
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for range 50 {
-		wg.Go(func() {
-			if ok, err := m.Once(context.Background(), "msg:9"); ok && err == nil {
-				wins.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if w := wins.Load(); w != 1 {
-		t.Errorf("Once reported true to %d of 50 callers; want 1", w)
-	}
+	onceRace(t, NewMemory(MemoryConfig{Bytes: MinMemoryBytes}))
 }
 
 // MaxWait bounds a waiting Claim without a deadline on its context.

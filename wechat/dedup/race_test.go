@@ -42,3 +42,23 @@ func claimRace(t *testing.T, n int, stores ...Store) {
 		}
 	}
 }
+
+// onceRace has 50 callers ask Once for one key at once, spread over stores:
+// exactly one may be told to go ahead.
+func onceRace(t *testing.T, stores ...Store) {
+	t.Helper()
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 50 {
+		s := stores[i%len(stores)]
+		wg.Go(func() {
+			if ok, err := s.Once(context.Background(), "msg:9"); ok && err == nil {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if w := wins.Load(); w != 1 {
+		t.Errorf("Once reported true to %d of 50 callers on %d instance(s); want 1", w, len(stores))
+	}
+}

@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -147,20 +145,7 @@ func TestRedisConcurrentClaimsOneRunner(t *testing.T) {
 
 func TestRedisOnceAcrossInstances(t *testing.T) {
 	a, b, _ := twoInstances(t, RedisConfig{})
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for i := range 50 {
-		s := []*Redis{a, b}[i%2]
-		wg.Go(func() {
-			if ok, err := s.Once(context.Background(), "msg:9"); ok && err == nil {
-				wins.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if w := wins.Load(); w != 1 {
-		t.Errorf("Once reported true to %d of 50 callers; want 1", w)
-	}
+	onceRace(t, a, b)
 }
 
 func TestRedisEveryKeyExpires(t *testing.T) {
