@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+
+	"wxoa/wechat/wechattest"
 )
 
 // TestAuthLimitClientAddress checks whose address a failure counts against:
@@ -79,7 +81,7 @@ func TestAuthLimitForgetsLeastRecent(t *testing.T) {
 // the limiter remembers never grow it past its capacity.
 func TestAuthLimiterBounded(t *testing.T) {
 	const capacity = 50
-	l, err := newAuthLimiter(AuthLimit{Clients: capacity}, (&movingClock{now: fixedNow}).Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	l, err := newAuthLimiter(AuthLimit{Clients: capacity}, wechattest.NewClock(fixedNow).Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

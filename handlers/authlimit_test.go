@@ -7,45 +7,27 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"wxoa/internal/logtest"
+	"wxoa/wechat/wechattest"
 )
 
 // presented is what failing clients send as key or secret: it must never
 // reach a log line.
 const presented = "presented-SECRET-value"
 
-// movingClock is a clock tests move by hand.
-type movingClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *movingClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *movingClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // limitRig is a router with the token API on, a clock and a log to inspect.
 type limitRig struct {
 	h     http.Handler
-	clock *movingClock
+	clock *wechattest.Clock
 	logs  *logtest.Buffer
 }
 
 func newLimitRig(t *testing.T, mods ...func(*Deps)) *limitRig {
 	t.Helper()
-	r := &limitRig{clock: &movingClock{now: fixedNow}, logs: &logtest.Buffer{}}
+	r := &limitRig{clock: wechattest.NewClock(fixedNow), logs: &logtest.Buffer{}}
 	d := Deps{
 		Logger: slog.New(slog.NewTextHandler(r.logs, nil)), Now: r.clock.Now,
 		CallbackPath: testPath, Callback: CallbackConfig{Token: testToken}, Answerer: silent{},

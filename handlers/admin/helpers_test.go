@@ -15,6 +15,7 @@ import (
 	"wxoa/templates"
 	"wxoa/wechat"
 	"wxoa/wechat/token"
+	"wxoa/wechat/wechattest"
 )
 
 const (
@@ -26,15 +27,6 @@ const (
 )
 
 var t0 = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
-
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 // fakeTokens is a token manager holding one token. RefreshFn, if set,
 // answers RefreshIfCurrent; the default replaces a current stale token
@@ -95,7 +87,7 @@ func (f *fakeTokens) calls() []string {
 type env struct {
 	a       *Admin
 	tokens  *fakeTokens
-	clock   *clock
+	clock   *wechattest.Clock
 	traffic *Traffic
 	failed  []string // AuthFailed reasons
 	mu      sync.Mutex
@@ -113,7 +105,7 @@ func shippedMenu(t testing.TB) MenuFunc {
 
 func newEnv(t testing.TB, edit ...func(*Config)) *env {
 	t.Helper()
-	e := &env{clock: &clock{now: t0}, traffic: new(Traffic)}
+	e := &env{clock: wechattest.NewClock(t0), traffic: new(Traffic)}
 	e.tokens = newFakeTokens(e.clock.Now)
 	cfg := Config{
 		Key: wechat.Secret(testKey), Tokens: e.tokens, Store: "redis (one node)",

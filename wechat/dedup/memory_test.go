@@ -5,24 +5,18 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"wxoa/wechat/wechattest"
 )
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct{ ns atomic.Int64 }
-
-func newFakeClock() *fakeClock {
-	c := &fakeClock{}
-	// Half a second past a whole one: the store reads whole seconds, and
-	// this is where rounding could cut a TTL short.
-	c.ns.Store(time.Date(2026, 1, 2, 3, 4, 5, 5e8, time.UTC).UnixNano())
-	return c
+// newFakeClock returns a clock tests move by hand, half a second past a
+// whole one: the store reads whole seconds, and this is where rounding could
+// cut a TTL short.
+func newFakeClock() *wechattest.Clock {
+	return wechattest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 5e8, time.UTC))
 }
-
-func (c *fakeClock) Now() time.Time      { return time.Unix(0, c.ns.Load()) }
-func (c *fakeClock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 
 // fill returns n bytes that differ from any other fill's, with the tag
 // bytes in them so that a store that trims or reads tags shows it.
@@ -152,15 +146,15 @@ func TestMemoryTTL(t *testing.T) {
 			for _, age := range []time.Duration{0, ttl / 2, ttl} {
 				key := "msg:" + age.String()
 				tt.set(m, key)
-				clock.Add(age)
+				clock.Advance(age)
 				if !tt.held(m, key) {
 					t.Errorf("forgotten after %v; want kept for the TTL, %v", age, ttl)
 				}
-				clock.Add(-age)
+				clock.Advance(-age)
 			}
 			key := "msg:late"
 			tt.set(m, key)
-			clock.Add(ttl + 2*time.Second)
+			clock.Advance(ttl + 2*time.Second)
 			if tt.held(m, key) {
 				t.Errorf("still held %v after; want gone after the TTL (%v) and a second of rounding", ttl+2*time.Second, ttl)
 			}

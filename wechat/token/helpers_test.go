@@ -12,28 +12,12 @@ import (
 
 	"wxoa/internal/logtest"
 	"wxoa/wechat"
+	"wxoa/wechat/wechattest"
 )
 
-// fakeClock is a settable clock. It starts at the real time so that
-// go-cache's own wall-clock expiry (CachedStore) stays in step.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Now()} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newFakeClock returns a clock tests move by hand. It starts at the real
+// time so that go-cache's own wall-clock expiry (CachedStore) stays in step.
+func newFakeClock() *wechattest.Clock { return wechattest.NewClock(time.Now()) }
 
 // fakeFetcher mints tokens like WeChat: distinct values, expires_in from
 // ttl. Block, if set, holds every fetch until it is closed; Err, if set,

@@ -27,7 +27,7 @@ var failures = []struct {
 func TestIntegrationUpstreamFailureWithCachedToken(t *testing.T) {
 	for _, tt := range failures {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := &clock{t: time.Now()}
+			clk := wechattest.NewClock(time.Now())
 			e := newEnv(t, clk.Now)
 			// Roomy enough for the first fetch on a loaded CI machine; the hang
 			// case ends the background refresh at this bound.
@@ -54,7 +54,7 @@ func TestIntegrationUpstreamFailureWithCachedToken(t *testing.T) {
 func TestIntegrationUpstreamFailureWithoutToken(t *testing.T) {
 	for _, tt := range failures {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := &clock{t: time.Now()}
+			clk := wechattest.NewClock(time.Now())
 			e := newEnv(t, clk.Now)
 			e.srv.Fail(tt.f, 1)
 			// Only the hang needs a short bound; the others get time for

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
@@ -76,24 +75,8 @@ func useToken(t *testing.T, s *wechattest.Server, tok string) int {
 	return call(t, s, "GET", "/cgi-bin/menu/get", url.Values{"access_token": {tok}}, nil).ErrCode
 }
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{now: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+func newClock() *wechattest.Clock {
+	return wechattest.NewClock(time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC))
 }
 
 func TestClassicTokenOverlap(t *testing.T) {
