@@ -12,7 +12,8 @@ package admin
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"html/template"
@@ -62,9 +63,10 @@ type Config struct {
 	Now     func() time.Time
 	Logger  *slog.Logger // nil discards
 	Secure  bool         // set the cookies' Secure flag: the page is served over TLS
-	// SessionKey signs the session cookies; at least 32 bytes. nil: a random
-	// key per process, so sessions end when the process does and are not
-	// accepted by other instances behind the same load balancer.
+	// SessionKey signs the session cookies; at least 32 bytes. nil: a key
+	// derived from Key, so that every instance sharing TOKEN_API_KEY
+	// accepts the others' sessions (behind a load balancer, across
+	// restarts), and changing the API key signs everyone out.
 	SessionKey []byte
 	// AuthFailed is told about each failed authentication (a wrong key, a
 	// forged cookie), so the server's per-client limiter can count it; the
@@ -108,10 +110,11 @@ func New(cfg Config) (*Admin, error) {
 	}
 	key := cfg.SessionKey
 	if key == nil {
-		key = make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			return nil, err
-		}
+		// A one-way derivation under its own label: the cookie's MAC never
+		// reveals the API key, and nothing else signed with it collides.
+		h := hmac.New(sha256.New, []byte(cfg.Key.Reveal()))
+		h.Write([]byte("wxoa admin session key v1"))
+		key = h.Sum(nil)
 	} else if len(key) < 32 {
 		return nil, errors.New("admin: SessionKey must be at least 32 bytes")
 	}

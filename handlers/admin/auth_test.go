@@ -1,12 +1,15 @@
 package admin
 
 import (
+	"bytes"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
 	_ "wxoa/internal/soak" // accepts -soak (see package soak)
+	"wxoa/wechat"
 )
 
 // TestUnauthenticated: without credentials a browser gets the login form
@@ -99,6 +102,24 @@ func TestLoginForm(t *testing.T) {
 	}
 }
 
+// Instances sharing TOKEN_API_KEY (a fleet behind a load balancer, or one
+// instance after a restart) accept each other's sessions; an instance with
+// another key does not.
+func TestSessionAcrossInstances(t *testing.T) {
+	a, b := newEnv(t), newEnv(t)
+	other := newEnv(t, func(c *Config) { c.Key = wechat.Secret(testKey + "-rotated") })
+	c := cookieNamed(a.do("POST", "/admin/login", url.Values{"key": {testKey}}), SessionCookie)
+	if c == nil {
+		t.Fatal("POST /admin/login set no session cookie")
+	}
+	if got := b.do("GET", "/admin", nil, withCookie(c)).Code; got != http.StatusOK {
+		t.Errorf("GET /admin on another instance with the same key = %d; want 200", got)
+	}
+	if got := other.do("GET", "/admin", nil, withCookie(c)).Code; got != http.StatusUnauthorized {
+		t.Errorf("GET /admin on an instance with another key = %d; want 401", got)
+	}
+}
+
 func TestLoginWrongKey(t *testing.T) {
 	e := newEnv(t)
 	const guess = "guess-<b>-1234"
@@ -127,7 +148,8 @@ func TestBadCookies(t *testing.T) {
 		b[3] ^= 1
 		return string(b)
 	}
-	other := newEnv(t) // another process: another key
+	// An instance whose sessions are signed with another key.
+	other := newEnv(t, func(c *Config) { c.SessionKey = bytes.Repeat([]byte{7}, 32) })
 	theirs, _ := other.login(t)
 	tests := []struct{ name, value string }{
 		{"payload changed", flip(enc) + "." + sig},
@@ -135,7 +157,7 @@ func TestBadCookies(t *testing.T) {
 		{"no signature", enc},
 		{"garbage", "x.y"},
 		{"the key itself", testKey},
-		{"another process's session", theirs.Value},
+		{"a session signed with another key", theirs.Value},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,9 +38,11 @@ type session struct {
 }
 
 // sessions signs and checks the session cookie. The cookie holds a random
-// id and an expiry signed with a key that never leaves the process (or the
-// fleet, with Config.SessionKey), never the API key: a leaked cookie ends
-// with its expiry or a logout, the key stays secret.
+// id and an expiry signed with a key derived from the API key (or
+// Config.SessionKey), never the API key itself: a leaked cookie ends with
+// its expiry or a logout, the key stays secret. Every instance with the same
+// key accepts the session; a logout is remembered by the instance that
+// served it, and the browser drops the cookie.
 type sessions struct {
 	key    []byte
 	now    func() time.Time
