@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"wxoa/internal/redistest"
+	"wxoa/wechat/token"
 	"wxoa/wechat/wechattest"
 )
 
@@ -129,7 +131,7 @@ func TestFleetPropagatesAfterRedisRestart(t *testing.T) {
 	srv.Restart()
 	probe := srv.Client(t)
 	waitFor(t, "the instances to re-seed Redis", func() bool {
-		n, _ := probe.Exists(context.Background(), "{wxoa:"+fake.AppID()+"}:access_token").Result()
+		n, _ := probe.Exists(context.Background(), token.RedisKey(fake.AppID(), "access_token")).Result()
 		return n == 1
 	})
 	sameToken(t, fake, tok, a, b)
@@ -166,6 +168,9 @@ func TestFleetOnRedisSentinel(t *testing.T) {
 				default:
 				}
 				if v, err := p.token(); err != nil || v != tok {
+					if err == nil {
+						err = fmt.Errorf("%s served another token", p.name)
+					}
 					mu.Lock()
 					failures = append(failures, err)
 					mu.Unlock()
@@ -196,7 +201,7 @@ func TestFleetStoreOutageInsideMargin(t *testing.T) {
 		name        string
 		store       func(t *testing.T) string
 		down, back  func(t *testing.T)
-		storedToken func(t *testing.T) bool
+		storedToken func(t *testing.T, appID string) bool
 	}
 	var srv *redistest.Server
 	var dir string
@@ -204,8 +209,8 @@ func TestFleetStoreOutageInsideMargin(t *testing.T) {
 		{"redis stopped",
 			func(t *testing.T) string { srv = redistest.Start(t); return srv.URL() },
 			func(*testing.T) { srv.Stop() }, func(*testing.T) { srv.Restart() },
-			func(t *testing.T) bool {
-				n, _ := srv.Client(t).Exists(context.Background(), "{wxoa:wxtest0000000000}:access_token").Result()
+			func(t *testing.T, appID string) bool {
+				n, _ := srv.Client(t).Exists(context.Background(), token.RedisKey(appID, "access_token")).Result()
 				return n == 1
 			}},
 		{"token directory removed",
@@ -213,8 +218,16 @@ func TestFleetStoreOutageInsideMargin(t *testing.T) {
 				dir = filepath.Join(t.TempDir(), "state")
 				return "file:" + filepath.Join(dir, "access_token.json")
 			},
-			func(t *testing.T) { os.RemoveAll(dir) }, func(t *testing.T) { os.Mkdir(dir, 0o700) },
-			func(t *testing.T) bool { _, err := os.Stat(filepath.Join(dir, "access_token.json")); return err == nil }},
+			func(t *testing.T) { os.RemoveAll(dir) },
+			func(t *testing.T) {
+				if err := os.Mkdir(dir, 0o700); err != nil {
+					t.Fatal(err)
+				}
+			},
+			func(t *testing.T, _ string) bool {
+				_, err := os.Stat(filepath.Join(dir, "access_token.json"))
+				return err == nil
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -256,7 +269,7 @@ func TestFleetStoreOutageInsideMargin(t *testing.T) {
 				v, err := p.token()
 				return err == nil && v != good && fake.Valid(v)
 			})
-			waitFor(t, "the token back in the store", func() bool { return tt.storedToken(t) })
+			waitFor(t, "the token back in the store", func() bool { return tt.storedToken(t, fake.AppID()) })
 		})
 	}
 }

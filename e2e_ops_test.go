@@ -204,9 +204,9 @@ func TestE2EAdminInBrowser(t *testing.T) {
 	fake.FetchElsewhere()               // WeChat stops accepting the token: the refresh must fetch
 	time.Sleep(1100 * time.Millisecond) // the expiry shown has a resolution of a second
 	do("refresh now", chromedp.Click(chromedp.CSS("#refresh")), chromedp.WaitVisible(chromedp.CSS("#flash")))
-	after := text("#token-expires")
-	if after == before || strings.HasPrefix(text("#token-masked"), old[:12]) || !strings.HasPrefix(text("#flash"), "Refreshed") {
-		t.Errorf("after Refresh now: expires %q (was %q), flash %q; want a new token and its expiry", after, before, text("#flash"))
+	after, maskedAfter, current := text("#token-expires"), text("#token-masked"), fake.Current()
+	if current == old || after == before || maskedAfter == masked || !strings.HasPrefix(maskedAfter, current[:6]) || !strings.HasPrefix(text("#flash"), "Refreshed") {
+		t.Errorf("after Refresh now: token %q (was %q), expires %q (was %q), flash %q; want the new token and its expiry", maskedAfter, masked, after, before, text("#flash"))
 	}
 	if got := fake.TokenCalls(); got != 2 {
 		t.Errorf("token fetches = %d; want 2 (the first, the refresh)", got)
@@ -215,8 +215,8 @@ func TestE2EAdminInBrowser(t *testing.T) {
 	if err != nil || strings.Contains(page, fake.Current()) || strings.Contains(page, e2eAPIKey) || strings.Contains(page, "oAdminPage") {
 		t.Errorf("the page (%v) holds a token, the key or an openid", err)
 	}
-	if !strings.Contains(page, "text") {
-		t.Errorf("recent traffic does not show the text callback")
+	if typ := text("#traffic tbody tr:first-child td:nth-child(2)"); typ != "text" {
+		t.Errorf("recent traffic's newest row has type %q; want the text callback", typ)
 	}
 	if menu := text("#menu"); !strings.Contains(menu, "published") || !strings.Contains(menu, "工具") || !strings.Contains(menu, "扫一扫") {
 		t.Errorf("menu section %q; want the example menu's buttons and sub-buttons", menu)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+
 	"wxoa/config"
 	"wxoa/internal/harness"
 	"wxoa/wechat"
@@ -228,10 +230,12 @@ func TestE2ETokenCommandSharesStore(t *testing.T) {
 func TestE2EGracefulShutdown(t *testing.T) {
 	fake := wechattest.NewServer(t)
 	vars := e2eVars(t, fake)
-	slow := make(chan struct{})
-	endpoint := startSlowEndpoint(t, slow)
+	slow, arrived := make(chan struct{}), make(chan struct{}, 1)
+	endpoint := startSlowEndpoint(t, slow, arrived)
 	rules := filepath.Join(t.TempDir(), "rules.yaml")
-	os.WriteFile(rules, []byte("rules:\n  - keyword: slow\n    forward: {url: \""+endpoint+"\"}\n"), 0o600)
+	if err := os.WriteFile(rules, []byte("rules:\n  - keyword: slow\n    forward: {url: \""+endpoint+"\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	vars["RULES_FILE"] = rules
 	vars["REPLY_DEADLINE"] = "4s"
 	s := startE2E(t, vars, fake)
@@ -244,10 +248,17 @@ func TestE2EGracefulShutdown(t *testing.T) {
 		}
 		got <- string(res.Body)
 	}()
-	time.Sleep(200 * time.Millisecond) // the request is in flight
+	<-arrived // the callback is in flight, waiting on the forward
 	stopped := make(chan error, 1)
 	go func() { stopped <- s.Stop() }()
-	time.Sleep(100 * time.Millisecond)
+	addr := strings.TrimPrefix(s.Base, "http://")
+	waitFor(t, "the server to stop accepting connections", func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
 	close(slow)
 	select {
 	case b := <-got:
@@ -262,18 +273,22 @@ func TestE2EGracefulShutdown(t *testing.T) {
 	}
 }
 
-func startSlowEndpoint(t *testing.T, release <-chan struct{}) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		<-release
-		io.WriteString(w, `{"type":"text","content":"slow answer"}`)
-	})}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return "http://" + ln.Addr().String() + "/hook"
+// startSlowEndpoint is a forward endpoint that signals arrived when a
+// request comes in and answers once release is closed.
+func startSlowEndpoint(t *testing.T, release <-chan struct{}, arrived chan<- struct{}) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+			io.WriteString(w, `{"type":"text","content":"slow answer"}`)
+		case <-r.Context().Done(): // the test failed early and the server went away
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/hook"
 }
 
 func TestE2EConfigErrors(t *testing.T) {
@@ -300,7 +315,9 @@ func TestE2EBrokenRulesStopStartup(t *testing.T) {
 	fake := wechattest.NewServer(t)
 	vars := e2eVars(t, fake)
 	rules := filepath.Join(t.TempDir(), "rules.yaml")
-	os.WriteFile(rules, []byte("rules:\n  - keyword: a\n    reply: {type: text, content: \"{{.Nope\"}\n"), 0o600)
+	if err := os.WriteFile(rules, []byte("rules:\n  - keyword: a\n    reply: {type: text, content: \"{{.Nope\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	vars["RULES_FILE"] = rules
 	err := run(context.Background(), []string{"wxoa"}, mapGetenv(vars), nil, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), rules+":3") {
@@ -345,7 +362,9 @@ func TestE2EMenuGetPushRoundTrip(t *testing.T) {
 	// A real account's get output also lists personalised menus, which
 	// push leaves alone and says so.
 	withConditional := filepath.Join(t.TempDir(), "conditional.json")
-	os.WriteFile(withConditional, []byte(`{"menu":{"button":[{"type":"click","name":"帮助","key":"HELP"}],"menuid":1},"conditionalmenu":[{"button":[{"type":"click","name":"VIP","key":"VIP"}],"matchrule":{"tag_id":"2"},"menuid":2}]}`), 0o600)
+	if err := os.WriteFile(withConditional, []byte(`{"menu":{"button":[{"type":"click","name":"帮助","key":"HELP"}],"menuid":1},"conditionalmenu":[{"button":[{"type":"click","name":"VIP","key":"VIP"}],"matchrule":{"tag_id":"2"},"menuid":2}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	out.Reset()
 	if err := run(context.Background(), []string{"wxoa", "menu", "push", withConditional}, mapGetenv(vars), nil, &out, io.Discard); err != nil {
 		t.Fatalf("menu push with a personalised menu: %v", err)
@@ -380,7 +399,9 @@ func TestE2EMenu(t *testing.T) {
 	}
 
 	bad := filepath.Join(t.TempDir(), "bad.json")
-	os.WriteFile(bad, []byte(`{"button":[{"type":"click","name":"这个名字实在是太长了","key":"K"},{"type":"view","name":"v"},{"type":"click","name":"a","key":"k"},{"type":"click","name":"b","key":"k"}]}`), 0o600)
+	if err := os.WriteFile(bad, []byte(`{"button":[{"type":"click","name":"这个名字实在是太长了","key":"K"},{"type":"view","name":"v"},{"type":"click","name":"a","key":"k"},{"type":"click","name":"b","key":"k"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	calls := fake.Calls("/cgi-bin/menu/create") + fake.TokenCalls()
 	err = run(context.Background(), []string{"wxoa", "menu", "push", bad}, mapGetenv(vars), nil, io.Discard, io.Discard)
 	if err == nil {
