@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -198,26 +200,34 @@ func redact(u *url.URL) string {
 }
 
 // scrub returns err's text without the URL's secrets: go-redis's messages
-// quote options and, through *url.Error, whole URLs.
+// quote option values ("invalid duration \"...\"") and, through
+// *url.Error, whole URLs. Any value may be a password pasted in the wrong
+// place, so neither the password nor any query value is shown; option
+// names are (a misspelt one is the usual mistake).
 func scrub(err error, u *url.URL) error {
 	msg := wechat.StripURL(err).Error()
-	secrets := []string{}
+	var secrets []string
+	hide := func(v string) {
+		if v != "" {
+			secrets = append(secrets, v, url.QueryEscape(v), url.PathEscape(v))
+		}
+	}
 	if u.User != nil {
-		if p, ok := u.User.Password(); ok && p != "" {
-			secrets = append(secrets, p, url.QueryEscape(p), url.PathEscape(p))
+		p, _ := u.User.Password()
+		hide(p)
+	}
+	for _, vs := range u.Query() {
+		for _, v := range vs {
+			hide(v)
 		}
 	}
-	for k, vs := range u.Query() {
-		if strings.Contains(strings.ToLower(k), "password") {
-			for _, v := range vs {
-				if v != "" {
-					secrets = append(secrets, v, url.QueryEscape(v))
-				}
-			}
-		}
-	}
+	// Longest first, so that a value containing another is hidden whole;
+	// only where it stands alone, so that a value such as "red" leaves
+	// "redis" alone.
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
 	for _, sec := range secrets {
-		msg = strings.ReplaceAll(msg, sec, "xxxxx")
+		re := regexp.MustCompile(`(^|[^A-Za-z0-9])` + regexp.QuoteMeta(sec) + `($|[^A-Za-z0-9])`)
+		msg = re.ReplaceAllString(msg, "${1}xxxxx${2}")
 	}
 	return fmt.Errorf("%s", strings.TrimPrefix(msg, "redis: "))
 }
