@@ -47,6 +47,7 @@ func cliApp(e env) (*app, error) {
 		return nil, err
 	}
 	if a.tokens == nil {
+		a.Close() // the Redis clients newApp may have opened
 		return nil, errNoCredentials
 	}
 	return a, nil

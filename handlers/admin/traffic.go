@@ -60,13 +60,9 @@ func (t *Traffic) Record(e Entry) {
 	t.mu.Unlock()
 }
 
-// Recent returns the entries held, newest first, with times in UTC.
-func (t *Traffic) Recent() []Entry {
-	e, _ := t.snapshot()
-	return e
-}
-
-// snapshot returns Recent and Total as of one instant.
+// snapshot returns the entries held, newest first, with times in UTC, and
+// how many were ever recorded (so the page can say how many fell out of
+// the ring), as of one instant.
 func (t *Traffic) snapshot() ([]Entry, uint64) {
 	var buf [TrafficSize]slot
 	t.mu.Lock()
@@ -88,12 +84,4 @@ func (t *Traffic) snapshot() ([]Entry, uint64) {
 		}
 	}
 	return out, total
-}
-
-// Total returns how many entries were ever recorded, so the page can say
-// how many fell out of the ring.
-func (t *Traffic) Total() uint64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.total
 }

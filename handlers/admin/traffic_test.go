@@ -10,16 +10,16 @@ import (
 
 func TestTrafficRing(t *testing.T) {
 	var tr Traffic
-	if got := tr.Recent(); len(got) != 0 {
+	if got := recent(&tr); len(got) != 0 {
 		t.Fatalf("Recent() on the zero Traffic = %d entries; want 0", len(got))
 	}
 	const n = TrafficSize + 37
 	for i := range n {
 		tr.Record(Entry{Time: t0.Add(time.Duration(i) * time.Second), Type: "event", Event: fmt.Sprint("E", i), Status: 200, Latency: time.Duration(i)})
 	}
-	got := tr.Recent()
-	if len(got) != TrafficSize || tr.Total() != n {
-		t.Fatalf("Recent() = %d entries, Total() = %d; want %d and %d", len(got), tr.Total(), TrafficSize, n)
+	got := recent(&tr)
+	if len(got) != TrafficSize || total(&tr) != n {
+		t.Fatalf("Recent() = %d entries, Total() = %d; want %d and %d", len(got), total(&tr), TrafficSize, n)
 	}
 	for i, e := range got {
 		want := n - 1 - i // newest first
@@ -33,7 +33,7 @@ func TestTrafficLongNames(t *testing.T) {
 	var tr Traffic
 	long := strings.Repeat("x", 100)
 	tr.Record(Entry{Type: long, Event: "subscribe_msg_popup_event"})
-	e := tr.Recent()[0]
+	e := recent(&tr)[0]
 	if e.Type != long[:typeLen] || e.Event != "subscribe_msg_popup_event" {
 		t.Errorf("Recent()[0] = %q, %q; want the type cut to %d bytes and the event whole", e.Type, e.Event, typeLen)
 	}
@@ -47,16 +47,16 @@ func TestTrafficConcurrent(t *testing.T) {
 			for i := range 500 {
 				tr.Record(Entry{Time: t0, Type: "text", Status: 200 + g, Latency: time.Duration(i)})
 				if i%50 == 0 {
-					tr.Recent()
+					recent(&tr)
 				}
 			}
 		})
 	}
 	wg.Wait()
-	if got := tr.Total(); got != 8*500 {
+	if got := total(&tr); got != 8*500 {
 		t.Errorf("Total() = %d; want %d", got, 8*500)
 	}
-	if got := len(tr.Recent()); got != TrafficSize {
+	if got := len(recent(&tr)); got != TrafficSize {
 		t.Errorf("len(Recent()) = %d; want %d", got, TrafficSize)
 	}
 }
@@ -90,3 +90,6 @@ func BenchmarkTrafficRecordParallel(b *testing.B) {
 		}
 	})
 }
+
+func recent(t *Traffic) []Entry { e, _ := t.snapshot(); return e }
+func total(t *Traffic) uint64   { _, n := t.snapshot(); return n }

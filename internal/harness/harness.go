@@ -77,9 +77,6 @@ func (s *Server) Stop() error {
 	}
 }
 
-// Done is closed when the server has exited.
-func (s *Server) Done() <-chan struct{} { return s.done }
-
 func (s *Server) waitHealthy(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

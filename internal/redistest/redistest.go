@@ -94,13 +94,6 @@ func (s *Server) URL() string { return fmt.Sprintf("redis://%s/0", s.Addr()) }
 // Addr returns 127.0.0.1:PORT.
 func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 
-// Port returns the server's port.
-func (s *Server) Port() int { return s.port }
-
-// Dir is the server's working directory (nodes.conf for a cluster node,
-// the rewritten config of a sentinel, redis.log for any).
-func (s *Server) Dir() string { return s.dir }
-
 func (s *Server) start() {
 	s.tb.Helper()
 	var args []string
@@ -217,20 +210,6 @@ func freePorts(tb testing.TB, n int) []int {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports
-}
-
-// WaitPing waits until addr answers PING, failing tb after 10 s.
-func WaitPing(tb testing.TB, addr string) {
-	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if err := ping(addr); err == nil {
-			return
-		} else if time.Now().After(deadline) {
-			tb.Fatalf("redis at %s not answering: %v", addr, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func ping(addr string) error {

@@ -30,7 +30,7 @@ func Example() {
 	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
 
-	tln, publicURL, err := tunnel.Open(ctx, os.Getenv("NGROK_AUTHTOKEN"), log)
+	tln, publicURL, err := tunnel.Opener{}.Open(ctx, os.Getenv("NGROK_AUTHTOKEN"), log)
 	switch {
 	case errors.Is(err, tunnel.ErrNoAuthtoken):
 		log.Warn("no tunnel: NGROK_AUTHTOKEN is not set")

@@ -63,11 +63,6 @@ type Opener struct {
 	DrainTimeout time.Duration
 }
 
-// Open opens an ngrok tunnel with Opener's defaults; see Opener.Open.
-func Open(ctx context.Context, authtoken string, log *slog.Logger) (net.Listener, string, error) {
-	return Opener{}.Open(ctx, authtoken, log)
-}
-
 // Open dials a tunnel with authtoken and returns a listener for
 // http.Server.Serve and the public base URL, e.g.
 // "https://abcd-1-2-3-4.ngrok-free.app", without a trailing slash.
