@@ -193,7 +193,7 @@ func TestE2EAdminInBrowser(t *testing.T) {
 		return strings.TrimSpace(v)
 	}
 
-	do("open the sign-in form", chromedp.Navigate(s.base+"/admin"), chromedp.WaitVisible(chromedp.CSS("form#login")))
+	do("open the sign-in form", chromedp.Navigate(s.Base+"/admin"), chromedp.WaitVisible(chromedp.CSS("form#login")))
 	do("sign in", chromedp.SendKeys(chromedp.CSS("#key"), e2eAPIKey), chromedp.Click(chromedp.CSS("#signin")),
 		chromedp.WaitVisible(chromedp.CSS("#token-state")))
 	old := fake.Current()

@@ -30,11 +30,8 @@ const e2eAPIKey = "e2e-api-key-0123456789"
 // harness), against a fake WeChat, with a file token store in a temp dir.
 type e2eServer struct {
 	*harness.Server
-	base   string
-	client *http.Client // its own pool, closed before stopping
-	fake   *wechattest.Server
-	vars   map[string]string
-	logs   *lockedBuffer
+	fake *wechattest.Server
+	logs *lockedBuffer
 }
 
 // e2eVars is the environment of a server under test; ENV_FILE keeps a
@@ -60,7 +57,7 @@ func startE2E(t *testing.T, vars map[string]string, fake *wechattest.Server) *e2
 	if err != nil {
 		t.Fatalf("%v\n%s", err, logs)
 	}
-	s := &e2eServer{Server: srv, base: srv.Base, client: srv.Client, fake: fake, vars: vars, logs: logs}
+	s := &e2eServer{Server: srv, fake: fake, logs: logs}
 	t.Cleanup(func() { s.stop(t) })
 	return s
 }
@@ -75,8 +72,8 @@ func (s *e2eServer) stop(t *testing.T) {
 // through the server's client.
 func (s *e2eServer) follower(t *testing.T, openID string) *wechattest.Follower {
 	t.Helper()
-	f, err := wechattest.NewFollower(wechattest.FollowerConfig{URL: s.base + "/wechat", Token: s.vars["WECHAT_TOKEN"],
-		OpenID: openID, Account: "gh_1", Client: s.client})
+	f, err := wechattest.NewFollower(wechattest.FollowerConfig{URL: s.Base + "/wechat", Token: s.Vars["WECHAT_TOKEN"],
+		OpenID: openID, Account: "gh_1", Client: s.Client})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,14 +93,14 @@ func (s *e2eServer) request(t *testing.T, method, path, auth, body string) (int,
 func (s *e2eServer) get(path, auth string) (int, string, error) { return s.do("GET", path, auth, "") }
 
 func (s *e2eServer) do(method, path, auth, body string) (int, string, error) {
-	req, err := http.NewRequest(method, s.base+path, strings.NewReader(body))
+	req, err := http.NewRequest(method, s.Base+path, strings.NewReader(body))
 	if err != nil {
 		return 0, "", err
 	}
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
-	resp, err := s.client.Do(req)
+	resp, err := s.Client.Do(req)
 	if err != nil {
 		return 0, "", err
 	}

@@ -27,6 +27,13 @@ func (f *flakyWriter) Write(p []byte) (int, error) {
 	return f.got.Write(p)
 }
 
+// hasFailed reports whether the failing write has happened.
+func (f *flakyWriter) hasFailed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.failed
+}
+
 func (f *flakyWriter) String() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -41,7 +48,11 @@ func TestLogSink(t *testing.T) {
 	go func() { defer close(done); s.Run(ctx) }()
 
 	s.Write([]byte("lost in the failed write\n"))
-	time.Sleep(3 * flushEvery)
+	for deadline := time.Now().Add(5 * time.Second); !w.hasFailed(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the sink never flushed its first line")
+		}
+	}
 	s.Write([]byte("after the failure\n"))
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(w.String(), "after the failure") && time.Now().Before(deadline) {

@@ -43,22 +43,22 @@ type Button struct {
 // are counted, not returned: create sets the default menu only, and leaves
 // them as they are on WeChat.
 func Parse(data []byte) (m *Menu, conditional int, err error) {
-	var probe map[string]json.RawMessage
-	if json.Unmarshal(data, &probe) == nil {
-		if inner, ok := probe["menu"]; ok {
-			var rest struct {
-				Menu        json.RawMessage   `json:"menu"`
-				Conditional []json.RawMessage `json:"conditionalmenu"`
-			}
-			if err := strict(data, &rest); err != nil {
-				return nil, 0, fmt.Errorf("parse menu: %w (want a menu, or menu/get's answer with \"menu\" and \"conditionalmenu\")", err)
-			}
-			m, err := parseMenu(inner)
-			return m, len(rest.Conditional), err
-		}
+	var probe struct {
+		Menu json.RawMessage `json:"menu"`
 	}
-	m, err = parseMenu(data)
-	return m, 0, err
+	if json.Unmarshal(data, &probe) != nil || probe.Menu == nil {
+		m, err = parseMenu(data)
+		return m, 0, err
+	}
+	var get struct {
+		Menu        json.RawMessage   `json:"menu"`
+		Conditional []json.RawMessage `json:"conditionalmenu"`
+	}
+	if err := strict(data, &get); err != nil {
+		return nil, 0, fmt.Errorf("parse menu: %w (want a menu, or menu/get's answer with \"menu\" and \"conditionalmenu\")", err)
+	}
+	m, err = parseMenu(get.Menu)
+	return m, len(get.Conditional), err
 }
 
 // got is a menu as menu/get shows it: with the id WeChat gave it.

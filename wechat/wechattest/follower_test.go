@@ -100,7 +100,8 @@ func TestFollowerConversation(t *testing.T) {
 				want string // the reply's String; "" for none
 			}{
 				{func() (wechattest.Result, error) { return f.Send(ctx, wechattest.Text("hi")) }, "text: hi #42 @1700000000"},
-				// Same clock second: CreateTime still moves on, as WeChat's does.
+				// Same clock second: the Follower moves CreateTime on, so that a second
+				// tap is not taken for a retry (events dedup by sender and CreateTime).
 				{func() (wechattest.Result, error) { return f.Send(ctx, wechattest.Text("again")) }, "text: again #43 @1700000001"},
 				{func() (wechattest.Result, error) { return f.Retry(ctx) }, "text: again #43 @1700000001"},
 				{func() (wechattest.Result, error) { return f.Send(ctx, wechattest.Click("HELP")) }, ""},

@@ -243,7 +243,7 @@ func (s *Server) FetchElsewhere() string {
 	now := s.opts.Now()
 	prev, hadPrev := s.tokens[s.current[classic]]
 	tok := s.mint(classic, now)
-	if hadPrev && (prev.retireAt.IsZero() || prev.retireAt.After(now)) {
+	if hadPrev && prev.retireAt.After(now) { // mint gave it the overlap
 		prev.retireAt = now
 	}
 	return tok
