@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -104,6 +105,73 @@ func TestAuthLimitInvalid(t *testing.T) {
 		_, err := NewRouter(Deps{CallbackPath: testPath, Answerer: silent{}, Tokens: newTokensStub("T"), APIKey: testAPIKey, AuthLimit: bad})
 		if err == nil {
 			t.Errorf("NewRouter(AuthLimit: %+v) = nil; want an error", bad)
+		}
+	}
+}
+
+// TestAuthLimitAddressFamilies checks what a failure counts against: an
+// IPv6 client holds a /64 and can pick a new address in it for every
+// guess, so the /64 is the client; an IPv4 client is its address, however
+// it is spelled (an IPv4-mapped IPv6 address is the same client).
+func TestAuthLimitAddressFamilies(t *testing.T) {
+	tests := []struct {
+		name    string
+		failing func(i int) string // the peer of the i-th failure
+		then    string             // the peer presenting the right credentials after 11 failures
+		want    string
+	}{
+		{"IPv6 rotating within its /64", func(i int) string { return fmt.Sprintf("[2001:db8:1:2::%x]:1", i+1) }, "[2001:db8:1:2:ffff::1]:1", "refused"},
+		{"IPv6 spelled differently", func(i int) string { return fmt.Sprintf("[2001:db8:1:2::%x]:1", i+1) }, "[2001:0DB8:0001:0002:0:0:0:1]:1", "refused"},
+		{"IPv6 in the next /64", func(i int) string { return fmt.Sprintf("[2001:db8:1:2::%x]:1", i+1) }, "[2001:db8:1:3::1]:1", "ok"},
+		{"IPv4-mapped then IPv4", func(int) string { return "[::ffff:203.0.113.9]:1" }, "203.0.113.9:1", "refused"},
+		{"IPv4 then IPv4-mapped", func(int) string { return "203.0.113.9:1" }, "[::ffff:203.0.113.9]:1", "refused"},
+		{"IPv4 neighbours are other clients", func(i int) string { return fmt.Sprintf("203.0.113.%d:1", i+1) }, "203.0.113.100:1", "ok"},
+	}
+	// Directly, gin hands over the peer's address as net.IP prints it;
+	// from a trusted proxy, X-Forwarded-For as it was written.
+	const proxy = "192.0.2.1"
+	for _, tt := range tests {
+		for _, viaProxy := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/via proxy %t", tt.name, viaProxy), func(t *testing.T) {
+				r := newLimitRig(t, func(d *Deps) { d.TrustedProxies = []string{proxy} })
+				send := func(client string, sf surface, right bool) string {
+					if !viaProxy {
+						got, _ := r.send(t, client, "", sf.req(right))
+						return got
+					}
+					host, _, err := net.SplitHostPort(client)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, _ := r.send(t, proxy+":5000", host, sf.req(right))
+					return got
+				}
+				for i := range 11 {
+					send(tt.failing(i), surfaces[i%len(surfaces)], false)
+				}
+				if got := send(tt.then, surfaces[0], true); got != tt.want {
+					t.Errorf("right credentials from %s after 11 failures = %s; want %s", tt.then, got, tt.want)
+				}
+			})
+		}
+	}
+}
+
+func TestClientKey(t *testing.T) {
+	tests := []struct{ ip, want string }{
+		{"203.0.113.9", "203.0.113.9"},
+		{"::ffff:203.0.113.9", "203.0.113.9"},
+		{"0:0:0:0:0:FFFF:203.0.113.9", "203.0.113.9"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"2001:DB8:1:2::1", "2001:db8:1:2::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"::1", "::/64"},
+		{"", ""},                   // gin's answer for an address it cannot read
+		{"not-an-ip", "not-an-ip"}, // only a trusted platform header could say this
+	}
+	for _, tt := range tests {
+		if got := clientKey(tt.ip); got != tt.want {
+			t.Errorf("clientKey(%q) = %q; want %q", tt.ip, got, tt.want)
 		}
 	}
 }

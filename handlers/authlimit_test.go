@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -203,5 +204,33 @@ func TestAuthLimitRefusalLog(t *testing.T) {
 			t.Errorf("minute %d: %d refusal lines; want %d with %s:\n%s", i, lines, i+1, m.wantRefused, r.logs)
 		}
 		r.clock.Advance(time.Minute)
+	}
+}
+
+// TestAuthLimitFailureLog checks that failures spread over many addresses,
+// each within its limit, cost a paced number of log lines rather than one
+// each, and that the first ones are still told.
+func TestAuthLimitFailureLog(t *testing.T) {
+	const clients = 1000
+	for _, sf := range surfaces {
+		t.Run(sf.name, func(t *testing.T) {
+			r := newLimitRig(t)
+			for i := range clients {
+				addr := fmt.Sprintf("10.0.%d.%d:1", i/250, i%250+1)
+				if got, _ := r.send(t, addr, "", sf.req(false)); got != "failed" {
+					t.Fatalf("failure from %s = %s; want failed", addr, got)
+				}
+			}
+			logs := r.logs.String()
+			lines := strings.Count(logs, `msg="authentication failed"`)
+			if lines < failureLinesFirst || lines >= clients {
+				t.Errorf("%d failures logged %d lines; want at least %d and fewer than one per failure", clients, lines, failureLinesFirst)
+			}
+			for i := range failureLinesFirst {
+				if want := fmt.Sprintf("client=10.0.0.%d ", i+1); !strings.Contains(logs, want) {
+					t.Errorf("log lacks the failure of %s, one of the first %d", want, failureLinesFirst)
+				}
+			}
+		})
 	}
 }

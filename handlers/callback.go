@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"wxoa/handlers/admin"
+	"wxoa/internal/metrics"
 	"wxoa/wechat"
 )
 
@@ -90,18 +91,18 @@ func (h *callback) receive(c *gin.Context) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			h.rejected(c, rejectTooLarge, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", tooBig.Limit))
+			h.rejected(c, metrics.RejectTooLarge, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", tooBig.Limit))
 			return
 		}
-		h.rejected(c, rejectOther, http.StatusBadRequest, "cannot read body")
+		h.rejected(c, metrics.Other, http.StatusBadRequest, "cannot read body")
 		return
 	}
-	mode := modePlain
+	mode := metrics.ModePlain
 	if q.Encrypted() {
 		// Compatible mode sends the plaintext fields beside the ciphertext.
-		mode = modeSafe
+		mode = metrics.ModeSafe
 		if bytes.Contains(buf.Bytes(), msgTypeTag) {
-			mode = modeCompat
+			mode = metrics.ModeCompat
 		}
 	}
 	body, err := wechat.OpenPush(h.token, h.crypter, q, buf.Bytes())
@@ -110,7 +111,7 @@ func (h *callback) receive(c *gin.Context) {
 		return
 	}
 	if msg, err = wechat.ParseMessage(body); err != nil {
-		h.rejected(c, rejectBadXML, http.StatusBadRequest, "malformed message: "+err.Error())
+		h.rejected(c, metrics.RejectBadXML, http.StatusBadRequest, "malformed message: "+err.Error())
 		return
 	}
 	h.obs.CallbackMessage(msg, mode)
@@ -149,28 +150,28 @@ func write(c *gin.Context, contentType []string, b []byte) {
 // a signature or the clock says it is not from WeChat, 400 when it is
 // malformed or does not fit our configuration; the body says which.
 func (h *callback) refuse(c *gin.Context, err error) {
-	status, label, reason := http.StatusBadRequest, rejectOther, err.Error()
+	status, label, reason := http.StatusBadRequest, metrics.Other, err.Error()
 	switch {
 	case errors.Is(err, wechat.ErrMissingSignature):
-		label, reason = rejectMissingParams, "missing signature, timestamp or nonce"
+		label, reason = metrics.RejectMissingParams, "missing signature, timestamp or nonce"
 	case errors.Is(err, wechat.ErrBadTimestamp):
-		label, reason = rejectMissingParams, "timestamp is not a number"
+		label, reason = metrics.RejectMissingParams, "timestamp is not a number"
 	case errors.Is(err, wechat.ErrClockSkew):
-		status, label, reason = http.StatusForbidden, rejectStaleTimestamp, "timestamp outside the allowed clock skew"
+		status, label, reason = http.StatusForbidden, metrics.RejectStaleTimestamp, "timestamp outside the allowed clock skew"
 	case errors.Is(err, wechat.ErrBadSignature):
-		status, label, reason = http.StatusForbidden, rejectBadSignature, "invalid signature"
+		status, label, reason = http.StatusForbidden, metrics.RejectBadSignature, "invalid signature"
 	case errors.Is(err, wechat.ErrPlaintextRefused):
-		label, reason = rejectPlaintext, "plaintext message refused: WECHAT_ENCODING_AES_KEY is set, so only compatible/safe-mode (encrypt_type=aes) posts are accepted"
+		label, reason = metrics.RejectPlaintextRefused, "plaintext message refused: WECHAT_ENCODING_AES_KEY is set, so only compatible/safe-mode (encrypt_type=aes) posts are accepted"
 	case errors.Is(err, wechat.ErrNoKey):
-		label, reason = rejectNoKey, "encrypted message but no WECHAT_ENCODING_AES_KEY is configured"
+		label, reason = metrics.RejectNoKey, "encrypted message but no WECHAT_ENCODING_AES_KEY is configured"
 	case errors.Is(err, wechat.ErrMissingMsgSignature):
-		label, reason = rejectMissingParams, "missing msg_signature"
+		label, reason = metrics.RejectMissingParams, "missing msg_signature"
 	case errors.Is(err, wechat.ErrBadMsgSignature):
-		status, label, reason = http.StatusForbidden, rejectBadSignature, "invalid msg_signature"
+		status, label, reason = http.StatusForbidden, metrics.RejectBadSignature, "invalid msg_signature"
 	case errors.Is(err, wechat.ErrDecrypt):
-		label, reason = rejectDecrypt, "cannot decrypt: "+err.Error()
+		label, reason = metrics.RejectDecrypt, "cannot decrypt: "+err.Error()
 	case errors.Is(err, wechat.ErrMalformedMessage):
-		label, reason = rejectBadXML, "malformed envelope: "+err.Error()
+		label, reason = metrics.RejectBadXML, "malformed envelope: "+err.Error()
 	}
 	h.rejected(c, label, status, reason)
 }
@@ -202,4 +203,6 @@ func badRequest(c *gin.Context, reason string) {
 	c.String(http.StatusBadRequest, "%s\n", reason)
 }
 
-func isSuccess(b []byte) bool { return string(b) == "success" }
+// isSuccess reports whether the Answerer acknowledged without a reply:
+// that is sent as is, never sealed, as WeChat accepts it in every mode.
+func isSuccess(b []byte) bool { return bytes.Equal(b, wechat.SuccessReply) }

@@ -1,12 +1,17 @@
 package handlers
 
 import (
+	"context"
+	"errors"
+	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"wxoa/reply"
+	"wxoa/wechat"
 	"wxoa/wechat/token"
 )
 
@@ -21,9 +26,10 @@ type Managed interface {
 	Stats() token.Stats
 }
 
-// tokenHealth is one manager's part of /healthz: never the token itself.
+// tokenHealth is one manager's part of /healthz: never the token itself,
+// and errors only by errorClass.
 type tokenHealth struct {
-	Store           string           `json:"store"` // "ok" or the store's error
+	Store           string           `json:"store"` // "ok", or errorClass of the store's error
 	HasToken        bool             `json:"has_token"`
 	ExpiresIn       int64            `json:"expires_in,omitempty"`
 	FetchOK         int64            `json:"fetch_ok"`
@@ -31,13 +37,16 @@ type tokenHealth struct {
 	Reports         int64            `json:"reports"`
 	ReportsOutdated int64            `json:"reports_outdated"`
 	Checks          map[string]int64 `json:"checks"`
-	LastError       string           `json:"last_error,omitempty"`
+	LastError       string           `json:"last_error,omitempty"` // errorClass of the remembered failure
 }
 
 // health answers GET /healthz: 200 while the server serves — a store that
 // is down does not stop it serving tokens from memory, so it says
-// "degraded" with the store's error instead of failing the probe — with
-// the forward counters, so a failed late delivery is visible without logs.
+// "degraded" with the class of the store's error instead of failing the
+// probe — with the forward counters, so a failed late delivery is visible
+// without logs. Errors go by class only: /healthz answers anyone, and an
+// error's text names internal addresses, paths and request URLs (the app
+// secret is in one); the token manager has logged the detail.
 func health(f ForwardCounter, managed []Managed, now func() time.Time) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		body := gin.H{"status": "ok"}
@@ -51,14 +60,14 @@ func health(f ForwardCounter, managed []Managed, now func() time.Time) gin.Handl
 				h := tokenHealth{Store: "ok", HasToken: st.HasToken, FetchOK: st.FetchOK, FetchFailed: st.FetchFailed,
 					Reports: st.Reports, ReportsOutdated: st.ReportsOutdated, Checks: st.Checks}
 				if st.StoreErr != nil {
-					h.Store = st.StoreErr.Error()
+					h.Store = errorClass(st.StoreErr)
 					body["status"] = "degraded"
 				}
 				if st.HasToken {
 					h.ExpiresIn = secondsLeft(st.Token, now())
 				}
 				if st.LastError != nil {
-					h.LastError = st.LastError.Error()
+					h.LastError = errorClass(st.LastError)
 				}
 				tokens[m.Name()] = h
 			}
@@ -67,4 +76,23 @@ func health(f ForwardCounter, managed []Managed, now func() time.Time) gin.Handl
 		c.Header("Cache-Control", "no-store")
 		c.JSON(http.StatusOK, body)
 	}
+}
+
+// errorClass names the kind of a token error for /healthz: "errcode N" when
+// WeChat refused (the code is WeChat's, public, and says what to fix);
+// "unreachable" when WeChat or the store did not answer in time or at all;
+// "error" for anything else.
+func errorClass(err error) string {
+	var (
+		apiErr *wechat.APIError
+		netErr net.Error // a syscall.Errno is one too: only its Timeout counts
+	)
+	switch {
+	case errors.As(err, &apiErr):
+		return "errcode " + strconv.Itoa(apiErr.Code)
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout(),
+		errors.As(err, new(*net.OpError)), errors.As(err, new(*net.DNSError)):
+		return "unreachable"
+	}
+	return "error"
 }

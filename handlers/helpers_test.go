@@ -42,6 +42,7 @@ type routerOpts struct {
 	skew      time.Duration
 	forwarder *reply.HTTPForwarder
 	logs      io.Writer
+	obs       Observer // nil: none
 }
 
 func newTestRouter(tb testing.TB, o routerOpts) http.Handler {
@@ -54,7 +55,8 @@ func newTestRouter(tb testing.TB, o routerOpts) http.Handler {
 	}
 	log := slog.New(slog.NewTextHandler(o.logs, nil))
 	now := func() time.Time { return fixedNow }
-	d := Deps{Logger: log, Now: now, CallbackPath: testPath, Callback: CallbackConfig{Token: testToken, MaxClockSkew: o.skew}}
+	d := Deps{Logger: log, Now: now, CallbackPath: testPath, Callback: CallbackConfig{Token: testToken, MaxClockSkew: o.skew},
+		Observer: o.obs}
 	if o.crypter {
 		d.Callback.Crypter = testCrypter(tb)
 	}
@@ -153,3 +155,11 @@ func newFollower(tb testing.TB, h http.Handler, safe bool) *wechattest.Follower 
 	}
 	return f
 }
+
+// rejections is an Observer that keeps the reasons of refused pushes, for
+// tests that serve one request at a time.
+type rejections struct{ reasons []string }
+
+func (*rejections) Request(string, string, int, time.Duration) {}
+func (*rejections) CallbackMessage(wechat.Message, string)     {}
+func (r *rejections) CallbackRejected(reason string)           { r.reasons = append(r.reasons, reason) }

@@ -15,9 +15,11 @@ type Observer interface {
 	// path), method, status and latency.
 	Request(route, method string, status int, d time.Duration)
 	// CallbackMessage is one accepted push: the message and the mode it
-	// came in (plain, compat, safe).
+	// came in (metrics.ModePlain, ModeCompat, ModeSafe).
 	CallbackMessage(msg wechat.Message, mode string)
-	// CallbackRejected is one refused push, by reason.
+	// CallbackRejected is one refused push, by reason: a metrics.Reject*
+	// constant, or metrics.Other. The labels are metrics' so that /metrics
+	// and the log name a refusal alike and cannot drift apart.
 	CallbackRejected(reason string)
 }
 
@@ -36,18 +38,3 @@ func (nopObserver) CallbackRejected(string)                    {}
 type nopTraffic struct{}
 
 func (nopTraffic) Record(admin.Entry) {}
-
-// Reasons a push is refused, as /metrics and the log name them.
-const (
-	rejectMissingParams   = "missing_params"
-	rejectStaleTimestamp  = "stale_timestamp"
-	rejectBadSignature    = "bad_signature"
-	rejectTooLarge        = "too_large"
-	rejectPlaintext       = "plaintext_refused"
-	rejectNoKey           = "no_key"
-	rejectBadXML          = "bad_xml"
-	rejectDecrypt         = "decrypt"
-	rejectOther           = "other"
-	modePlain, modeCompat = "plain", "compat"
-	modeSafe              = "safe"
-)

@@ -22,7 +22,6 @@ func hotPath(m *Metrics) []struct {
 		{"Reply", func() { m.Reply(KindText) }},
 		{"CallbackRejected", func() { m.CallbackRejected(RejectBadSignature) }},
 		{"DedupHit", func() { m.DedupHit() }},
-		{"Forward", func() { m.Forward(ForwardLate) }},
 	}
 }
 

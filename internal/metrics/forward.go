@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"sync"
-	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -17,16 +16,16 @@ type ForwardCounts struct {
 	Failed         int64
 }
 
-// forwardCollector exports wxoa_forwards_total: the sum of the counts
-// recorded with Forward and of every source watched with WatchForwards,
-// read at scrape time. Recording one event both ways counts it twice.
+// forwardCollector exports wxoa_forwards_total: the sum of every source
+// watched with WatchForwards, read at scrape time. Nothing is counted
+// here: the forwarder keeps its own counters, and a second count could
+// only drift from them or double them.
 //
 // An operator alerts on delivery_failed (users who were promised an answer
 // and never got it) and on late rising against in_time (the endpoint is
 // slower than REPLY_DEADLINE).
 type forwardCollector struct {
-	desc   *prometheus.Desc
-	counts [len(forwardLabels)]atomic.Int64
+	desc *prometheus.Desc
 
 	mu      sync.Mutex
 	sources []func() ForwardCounts
@@ -38,23 +37,12 @@ func newForwardCollector() *forwardCollector {
 		[]string{"outcome"}, nil)}
 }
 
-// Forward records one forward outcome (a Forward* constant). Use it only
-// for a forwarder that keeps no counters of its own; HTTPForwarder does,
-// and is watched with WatchForwards instead.
-func (m *Metrics) Forward(outcome string) {
-	if m == nil {
-		return
-	}
-	m.forwards.counts[find(forwardLabels[:], outcome)].Add(1)
-}
-
 // WatchForwards exports a forwarder's own counters, read at each scrape:
 //
 //	m.WatchForwards(func() metrics.ForwardCounts { return metrics.ForwardCounts(fw.Stats()) })
 //
-// This is the way for HTTPForwarder: it counts already, so nothing is
-// recorded twice and the hot path pays nothing extra. Do not also call
-// Forward for the same forwarder.
+// Several sources are summed. The hot path pays nothing: the forwarder's
+// counters are read only when Prometheus scrapes.
 func (m *Metrics) WatchForwards(counts func() ForwardCounts) {
 	if m == nil || counts == nil {
 		return
@@ -68,9 +56,6 @@ func (c *forwardCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c *forwardCollector) Collect(ch chan<- prometheus.Metric) {
 	var sum [len(forwardLabels)]int64
-	for i := range c.counts {
-		sum[i] = c.counts[i].Load()
-	}
 	c.mu.Lock()
 	sources := c.sources
 	c.mu.Unlock()
@@ -81,9 +66,6 @@ func (c *forwardCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	for i, l := range forwardLabels {
-		if l == Other && sum[i] == 0 {
-			continue // only a caller's typo lands here
-		}
 		ch <- constMetric(c.desc, prometheus.CounterValue, float64(sum[i]), l)
 	}
 }

@@ -47,13 +47,15 @@ const (
 	ForwardFailed         = "failed"          // the endpoint failed or answered nonsense
 )
 
-// Read-only label tables. Each ends with its "other".
+// Read-only label tables. Each a caller's string is looked up in ends
+// with its "other"; forwardLabels has none, its values coming from
+// ForwardCounts' fields.
 var (
 	modeLabels   = [...]string{ModePlain, ModeCompat, ModeSafe, Other}
 	reasonLabels = [...]string{RejectBadSignature, RejectStaleTimestamp, RejectBadXML, RejectDecrypt,
 		RejectTooLarge, RejectPlaintextRefused, RejectNoKey, RejectMissingParams, Other}
 	kindLabels    = [...]string{KindText, KindImage, KindVoice, KindVideo, KindMusic, KindNews, KindTransfer, KindSuccess, Other}
-	forwardLabels = [...]string{ForwardInTime, ForwardLate, ForwardDelivered, ForwardDeliveryFailed, ForwardFailed, Other}
+	forwardLabels = [...]string{ForwardInTime, ForwardLate, ForwardDelivered, ForwardDeliveryFailed, ForwardFailed}
 
 	// typeLabels are WeChat's message types and, as "event:<Event>", the
 	// events it pushes to an official account.

@@ -88,7 +88,6 @@ func TestCardinality(t *testing.T) {
 		m.Callback("event:"+weird, ModeSafe)
 		m.CallbackRejected(weird)
 		m.Reply(weird)
-		m.Forward(weird)
 	}
 	_, fams := scrape(t, m)
 	tests := []struct {
@@ -166,7 +165,6 @@ func TestNil(t *testing.T) {
 	m.CallbackRejected(RejectBadXML)
 	m.Reply(KindText)
 	m.DedupHit()
-	m.Forward(ForwardLate)
 	m.WatchForwards(func() ForwardCounts { return ForwardCounts{} })
 	m.WatchDedup(fakeDedup{}, nil)
 	if err := m.Routes("/"); err != nil {
@@ -214,7 +212,9 @@ func TestConcurrent(t *testing.T) {
 				m.Request(fmt.Sprintf("/g%d", i%4), "POST", 200, time.Millisecond)
 				m.Callback("text", ModeSafe)
 				m.Reply(KindText)
-				m.Forward(ForwardInTime)
+				if i == 0 {
+					m.WatchForwards(func() ForwardCounts { return ForwardCounts{InTime: 1} })
+				}
 			}
 			if g == 0 {
 				if _, err := m.Registry().Gather(); err != nil {
@@ -231,5 +231,8 @@ func TestConcurrent(t *testing.T) {
 	}
 	if n != 8*200 {
 		t.Errorf("requests counted = %v; want %d", n, 8*200)
+	}
+	if got := values(fams, "wxoa_forwards_total")["outcome=in_time"]; got != 8 {
+		t.Errorf(`wxoa_forwards_total{outcome="in_time"} = %v; want 8, one from each source`, got)
 	}
 }
