@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"wxoa/reply/rules"
 	"wxoa/wechat"
 )
@@ -32,9 +34,25 @@ type ForwardConfig struct {
 	Deliverer Deliverer     // nil: late answers are logged and counted as lost
 	// Once, if set, claims each late delivery so that it is sent once
 	// across the fleet, even if two instances ever forwarded one message.
-	Once   OnceClaimer
-	Logger *slog.Logger
+	Once OnceClaimer
+	// MaxInFlight bounds the forwards running at once, late deliveries
+	// included (zero: DefaultMaxInFlight). A message that finds them all
+	// busy is not forwarded: it is answered "success" and counted failed.
+	MaxInFlight int
+	Logger      *slog.Logger
 }
+
+// DefaultMaxInFlight is ForwardConfig.MaxInFlight's default. Each forward
+// holds a goroutine and a connection until its endpoint answers or Timeout
+// (30 s by default) ends it: an endpoint that stalls under a busy account
+// (100 messages a second) would otherwise pile up thousands of each, and
+// send it more requests the slower it gets. 256 is far above what an
+// endpoint that answers within the deadline keeps busy.
+const DefaultMaxInFlight = 256
+
+// busyWarnEvery spaces the warnings about forwards skipped for want of a
+// slot: when the endpoint stalls, every message would log one.
+const busyWarnEvery = 10 * time.Second
 
 // OnceClaimer reports true to exactly one caller per key (dedup.Store).
 type OnceClaimer interface {
@@ -65,6 +83,10 @@ type HTTPForwarder struct {
 	mu      sync.Mutex // guards closing and wg.Add against Shutdown
 	closing bool
 	wg      sync.WaitGroup
+	slots   chan struct{} // one token per forward running, MaxInFlight of them
+
+	busyWarn    rate.Sometimes // paces the warnings about skipped forwards
+	busySkipped atomic.Int64   // forwards skipped since the last warning, not warned about
 
 	inTime, late, delivered, deliveryFail, bad atomic.Int64
 }
@@ -82,10 +104,13 @@ func NewForwarder(cfg ForwardConfig) (*HTTPForwarder, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
 	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	f := &HTTPForwarder{cfg: cfg}
+	f := &HTTPForwarder{cfg: cfg, slots: make(chan struct{}, cfg.MaxInFlight), busyWarn: rate.Sometimes{Interval: busyWarnEvery}}
 	f.base, f.cancel = context.WithCancel(context.Background())
 	return f, nil
 }
@@ -115,6 +140,13 @@ func (f *HTTPForwarder) Forward(_ context.Context, fw *rules.Forward, msg wechat
 		f.cfg.Logger.Warn("forward skipped: shutting down", "rule", fw.Name)
 		return nil
 	}
+	select {
+	case f.slots <- struct{}{}:
+	default:
+		f.mu.Unlock()
+		f.skipBusy(fw)
+		return nil
+	}
 	f.wg.Add(1)
 	f.mu.Unlock()
 
@@ -129,6 +161,7 @@ func (f *HTTPForwarder) Forward(_ context.Context, fw *rules.Forward, msg wechat
 	call := &forwardCall{result: make(chan forwardResult, 1)}
 	go func() {
 		defer f.wg.Done()
+		defer func() { <-f.slots }()
 		ctx, cancel := context.WithTimeout(f.base, timeout)
 		defer cancel()
 		r, err := f.call(ctx, url, msg)
@@ -166,6 +199,22 @@ func (f *HTTPForwarder) Forward(_ context.Context, fw *rules.Forward, msg wechat
 	}
 	f.inTime.Add(1)
 	return r.reply
+}
+
+// skipBusy answers for a forward that found every slot taken: the message
+// is acknowledged with "success" and never forwarded, so it is counted
+// failed, with a warning at most every busyWarnEvery.
+func (f *HTTPForwarder) skipBusy(fw *rules.Forward) {
+	f.bad.Add(1)
+	warned := false
+	f.busyWarn.Do(func() {
+		warned = true
+		f.cfg.Logger.Warn("forward skipped: too many forwards in flight; answering success",
+			"rule", fw.Name, "max_in_flight", cap(f.slots), "skipped_since_last_warning", f.busySkipped.Swap(0))
+	})
+	if !warned {
+		f.busySkipped.Add(1)
+	}
 }
 
 func (f *HTTPForwarder) deliverLate(ctx context.Context, fw *rules.Forward, msg wechat.Message, r forwardResult) {
@@ -240,7 +289,8 @@ func (f *HTTPForwarder) call(ctx context.Context, url string, msg wechat.Message
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("forward request: %w", err)
+		// A URL that does not parse is quoted whole, query and all.
+		return nil, fmt.Errorf("forward request: %w", wechat.StripURL(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := f.cfg.Client.Do(req)

@@ -19,6 +19,7 @@ import (
 	"wxoa/reply/replytest"
 	"wxoa/reply/rules"
 	"wxoa/wechat"
+	"wxoa/wechat/dedup"
 )
 
 // delivererStub records late deliveries.
@@ -59,9 +60,16 @@ func teamEndpoint(t *testing.T, delay time.Duration, calls *atomic.Int64) string
 	return srv.URL
 }
 
-func forwardPipeline(t *testing.T, url string, d Deliverer) (*Pipeline, *HTTPForwarder) {
-	fwd, err := NewForwarder(ForwardConfig{Client: &http.Client{}, Deadline: 200 * time.Millisecond, Timeout: 5 * time.Second,
-		Deliverer: d, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+// forwardPipeline returns a pipeline whose every message is forwarded to
+// url, with late answers delivered by d; with adjusts the forwarder's
+// config.
+func forwardPipeline(t *testing.T, url string, d Deliverer, with ...func(*ForwardConfig)) (*Pipeline, *HTTPForwarder) {
+	cfg := ForwardConfig{Client: &http.Client{}, Deadline: 200 * time.Millisecond, Timeout: 5 * time.Second,
+		Deliverer: d, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, f := range with {
+		f(&cfg)
+	}
+	fwd, err := NewForwarder(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,15 +193,57 @@ func TestDecodeAnswer(t *testing.T) {
 }
 
 func TestForwardErrorHidesQuery(t *testing.T) {
-	var logs logtest.Buffer
-	fwd, _ := NewForwarder(ForwardConfig{Client: &http.Client{}, Deadline: time.Second, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	stub := &replytest.Matcher{MatchFn: func(msg wechat.Message) (rules.Result, error) {
-		return rules.Result{Forward: &rules.Forward{Name: "f", URL: "http://127.0.0.1:1/hook?key=sekrit"}}, nil
-	}}
-	p := newTestPipeline(t, pipelineOpts{rules: stub, forwarder: fwd, logs: &logs})
-	answer(t, p, textMsg(104, "x"))
-	if !strings.Contains(logs.String(), "127.0.0.1:1/hook") || strings.Contains(logs.String(), "sekrit") {
-		t.Errorf("logs = %s; want the endpoint without its query", logs.String())
+	tests := []struct {
+		name   string
+		url    string
+		wantIn string // in the logs
+	}{
+		{"connection refused", "http://127.0.0.1:1/hook?key=sekrit", "127.0.0.1:1/hook"},
+		{"URL that does not parse", "http://127.0.0.1:1/hook?key=sekrit\x7f", "invalid control character"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs logtest.Buffer
+			fwd, _ := NewForwarder(ForwardConfig{Client: &http.Client{}, Deadline: time.Second, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			stub := &replytest.Matcher{MatchFn: func(msg wechat.Message) (rules.Result, error) {
+				return rules.Result{Forward: &rules.Forward{Name: "f", URL: tt.url}}, nil
+			}}
+			p := newTestPipeline(t, pipelineOpts{rules: stub, forwarder: fwd, logs: &logs})
+			answer(t, p, textMsg(104, "x"))
+			if !strings.Contains(logs.String(), tt.wantIn) || strings.Contains(logs.String(), "sekrit") {
+				t.Errorf("logs = %s; want %q, and the endpoint without its query", logs.String(), tt.wantIn)
+			}
+		})
+	}
+}
+
+// Two instances that both forwarded one message (each claimed it on its
+// own store, as during a Redis outage) share the Once store: the late
+// answer reaches the user once.
+func TestForwardLateDeliveredOnceAcrossInstances(t *testing.T) {
+	var calls atomic.Int64
+	url := teamEndpoint(t, 400*time.Millisecond, &calls)
+	d := &delivererStub{arrived: make(chan struct{}, 2)}
+	once := dedup.NewMemory(dedup.MemoryConfig{})
+	var fwds []*HTTPForwarder
+	for range 2 {
+		p, fwd := forwardPipeline(t, url, d, func(c *ForwardConfig) { c.Once = once })
+		fwds = append(fwds, fwd)
+		if got := answer(t, p, textMsg(108, "twice")); got != "success" {
+			t.Fatalf("reply = %q; want success after the deadline", got)
+		}
+	}
+	var delivered int64
+	for _, fwd := range fwds {
+		if err := fwd.Shutdown(context.Background()); err != nil { // waits for the late answers
+			t.Fatal(err)
+		}
+		delivered += fwd.Stats().Delivered
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.sent) != 1 || delivered != 1 || calls.Load() != 2 {
+		t.Errorf("delivered %q (stats: %d) after %d endpoint calls; want one delivery of two late answers", d.sent, delivered, calls.Load())
 	}
 }
 
@@ -220,5 +270,62 @@ func TestForwardShutdown(t *testing.T) {
 	}
 	if s := fwd.Stats(); s.Late != 1 || s.Failed != 2 || s.Delivered != 0 {
 		t.Errorf("stats = %+v; want 1 late, 2 failed (cancelled, refused), none delivered", s)
+	}
+}
+
+// A stalled endpoint holds at most MaxInFlight forwards: the messages
+// beyond are answered "success" at once, not forwarded, counted failed and
+// warned about at a pace; once the endpoint answers, forwards run again.
+func TestForwardMaxInFlight(t *testing.T) {
+	var calls atomic.Int64
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		io.WriteString(w, `{"content":"answer"}`)
+	}))
+	t.Cleanup(srv.Close)
+	var logs logtest.Buffer
+	d := &delivererStub{arrived: make(chan struct{}, 2)}
+	p, fwd := forwardPipeline(t, srv.URL, d, func(c *ForwardConfig) {
+		c.MaxInFlight = 2
+		c.Deadline = 50 * time.Millisecond
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+
+	for id := int64(200); id < 204; id++ { // two held by the endpoint, two skipped
+		if got := answer(t, p, textMsg(id, "stalled")); got != "success" {
+			t.Fatalf("message %d: reply %q; want success", id, got)
+		}
+	}
+	if s := fwd.Stats(); s.Late != 2 || s.Failed != 2 {
+		t.Errorf("stats = %+v; want 2 late (in flight), 2 failed (skipped)", s)
+	}
+	if n := strings.Count(logs.String(), "too many forwards in flight"); n != 1 {
+		t.Errorf("%d warnings for 2 skipped forwards; want 1:\n%s", n, logs.String())
+	}
+
+	close(release)
+	for range 2 {
+		<-d.arrived
+	}
+	// The slots are given back once the late deliveries return.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(fwd.slots) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d forwards still hold a slot after their deliveries", len(fwd.slots))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	answer(t, p, textMsg(204, "again")) // in time or late: forwarded either way
+	if err := fwd.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n, s := calls.Load(), fwd.Stats(); n != 3 || s.Failed != 2 {
+		t.Errorf("endpoint called %d times, stats %+v; want 3 calls, 2 failed: the skipped messages never forwarded, the next one forwarded", n, s)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"wxoa/reply/replytest"
 	"wxoa/wechat"
+	"wxoa/wechat/dedup"
 	"wxoa/wechat/wechattest"
 )
 
@@ -23,6 +24,7 @@ var fixedNow = time.Unix(1700000000, 0)
 type pipelineOpts struct {
 	rules     Matcher
 	forwarder Forwarder
+	store     dedup.Store // nil: the default, in memory
 	logs      io.Writer
 }
 
@@ -34,7 +36,7 @@ func newTestPipeline(tb testing.TB, o pipelineOpts) *Pipeline {
 	if o.logs == nil {
 		o.logs = io.Discard
 	}
-	p, err := New(Config{Rules: o.rules, Forwarder: o.forwarder, Now: func() time.Time { return fixedNow },
+	p, err := New(Config{Rules: o.rules, Forwarder: o.forwarder, Store: o.store, Now: func() time.Time { return fixedNow },
 		Logger: slog.New(slog.NewTextHandler(o.logs, nil))})
 	if err != nil {
 		tb.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"wxoa/reply/rules"
@@ -102,11 +103,11 @@ func Key(msg wechat.Message) string {
 }
 
 // Answer returns the passive reply to msg as plaintext XML, or
-// wechat.SuccessReply when there is none: no rule answers, a rule failed,
-// the answer comes late, or the message is a retry whose first try has not
-// answered in time. It never fails: WeChat gets an answer either way, and
-// what went wrong is logged.
-func (p *Pipeline) Answer(ctx context.Context, msg wechat.Message) []byte {
+// wechat.SuccessReply when there is none: no rule answers, a rule failed or
+// panicked, the answer comes late, or the message is a retry whose first
+// try has not answered in time. It never fails: WeChat gets an answer
+// either way, and what went wrong is logged.
+func (p *Pipeline) Answer(ctx context.Context, msg wechat.Message) (reply []byte) {
 	key := Key(msg)
 	claimed, b, err := p.store.Claim(ctx, key)
 	switch {
@@ -114,6 +115,12 @@ func (p *Pipeline) Answer(ctx context.Context, msg wechat.Message) []byte {
 		p.obs.DedupHit()
 		return b
 	case errors.Is(err, dedup.ErrPending), errors.Is(err, dedup.ErrNoReply):
+		return wechat.SuccessReply
+	case err != nil && ctx.Err() != nil:
+		// WeChat hung up during the claim: nobody reads this answer, and
+		// the store did not fail (its command was cancelled), so this is
+		// no error; the retry claims again.
+		p.log.Debug("reply dedup claim ended with the request", "err", err)
 		return wechat.SuccessReply
 	case err != nil:
 		// The store failed and could not fall back: answering without it
@@ -123,10 +130,18 @@ func (p *Pipeline) Answer(ctx context.Context, msg wechat.Message) []byte {
 	}
 	// The reply outlives the request: a retry may be waiting for it.
 	done := context.WithoutCancel(ctx)
-	finished := false
 	defer func() {
-		if !finished { // the rule panicked: waiters answer "success"
-			p.store.Abandon(done, key)
+		// A panicking rule must not become an HTTP 500, which WeChat
+		// retries, nor leave the claim pending for its TTL: its waiters
+		// and retries answer "success" and do not run it again, since it
+		// may have had effects before it failed.
+		if r := recover(); r != nil {
+			p.log.Error("reply rule panicked; answering success", "panic", r, "stack", string(debug.Stack()))
+			if err := p.store.Abandon(done, key); err != nil {
+				p.log.Warn("panicked reply not marked done; a retry of this message waits, then gets success", "err", err)
+			}
+			p.obs.Reply(success)
+			reply = wechat.SuccessReply
 		}
 	}()
 	b, kind := p.compute(ctx, msg)
@@ -134,7 +149,6 @@ func (p *Pipeline) Answer(ctx context.Context, msg wechat.Message) []byte {
 	if err := p.store.Done(done, key, b); err != nil {
 		p.log.Warn("reply not remembered; a retry of this message would get success", "err", err)
 	}
-	finished = true
 	return b
 }
 
@@ -176,9 +190,12 @@ const success = "success"
 const DefaultWait = 4500 * time.Millisecond
 
 // DedupTTL is how long a message is remembered: twice the clock-skew window
-// (a request is accepted from skew before its timestamp to skew after, so
-// its replay can come 2×skew after the first try), at least two minutes;
-// with the check off (0), dedup.DefaultTTL.
+// plus a minute, and at least two minutes; with the check off (0),
+// dedup.DefaultTTL. A request is accepted from skew before its timestamp to
+// skew after, so its replay can come 2×skew after the first try; the
+// minute is margin on top, so that a replay at the edge of the window still
+// finds the first answer when it is checked on an instance whose clock
+// differs from the first try's, or after the stores' whole-second rounding.
 func DedupTTL(skew time.Duration) time.Duration {
 	if skew <= 0 {
 		return dedup.DefaultTTL

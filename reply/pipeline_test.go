@@ -1,6 +1,9 @@
 package reply
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +13,7 @@ import (
 	"wxoa/reply/replytest"
 	"wxoa/reply/rules"
 	"wxoa/wechat"
+	"wxoa/wechat/dedup"
 	"wxoa/wechat/wechattest"
 )
 
@@ -90,5 +94,143 @@ func TestRuleErrorAnswersSuccess(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "broken") {
 		t.Errorf("logs do not name the failing rule:\n%s", logs.String())
+	}
+}
+
+// storeStub is a dedup.Store whose Claim answers as a test scripts it and
+// whose Done fails with doneErr, recording what is finished.
+type storeStub struct {
+	claim   func(ctx context.Context) (bool, []byte, error)
+	doneErr error
+
+	mu       sync.Mutex
+	done     int
+	abandons int
+}
+
+func (s *storeStub) Claim(ctx context.Context, _ string) (bool, []byte, error) { return s.claim(ctx) }
+
+func (s *storeStub) Done(context.Context, string, []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.done++
+	return s.doneErr
+}
+
+func (s *storeStub) Abandon(context.Context, string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.abandons++
+	return nil
+}
+
+func (s *storeStub) Once(context.Context, string) (bool, error) { return true, nil }
+
+// What the pipeline answers for each thing its store can say, and what it
+// tells the store and the logs.
+func TestAnswerWithStore(t *testing.T) {
+	claimed := func(context.Context) (bool, []byte, error) { return true, nil, nil }
+	answers := func(b []byte, err error) func(context.Context) (bool, []byte, error) {
+		return func(context.Context) (bool, []byte, error) { return false, b, err }
+	}
+	hi := func(wechat.Message) (rules.Result, error) {
+		return rules.Result{Rule: "hi", Reply: &wechat.TextReply{Content: "hi"}}, nil
+	}
+	tests := []struct {
+		name        string
+		claim       func(ctx context.Context) (bool, []byte, error)
+		doneErr     error
+		rule        func(wechat.Message) (rules.Result, error) // nil: hi
+		requestGone bool                                       // the caller's context has ended
+		want        string                                     // the answer, or "<![CDATA[hi]]>" for the rule's reply
+		wantRuns    int64
+		wantDone    int
+		wantAbandon int
+		wantLog     []string // in the logs, in this order
+		wantNoLog   string   // not in the logs
+	}{
+		{name: "first try", claim: claimed, want: "<![CDATA[hi]]>", wantRuns: 1, wantDone: 1, wantNoLog: "level="},
+		{name: "retry answered from the store", claim: answers([]byte("<xml>first</xml>"), nil),
+			want: "<xml>first</xml>", wantNoLog: "level="},
+		{name: "retry of a claim still pending", claim: answers(nil, dedup.ErrPending), want: "success", wantNoLog: "level="},
+		{name: "retry of a message done without a reply", claim: answers(nil, dedup.ErrNoReply), want: "success", wantNoLog: "level="},
+		{name: "store failed", claim: answers(nil, errors.New("dedup redis: claim: connection refused")),
+			want: "success", wantLog: []string{"level=ERROR", "reply dedup store failed", "connection refused"}},
+		{name: "request ended during the claim", requestGone: true,
+			claim: func(ctx context.Context) (bool, []byte, error) {
+				return false, nil, fmt.Errorf("dedup redis: claim: %w", ctx.Err())
+			},
+			want: "success", wantNoLog: "level=ERROR"},
+		{name: "done failed", claim: claimed, doneErr: errors.New("dedup redis: done: connection refused"),
+			want: "<![CDATA[hi]]>", wantRuns: 1, wantDone: 1, wantLog: []string{"level=WARN", "reply not remembered", "connection refused"}},
+		{name: "rule panicked", claim: claimed,
+			rule: func(wechat.Message) (rules.Result, error) { panic("rule exploded") },
+			want: "success", wantRuns: 1, wantAbandon: 1,
+			wantLog: []string{"level=ERROR", "rule exploded", "pipeline_test.go"}}, // the stack, down to the rule
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rule := tt.rule
+			if rule == nil {
+				rule = hi
+			}
+			stub := &replytest.Matcher{MatchFn: rule}
+			store := &storeStub{claim: tt.claim, doneErr: tt.doneErr}
+			var logs logtest.Buffer
+			p := newTestPipeline(t, pipelineOpts{rules: stub, store: store, logs: &logs})
+			msg, err := wechat.ParseMessage(textMsg(9, "x"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.requestGone {
+				cancel()
+			}
+			got := string(p.Answer(ctx, msg))
+			if got != tt.want && !(strings.HasPrefix(tt.want, "<![CDATA[") && strings.Contains(got, tt.want)) {
+				t.Errorf("Answer = %q; want %q", got, tt.want)
+			}
+			if n := stub.Calls(); n != tt.wantRuns {
+				t.Errorf("rule ran %d times; want %d", n, tt.wantRuns)
+			}
+			store.mu.Lock()
+			if store.done != tt.wantDone || store.abandons != tt.wantAbandon {
+				t.Errorf("store got %d Done, %d Abandon; want %d, %d", store.done, store.abandons, tt.wantDone, tt.wantAbandon)
+			}
+			store.mu.Unlock()
+			text := logs.String()
+			rest := text
+			for _, w := range tt.wantLog {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Errorf("logs lack %q (after the previous want):\n%s", w, text)
+					break
+				}
+				rest = rest[i+len(w):]
+			}
+			if tt.wantNoLog != "" && strings.Contains(text, tt.wantNoLog) {
+				t.Errorf("logs have %q; want none:\n%s", tt.wantNoLog, text)
+			}
+		})
+	}
+}
+
+// A rule that panics is answered "success", once: the retry does not run
+// it again, since it may have had effects before it failed.
+func TestRulePanicAnswersSuccessOnce(t *testing.T) {
+	stub := &replytest.Matcher{MatchFn: func(wechat.Message) (rules.Result, error) { panic("rule exploded") }}
+	var logs logtest.Buffer
+	p := newTestPipeline(t, pipelineOpts{rules: stub, logs: &logs})
+	for try := 1; try <= 2; try++ {
+		if got := answer(t, p, textMsg(10, "boom")); got != "success" {
+			t.Errorf("try %d: Answer = %q; want success", try, got)
+		}
+	}
+	if n := stub.Calls(); n != 1 {
+		t.Errorf("rule ran %d times; want 1", n)
+	}
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 {
+		t.Errorf("%d errors logged; want 1, the panic:\n%s", n, logs.String())
 	}
 }

@@ -59,10 +59,13 @@ var (
 )
 
 const (
-	// DefaultTTL is twice the callback's default clock-skew window (5 min):
-	// a timestamp is accepted from skew before to skew after it, so a
-	// replay can come up to 2×skew after the first try when the clocks
-	// disagree.
+	// DefaultTTL is the TTL of a store configured without one: twice the
+	// callback's default clock-skew window (5 min), since a timestamp is
+	// accepted from skew before to skew after it, so a replay can come up
+	// to 2×skew after the first try when the clocks disagree. The service
+	// does not rely on it: it sizes its stores with reply.DedupTTL,
+	// 2×skew + 1 min (11 min at the default window), and uses this value
+	// only when the timestamp check is off.
 	DefaultTTL = 10 * time.Minute
 	// DefaultMaxReply is the largest reply kept by default. Replies are
 	// normally under 4 KiB; a forward endpoint's answer is read up to
@@ -91,14 +94,20 @@ func keyHashed(key string) bool {
 	return len(key) > maxPlainKey || (len(key) > 0 && key[0] == '#')
 }
 
-// storedKey is key as the Redis store names it: the key itself, or '#' and
-// the hex SHA-256 of a long key.
+// storedKey is key as the Redis store names it: the key itself, or its
+// digest when keyHashed.
 func storedKey(key string) string {
 	if !keyHashed(key) {
 		return key
 	}
+	return string(appendDigest(nil, key))
+}
+
+// appendDigest appends what every store names a hashed key by: '#' and the
+// hex SHA-256 of key.
+func appendDigest(dst []byte, key string) []byte {
 	sum := sha256.Sum256([]byte(key))
-	return "#" + hex.EncodeToString(sum[:])
+	return hex.AppendEncode(append(dst, '#'), sum[:])
 }
 
 // decode interprets a stored value: a reply (aliasing v), a claim still

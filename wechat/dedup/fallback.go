@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 const (
@@ -28,30 +30,39 @@ const (
 // second; then primary is tried again, and used as soon as it answers.
 //
 // A key claimed on fallback is done or abandoned on fallback even if
-// primary is back by then: the fallback's waiters are released, and
-// primary never saw the claim. WithFallback tracks those keys until Done
-// or Abandon, so the set is bounded by the requests in flight. A Done that
-// fails on primary is stored on fallback too, for the retries that come
-// back to this instance.
-func WithFallback(primary, fallback Store, log *slog.Logger) *Fallback {
+// primary is back by then: the fallback's waiters are released there.
+// Primary may not have seen the claim, or may hold a pending marker for it
+// (a SET NX that timed out after Redis applied it). WithFallback tracks
+// those keys until Done or Abandon, so the set is bounded by the requests
+// in flight. A Done or Abandon that fails on primary is stored on fallback
+// instead.
+//
+// Claim asks fallback first, without claiming: a key answered there is
+// answered from there, and its answer copied to primary, so that a retry
+// after primary is back neither runs the rule again (primary has no claim)
+// nor waits for a pending marker no one will replace; a key still claimed
+// there is waited for there.
+func WithFallback(primary Store, fallback *Memory, log *slog.Logger) *Fallback {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Fallback{primary: primary, fallback: fallback, log: log, held: map[string]int{}}
+	return &Fallback{primary: primary, fallback: fallback, log: log, held: map[string]int{},
+		warn: rate.Sometimes{Interval: warnEvery}}
 }
 
 // Fallback is the Store WithFallback returns.
 type Fallback struct {
-	primary, fallback Store
-	log               *slog.Logger
+	primary  Store
+	fallback *Memory
+	log      *slog.Logger
 
 	mu    sync.Mutex
 	held  map[string]int // keys claimed on fallback → claims not yet done
 	nHeld atomic.Int64   // sum of held, so that Done skips the lock when zero
 
-	downUntil  atomic.Int64 // Unix nanoseconds until which primary is skipped
-	lastWarn   atomic.Int64 // Unix nanoseconds of the last warning
-	suppressed atomic.Int64 // failures since then
+	downUntil  atomic.Int64   // Unix nanoseconds until which primary is skipped
+	warn       rate.Sometimes // paces the warnings
+	suppressed atomic.Int64   // failures not warned about since the last warning
 
 	served atomic.Uint64 // operations fallback answered in primary's place
 }
@@ -63,7 +74,7 @@ func (s *Fallback) Served() uint64 { return s.served.Load() }
 
 // onFallback is the one door to the fallback store, so that Served counts
 // every use.
-func (s *Fallback) onFallback() Store {
+func (s *Fallback) onFallback() *Memory {
 	s.served.Add(1)
 	return s.fallback
 }
@@ -78,6 +89,19 @@ func failed(ctx context.Context, err error) bool {
 }
 
 func (s *Fallback) Claim(ctx context.Context, key string) (bool, []byte, error) {
+	// Fallback holds keys only from primary's failures, so this is almost
+	// always a miss, and costs a lookup in this process.
+	reply, found, err := s.fallback.Peek(key)
+	switch {
+	case found && errors.Is(err, ErrPending):
+		// Claimed here while primary was down and still running: claiming
+		// primary now would run the rule a second time.
+		return s.claimFallback(ctx, key)
+	case found:
+		s.served.Add(1)
+		s.share(ctx, key, reply, err)
+		return false, reply, err
+	}
 	if s.up() {
 		claimed, reply, err := s.primary.Claim(ctx, key)
 		if !failed(ctx, err) {
@@ -85,6 +109,12 @@ func (s *Fallback) Claim(ctx context.Context, key string) (bool, []byte, error) 
 		}
 		s.fail("claim", err)
 	}
+	return s.claimFallback(ctx, key)
+}
+
+// claimFallback claims key on fallback, tracking the claim so that Done
+// and Abandon finish it there.
+func (s *Fallback) claimFallback(ctx context.Context, key string) (bool, []byte, error) {
 	claimed, reply, err := s.onFallback().Claim(ctx, key)
 	if claimed {
 		s.mu.Lock()
@@ -93,6 +123,29 @@ func (s *Fallback) Claim(ctx context.Context, key string) (bool, []byte, error) 
 		s.mu.Unlock()
 	}
 	return claimed, reply, err
+}
+
+// share copies an answer fallback holds (a reply, or ErrNoReply) to
+// primary, for the retries that reach other instances. It writes over
+// whatever primary holds: nothing (the claim was made here while primary
+// was down), a pending marker that a failed Done left, or, rarely, the
+// reply another instance computed for a retry that reached it after
+// primary was back; the first answer, this one, wins.
+func (s *Fallback) share(ctx context.Context, key string, reply []byte, answer error) {
+	if !s.up() {
+		return
+	}
+	// The copy is for later retries, not for this request.
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	if answer == nil {
+		err = s.primary.Done(ctx, key, reply)
+	} else {
+		err = s.primary.Abandon(ctx, key)
+	}
+	if err != nil {
+		s.fail("share", err)
+	}
 }
 
 // release forgets one fallback claim of key and reports whether there was
@@ -117,31 +170,27 @@ func (s *Fallback) release(key string) bool {
 }
 
 func (s *Fallback) Done(ctx context.Context, key string, reply []byte) error {
-	if s.release(key) {
-		return s.onFallback().Done(ctx, key, reply)
-	}
-	if s.up() {
-		err := s.primary.Done(ctx, key, reply)
-		if err == nil {
-			return nil
-		}
-		s.fail("done", err)
-	}
-	return s.onFallback().Done(ctx, key, reply)
+	return s.finish(key, "done", func(st Store) error { return st.Done(ctx, key, reply) })
 }
 
 func (s *Fallback) Abandon(ctx context.Context, key string) error {
+	return s.finish(key, "abandon", func(st Store) error { return st.Abandon(ctx, key) })
+}
+
+// finish ends the claim of key with f: on fallback if it was claimed
+// there, else on primary, or on fallback when primary fails.
+func (s *Fallback) finish(key, op string, f func(Store) error) error {
 	if s.release(key) {
-		return s.onFallback().Abandon(ctx, key)
+		return f(s.onFallback())
 	}
 	if s.up() {
-		err := s.primary.Abandon(ctx, key)
+		err := f(s.primary)
 		if err == nil {
 			return nil
 		}
-		s.fail("abandon", err)
+		s.fail(op, err)
 	}
-	return s.onFallback().Abandon(ctx, key)
+	return f(s.onFallback())
 }
 
 func (s *Fallback) Once(ctx context.Context, key string) (bool, error) {
@@ -156,15 +205,16 @@ func (s *Fallback) Once(ctx context.Context, key string) (bool, error) {
 }
 
 // fail marks primary down for retryPrimary and warns, at most once per
-// warnEvery.
+// warnEvery, with the count of failures since the last warning.
 func (s *Fallback) fail(op string, err error) {
-	now := time.Now().UnixNano()
-	s.downUntil.Store(now + int64(retryPrimary))
-	last := s.lastWarn.Load()
-	if now-last < int64(warnEvery) || !s.lastWarn.CompareAndSwap(last, now) {
+	s.downUntil.Store(time.Now().UnixNano() + int64(retryPrimary))
+	warned := false
+	s.warn.Do(func() {
+		warned = true
+		s.log.Warn("dedup: primary store failed; using the in-process fallback",
+			"op", op, "err", err, "failures_since_last_warning", s.suppressed.Swap(0))
+	})
+	if !warned {
 		s.suppressed.Add(1)
-		return
 	}
-	s.log.Warn("dedup: primary store failed; using the in-process fallback",
-		"op", op, "err", err, "failures_since_last_warning", s.suppressed.Swap(0))
 }

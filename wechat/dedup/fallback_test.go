@@ -1,6 +1,7 @@
 package dedup
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // storeFake is a Store whose methods call the matching Fn, counting calls.
@@ -174,5 +176,142 @@ func TestFallbackWarnsOncePerInterval(t *testing.T) {
 	s.Once(ctx, "msg:next")
 	if c := primary.calls.Load(); c != 100 {
 		t.Errorf("primary called %d times after a failure; want it skipped for %v", c, retryPrimary)
+	}
+}
+
+// switchable is a primary backed by a Memory (standing in for Redis) that
+// fails every call while down is set, as a Redis that is down does.
+func switchable(m *Memory, down *atomic.Bool) *storeFake {
+	return &storeFake{
+		ClaimFn: func(ctx context.Context, key string) (bool, []byte, error) {
+			if down.Load() {
+				return false, nil, errDown
+			}
+			return m.Claim(ctx, key)
+		},
+		DoneFn: func(ctx context.Context, key string, reply []byte) error {
+			if down.Load() {
+				return errDown
+			}
+			return m.Done(ctx, key, reply)
+		},
+		AbandonFn: func(ctx context.Context, key string) error {
+			if down.Load() {
+				return errDown
+			}
+			return m.Abandon(ctx, key)
+		},
+		OnceFn: func(ctx context.Context, key string) (bool, error) {
+			if down.Load() {
+				return false, errDown
+			}
+			return m.Once(ctx, key)
+		},
+	}
+}
+
+// A message answered on the fallback (claimed there while primary was down,
+// or claimed on primary whose Done then failed) keeps its answer once
+// primary is back: WeChat's retry gets it without running the rule again,
+// and primary gets it too, for retries that reach other instances.
+func TestFallbackRetryAfterRecoveryGetsFirstAnswer(t *testing.T) {
+	tests := []struct {
+		name                      string
+		downAtClaim, downAtFinish bool
+		abandon                   bool // the claimer finishes with Abandon (its rule panicked)
+	}{
+		{"claimed and done during the outage", true, true, false},
+		{"claimed during the outage, done after", true, false, false},
+		{"claimed on primary, its Done failed", false, true, false},
+		{"claimed during the outage, abandoned", true, true, true},
+		{"claimed on primary, its Abandon failed", false, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			var down atomic.Bool
+			// MaxWait only keeps a broken Fallback from hanging the test on
+			// a pending claim; nothing here is timed.
+			shared := NewMemory(MemoryConfig{Bytes: MinMemoryBytes, MaxWait: 100 * time.Millisecond})
+			s := WithFallback(switchable(shared, &down), NewMemory(MemoryConfig{Bytes: MinMemoryBytes}), nil)
+			wantReply, wantErr := []byte("first"), error(nil)
+			if tt.abandon {
+				wantReply, wantErr = nil, ErrNoReply
+			}
+
+			down.Store(tt.downAtClaim)
+			if ok, _, err := s.Claim(ctx, "msg:1"); !ok || err != nil {
+				t.Fatalf("first Claim = %v, %v; want claimed", ok, err)
+			}
+			down.Store(tt.downAtFinish)
+			s.downUntil.Store(0)
+			var err error
+			if tt.abandon {
+				err = s.Abandon(ctx, "msg:1")
+			} else {
+				err = s.Done(ctx, "msg:1", []byte("first"))
+			}
+			if err != nil {
+				t.Fatalf("finishing the first try: %v", err)
+			}
+
+			down.Store(false) // primary is back
+			s.downUntil.Store(0)
+			for try := 2; try <= 3; try++ {
+				ok, got, err := s.Claim(ctx, "msg:1")
+				if ok || !bytes.Equal(got, wantReply) || !errors.Is(err, wantErr) {
+					t.Errorf("retry %d with primary back = %v, %q, %v; want false, %q, %v: the first answer, the rule not run again",
+						try, ok, got, err, wantReply, wantErr)
+				}
+			}
+			// Another instance, asking primary alone, gets it too.
+			ok, got, err := shared.Claim(ctx, "msg:1")
+			if ok || !bytes.Equal(got, wantReply) || !errors.Is(err, wantErr) {
+				t.Errorf("primary Claim after the retry = %v, %q, %v; want false, %q, %v", ok, got, err, wantReply, wantErr)
+			}
+		})
+	}
+}
+
+// A retry that reaches primary once it is back, while the first try,
+// claimed on the fallback during the outage, is still running, waits for
+// that first try instead of claiming primary and running the rule again.
+func TestFallbackRetryWaitsForClaimHeldOnFallback(t *testing.T) {
+	ctx := context.Background()
+	var down atomic.Bool
+	shared := NewMemory(MemoryConfig{Bytes: MinMemoryBytes})
+	s := WithFallback(switchable(shared, &down), NewMemory(MemoryConfig{Bytes: MinMemoryBytes}), nil)
+	down.Store(true)
+	if ok, _, err := s.Claim(ctx, "msg:1"); !ok || err != nil {
+		t.Fatalf("first Claim = %v, %v; want claimed on the fallback", ok, err)
+	}
+	down.Store(false)
+	s.downUntil.Store(0)
+
+	type claim struct {
+		ok    bool
+		reply []byte
+		err   error
+	}
+	retry := make(chan claim, 1)
+	go func() {
+		ok, reply, err := s.Claim(ctx, "msg:1")
+		retry <- claim{ok, reply, err}
+	}()
+	// The retry either claims at once (the bug) or waits for this Done.
+	var got claim
+	select {
+	case got = <-retry:
+	case <-time.After(50 * time.Millisecond):
+		if err := s.Done(ctx, "msg:1", []byte("first")); err != nil {
+			t.Fatalf("Done: %v", err)
+		}
+		got = <-retry
+	}
+	if got.ok || got.err != nil || string(got.reply) != "first" {
+		t.Errorf("retry = %v, %q, %v; want false, \"first\", nil: the first try's reply", got.ok, got.reply, got.err)
+	}
+	if got.ok {
+		s.Done(ctx, "msg:1", []byte("second"))
 	}
 }

@@ -135,11 +135,7 @@ func (m *Memory) Claim(ctx context.Context, key string) (bool, []byte, error) {
 			return true, nil, nil
 		}
 		for found := true; found; found = m.view(k, &v) {
-			if len(v) > 0 && v[0] == tagChunked {
-				reply, err := m.assemble(key, v)
-				return false, reply, err
-			}
-			reply, isPending, err := decode(v)
+			reply, isPending, err := m.read(key, v)
 			if !isPending {
 				return false, reply, err
 			}
@@ -148,6 +144,34 @@ func (m *Memory) Claim(ctx context.Context, key string) (bool, []byte, error) {
 			}
 		}
 	}
+}
+
+// Peek reports what key holds without claiming it or waiting: found is
+// false when nothing is held; otherwise err is nil and reply the stored
+// reply, ErrNoReply when it is done without one, or ErrPending when its
+// claimer has not finished. WithFallback asks it first, so that a message
+// answered here while the shared store was down keeps its answer.
+func (m *Memory) Peek(key string) (reply []byte, found bool, err error) {
+	var kb keyBuf
+	v, err := m.c.Get(kb.build(kindHead, key, 0))
+	if err != nil || len(v) == 0 {
+		return nil, false, nil // freecache fails Get only for a missing key
+	}
+	reply, pending, err := m.read(key, v)
+	if pending {
+		return nil, true, ErrPending
+	}
+	return reply, true, err
+}
+
+// read interprets the head value v of key as decode does, reading the
+// parts of a reply stored in parts.
+func (m *Memory) read(key string, v []byte) (reply []byte, pending bool, err error) {
+	if len(v) > 0 && v[0] == tagChunked {
+		reply, err := m.assemble(key, v)
+		return reply, false, err
+	}
+	return decode(v)
 }
 
 // view copies the value at k into *v, reusing its array so that polling

@@ -1,7 +1,6 @@
 package dedup
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"hash/crc32"
 )
@@ -19,7 +18,7 @@ const (
 type keyBuf [3 + maxPlainKey]byte
 
 // build returns the key of kind for key (and part, for kindPart): the kind,
-// the part number, then key, or '#' and its SHA-256 digest when it is long.
+// the part number, then key, or its digest when keyHashed.
 func (b *keyBuf) build(kind byte, key string, part int) []byte {
 	k := append(b[:0], kind)
 	if kind == kindPart {
@@ -28,8 +27,7 @@ func (b *keyBuf) build(kind byte, key string, part int) []byte {
 	if !keyHashed(key) {
 		return append(k, key...)
 	}
-	sum := sha256.Sum256([]byte(key))
-	return append(append(k, '#'), sum[:]...)
+	return appendDigest(k, key)
 }
 
 // headLen is the size of a parted reply's head value: tag, length, CRC-32

@@ -182,3 +182,43 @@ func TestMemoryMaxWait(t *testing.T) {
 		t.Errorf("waiting Claim past MaxWait = %v; want ErrPending", err)
 	}
 }
+
+func TestMemoryPeek(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name      string
+		set       func(m *Memory, key string)
+		want      []byte
+		wantFound bool
+		wantErr   error
+	}{
+		{"nothing", func(*Memory, string) {}, nil, false, nil},
+		{"claimed", func(m *Memory, key string) { m.Claim(ctx, key) }, nil, true, ErrPending},
+		{"done", func(m *Memory, key string) { m.Claim(ctx, key); m.Done(ctx, key, []byte("r")) }, []byte("r"), true, nil},
+		{"done in parts", func(m *Memory, key string) { m.Claim(ctx, key); m.Done(ctx, key, fill(5000, 1)) }, fill(5000, 1), true, nil},
+		{"abandoned", func(m *Memory, key string) { m.Claim(ctx, key); m.Abandon(ctx, key) }, nil, true, ErrNoReply},
+		{"once only", func(m *Memory, key string) { m.Once(ctx, key) }, nil, false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewMemory(MemoryConfig{Bytes: MinMemoryBytes})
+			tt.set(m, "msg:1")
+			got, found, err := m.Peek("msg:1")
+			if found != tt.wantFound || !bytes.Equal(got, tt.want) || !errors.Is(err, tt.wantErr) {
+				t.Errorf("Peek = %d bytes, %v, %v; want %d bytes, %v, %v", len(got), found, err, len(tt.want), tt.wantFound, tt.wantErr)
+			}
+			// Peek claims nothing: a key it found free is still free.
+			if !tt.wantFound {
+				if ok, _, _ := m.Claim(ctx, "msg:1"); !ok {
+					t.Errorf("Claim after Peek = not claimed; want Peek to leave the key free")
+				}
+			}
+		})
+	}
+	// Every Fallback claim peeks first and almost always misses: a miss
+	// must cost no allocation.
+	m := NewMemory(MemoryConfig{Bytes: MinMemoryBytes})
+	if n := testing.AllocsPerRun(100, func() { m.Peek("msg:absent") }); n != 0 {
+		t.Errorf("Peek of a missing key: %v allocations; want 0", n)
+	}
+}
