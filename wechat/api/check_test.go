@@ -1,16 +1,19 @@
 package api_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"wxoa/wechat"
 	"wxoa/wechat/api"
+	"wxoa/wechat/token"
 	"wxoa/wechat/wechattest"
 )
 
@@ -90,6 +93,109 @@ func TestCheckAccessTokenNotWeChat(t *testing.T) {
 			}
 			if err := c.CheckAccessToken(t.Context(), "SOME_TOKEN"); err == nil || strings.Contains(err.Error(), "SOME_TOKEN") {
 				t.Errorf("CheckAccessToken() with body %q = %v; want an error without the token", body, err)
+			}
+		})
+	}
+}
+
+// refresherFunc adapts a function to api.Refresher.
+type refresherFunc func(ctx context.Context, stale string) (token.Token, error)
+
+func (f refresherFunc) RefreshIfCurrent(ctx context.Context, stale string) (token.Token, error) {
+	return f(ctx, stale)
+}
+
+// FetchAccessToken and CheckAccessToken go out without the client's Tokens
+// and Refresher: a fetch must not ask for the token it produces, and a check
+// must see WeChat's rejection, not a retry with a replacement.
+func TestTokenCallsIgnoreTokensAndRefresher(t *testing.T) {
+	tests := []struct {
+		name string
+		mode api.Mode
+		// call makes the token call; s has a token the client fetched.
+		call    func(c *api.Client, s *wechattest.Server, at string) error
+		wantErr error // nil: success
+	}{
+		{"fetch classic", api.ModeClassic, func(c *api.Client, _ *wechattest.Server, _ string) error {
+			_, err := c.FetchAccessToken(t.Context(), false)
+			return err
+		}, nil},
+		{"fetch stable", api.ModeStable, func(c *api.Client, _ *wechattest.Server, _ string) error {
+			_, err := c.FetchAccessToken(t.Context(), true)
+			return err
+		}, nil},
+		{"check accepted", api.ModeClassic, func(c *api.Client, _ *wechattest.Server, at string) error {
+			return c.CheckAccessToken(t.Context(), at)
+		}, nil},
+		{"check rejected", api.ModeClassic, func(c *api.Client, s *wechattest.Server, at string) error {
+			s.Expire(at)
+			return c.CheckAccessToken(t.Context(), at)
+		}, wechat.ErrTokenInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := wechattest.NewServer(t)
+			at := accessToken(t, newClient(t, s, tt.mode))
+			var asked, refreshed atomic.Int64
+			c := newClient(t, s, tt.mode, func(c *api.Config) {
+				c.Tokens = tokenFunc(func(context.Context) (string, error) {
+					asked.Add(1)
+					return "", errors.New("the token source was asked")
+				})
+				c.Refresher = refresherFunc(func(ctx context.Context, _ string) (token.Token, error) {
+					refreshed.Add(1)
+					return newClient(t, s, tt.mode).FetchAccessToken(ctx, true)
+				})
+			})
+			err := tt.call(c, s, at)
+			if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Errorf("%s = %v; want %v", tt.name, err, tt.wantErr)
+			}
+			if asked.Load() != 0 || refreshed.Load() != 0 {
+				t.Errorf("token source asked %d times, refresher %d; want neither", asked.Load(), refreshed.Load())
+			}
+		})
+	}
+}
+
+// A token manager fed by the very client that carries its token: its fetch
+// and its check of a reported token must not wait for its own refresh
+// (before, each waited for itself until FetchTimeout).
+func TestManagerFedByItsOwnClient(t *testing.T) {
+	for _, mode := range []api.Mode{api.ModeClassic, api.ModeStable} {
+		t.Run(string(mode), func(t *testing.T) {
+			s := wechattest.NewServer(t)
+			var c *api.Client
+			m, err := token.NewManager(token.Config{
+				Store: token.NewMemoryStore(),
+				Fetcher: token.FetcherFunc(func(ctx context.Context, force bool) (token.Token, error) {
+					return c.FetchAccessToken(ctx, force)
+				}),
+				Checker: token.CheckerFunc(func(ctx context.Context, tok string) error {
+					return c.CheckAccessToken(ctx, tok)
+				}),
+				FetchTimeout: 5 * time.Second, // only how long the failure took before the fix
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { m.Close() })
+			c = newClient(t, s, mode, func(cfg *api.Config) { cfg.Tokens, cfg.Refresher = m, m })
+			first, err := m.Token(t.Context())
+			if err != nil || first != s.Current() {
+				t.Fatalf("Token() = current %v, %v; want WeChat's current token", first == s.Current(), err)
+			}
+			s.Expire(first)
+			fresh, err := m.RefreshIfCurrent(t.Context(), first)
+			if err != nil || fresh.Value.Reveal() == first || fresh.Value.Reveal() != s.Current() {
+				t.Fatalf("RefreshIfCurrent(expired) = new %v, current %v, %v; want WeChat's new token",
+					fresh.Value.Reveal() != first, fresh.Value.Reveal() == s.Current(), err)
+			}
+			if got := s.Calls("/cgi-bin/get_api_domain_ip"); got != 1 {
+				t.Errorf("checks = %d; want 1", got)
+			}
+			if got := s.TokenCalls(); got != 2 {
+				t.Errorf("TokenCalls() = %d; want 2 (the first token and its replacement)", got)
 			}
 		})
 	}

@@ -47,9 +47,9 @@ type Config struct {
 	Now    func() time.Time // stamps FetchedAt and ExpiresAt; nil → time.Now
 
 	// Tokens, if set, supplies the access_token of calls made with Do, and
-	// Refresher replaces one WeChat rejects. A client without them fetches
-	// and checks tokens (FetchAccessToken, CheckAccessToken): those calls
-	// must not go through the refresh they feed.
+	// Refresher replaces one WeChat rejects. FetchAccessToken and
+	// CheckAccessToken never use them: a fetch must not wait for the token
+	// it produces, and a check must see WeChat's rejection as it is.
 	Tokens    TokenSource
 	Refresher Refresher
 	// APIBase rewrites requests for api.weixin.qq.com made through
@@ -67,12 +67,11 @@ type Client struct {
 	base string
 	cfg  Config
 	http *http.Client // over the Transport
-	log  *slog.Logger
-	now  func() time.Time
+	// plain is http without Tokens and Refresher, for the calls that fetch
+	// and check the token they manage (see request.plain).
+	plain *http.Client
+	now   func() time.Time
 }
-
-// maxBody bounds every response read; WeChat's answers are a few KiB.
-const maxBody = 1 << 20
 
 // New validates cfg and returns a Client.
 func New(cfg Config) (*Client, error) {
@@ -102,19 +101,11 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxAttempts < 0 || cfg.Backoff < 0 || cfg.MaxBackoff < 0 {
 		return nil, errors.New("wechat api: MaxAttempts, Backoff and MaxBackoff must not be negative")
 	}
-	if cfg.MaxAttempts == 0 {
-		cfg.MaxAttempts = 4
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Backoff == 0 {
-		cfg.Backoff = 200 * time.Millisecond
-	}
-	if cfg.MaxBackoff == 0 {
-		cfg.MaxBackoff = 5 * time.Second
-	}
-	c := &Client{base: base, cfg: cfg, log: cfg.Logger, now: cfg.Now}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
-	}
+	c := &Client{base: base, cfg: cfg, now: cfg.Now}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -122,15 +113,16 @@ func New(cfg Config) (*Client, error) {
 	if apiBase == nil {
 		apiBase = u
 	}
-	c.http = &http.Client{
-		CheckRedirect: cfg.HTTP.CheckRedirect,
-		Jar:           cfg.HTTP.Jar,
-		Transport: &Transport{
-			Base: cfg.HTTP.Transport, APIBase: apiBase, Source: cfg.Tokens, Refresher: cfg.Refresher,
-			AttemptTimeout: cfg.HTTP.Timeout, MaxAttempts: cfg.MaxAttempts, Backoff: cfg.Backoff,
-			MaxBackoff: cfg.MaxBackoff, Rand: cfg.Rand, Logger: c.log,
-		},
+	// Zero MaxAttempts, Backoff and MaxBackoff take the Transport's defaults.
+	t := &Transport{
+		Base: cfg.HTTP.Transport, APIBase: apiBase, Source: cfg.Tokens, Refresher: cfg.Refresher,
+		AttemptTimeout: cfg.HTTP.Timeout, MaxAttempts: cfg.MaxAttempts, Backoff: cfg.Backoff,
+		MaxBackoff: cfg.MaxBackoff, Rand: cfg.Rand, Logger: log,
 	}
+	plain := *t
+	plain.Source, plain.Refresher = nil, nil
+	c.http = &http.Client{CheckRedirect: cfg.HTTP.CheckRedirect, Jar: cfg.HTTP.Jar, Transport: t}
+	c.plain = &http.Client{CheckRedirect: cfg.HTTP.CheckRedirect, Jar: cfg.HTTP.Jar, Transport: &plain}
 	return c, nil
 }
 

@@ -20,6 +20,10 @@ type request struct {
 	// idempotent allows the Transport to retry network errors and 5xx for
 	// a POST (GET always may).
 	idempotent bool
+	// plain sends it without Config.Tokens and Refresher: the call fetches
+	// or checks the token they manage, and through them would wait for
+	// itself (the token manager's refresh runs this very call).
+	plain bool
 }
 
 var errTooLarge = fmt.Errorf("response larger than %d bytes", maxBody)
@@ -47,7 +51,11 @@ func (c *Client) send(ctx context.Context, req request) ([]byte, error) {
 	if req.body != nil {
 		hr.Header.Set("Content-Type", "application/json; charset=utf-8")
 	}
-	resp, err := c.http.Do(hr)
+	hc := c.http
+	if req.plain {
+		hc = c.plain
+	}
+	resp, err := hc.Do(hr)
 	if err != nil {
 		return nil, fmt.Errorf("wechat %s: %w", req.path, wechat.StripURL(err))
 	}

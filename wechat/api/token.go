@@ -37,7 +37,7 @@ func (c *Client) FetchAccessToken(ctx context.Context, force bool) (token.Token,
 	if c.cfg.AppID == "" || c.cfg.AppSecret.Empty() {
 		return token.Token{}, errors.New("wechat api: appid and app secret are required to fetch an access_token")
 	}
-	req := request{method: http.MethodGet, path: pathToken, idempotent: true, query: url.Values{
+	req := request{method: http.MethodGet, path: pathToken, plain: true, query: url.Values{
 		"grant_type": {"client_credential"},
 		"appid":      {c.cfg.AppID},
 		"secret":     {c.cfg.AppSecret.Reveal()},
@@ -54,7 +54,7 @@ func (c *Client) FetchAccessToken(ctx context.Context, force bool) (token.Token,
 		}
 		// A retried force may refresh twice; WeChat ignores forces within
 		// 30 s of each other, so the retry is still safe.
-		req = request{method: http.MethodPost, path: pathStableToken, body: body, idempotent: true}
+		req = request{method: http.MethodPost, path: pathStableToken, body: body, idempotent: true, plain: true}
 	}
 	start := c.now()
 	raw, err := c.send(ctx, req)
@@ -100,13 +100,19 @@ func (c *Client) JSAPITicketFetcher() token.Fetcher {
 // and an error matching wechat.ErrTokenInvalid when WeChat says it is
 // invalid, expired or no longer the latest (40001, 40014, 42001); other
 // errors (busy after the retries, HTTP, network) mean the token's state is
-// unknown.
+// unknown. The client's Refresher is not asked: it would answer a rejection
+// by replacing the very token being checked.
 // https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_the_WeChat_server_IP_address.html
 func (c *Client) CheckAccessToken(ctx context.Context, accessToken string) error {
+	req, err := newCallWith(http.MethodGet, pathAPIDomainIP, accessToken, nil)
+	if err != nil {
+		return err
+	}
+	req.plain = true
 	var r struct {
 		IPList []string `json:"ip_list"`
 	}
-	if err := c.DoWith(ctx, http.MethodGet, pathAPIDomainIP, accessToken, nil, &r); err != nil {
+	if err := c.call(ctx, req, &r); err != nil {
 		return err
 	}
 	// An answer without the list is not WeChat's (a proxy's or a wrong base
@@ -145,47 +151,70 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		endpoint, _, _ := strings.Cut(path, "?")
 		return fmt.Errorf("wechat %s: this client carries no access_token (Config.Tokens)", endpoint)
 	}
-	return c.do(ctx, method, path, "", in, out)
-}
-
-// DoWith is Do with the given access_token, for a check of that very token.
-func (c *Client) DoWith(ctx context.Context, method, path, accessToken string, in, out any) error {
-	if accessToken == "" {
-		endpoint, _, _ := strings.Cut(path, "?")
-		return fmt.Errorf("wechat %s: access_token is empty", endpoint)
+	req, err := newCall(method, path, "", in)
+	if err != nil {
+		return err
 	}
-	return c.do(ctx, method, path, accessToken, in, out)
+	return c.call(ctx, req, out)
 }
 
-func (c *Client) do(ctx context.Context, method, path, accessToken string, in, out any) error {
+// DoWith is Do with the given access_token instead of one from
+// Config.Tokens. A rejected token is still refreshed through Refresher, if
+// set, and the call retried once.
+func (c *Client) DoWith(ctx context.Context, method, path, accessToken string, in, out any) error {
+	req, err := newCallWith(method, path, accessToken, in)
+	if err != nil {
+		return err
+	}
+	return c.call(ctx, req, out)
+}
+
+// newCall builds the request of a JSON call: path (with any query of its
+// own) gets ?access_token= if accessToken is set, and in, if not nil, is the
+// JSON body.
+func newCall(method, path, accessToken string, in any) (request, error) {
 	endpoint, rawQuery, _ := strings.Cut(path, "?")
 	if !strings.HasPrefix(endpoint, "/") {
-		return fmt.Errorf("wechat api: path %q must start with /", endpoint)
+		return request{}, fmt.Errorf("wechat api: path %q must start with /", endpoint)
 	}
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return fmt.Errorf("wechat %s: query: %w", endpoint, err)
+		return request{}, fmt.Errorf("wechat %s: query: %w", endpoint, err)
 	}
 	if accessToken != "" {
 		q.Set("access_token", accessToken)
 	}
-	req := request{method: method, path: endpoint, query: q, idempotent: method == http.MethodGet}
+	req := request{method: method, path: endpoint, query: q}
 	if in != nil {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false) // WeChat shows text as sent: keep "<a href>" and "&" readable
 		if err := enc.Encode(in); err != nil {
-			return fmt.Errorf("wechat %s: encode request: %w", endpoint, err)
+			return request{}, fmt.Errorf("wechat %s: encode request: %w", endpoint, err)
 		}
 		req.body = buf.Bytes()
 	}
+	return req, nil
+}
+
+// newCallWith is newCall with an access_token, which must be set.
+func newCallWith(method, path, accessToken string, in any) (request, error) {
+	if accessToken == "" {
+		endpoint, _, _ := strings.Cut(path, "?")
+		return request{}, fmt.Errorf("wechat %s: access_token is empty", endpoint)
+	}
+	return newCall(method, path, accessToken, in)
+}
+
+// call sends req and decodes the answer into out (if not nil).
+func (c *Client) call(ctx context.Context, req request, out any) error {
 	raw, err := c.send(ctx, req)
 	if err != nil {
 		return err
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
-			return fmt.Errorf("wechat %s: decode response: %w", endpoint, err)
+			return fmt.Errorf("wechat %s: decode response: %w", req.path, err)
 		}
 	}
 	return nil

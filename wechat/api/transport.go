@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,9 +29,18 @@ type Refresher interface {
 	RefreshIfCurrent(ctx context.Context, stale string) (token.Token, error)
 }
 
-// maxInspect bounds how much of an answer is buffered to read its errcode;
-// larger answers (media downloads) pass through untouched.
-const maxInspect = 1 << 20
+// maxBody bounds every answer buffered: the Transport reads its errcode
+// from answers up to this size and hands larger ones (media downloads) on
+// untouched; the Client reads at most this much and fails beyond. WeChat's
+// JSON answers are a few KiB.
+const maxBody = 1 << 20
+
+// Defaults for a Transport's (and so a Client's) zero values.
+const (
+	defaultMaxAttempts = 4
+	defaultBackoff     = 200 * time.Millisecond
+	defaultMaxBackoff  = 5 * time.Second
+)
 
 // Transport is the http.RoundTripper behind every call to WeChat — ours and
 // silenceper's SDK's — in the manner of golang.org/x/oauth2's Transport: it
@@ -90,7 +100,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	for attempt := 1; ; attempt++ {
 		resp, code, err := t.attempt(req)
 		switch {
-		case code.tokenRejected() && t.Refresher != nil && tok != "" && !refreshed:
+		case code.rejected && t.Refresher != nil && tok != "" && !refreshed:
 			fresh, rerr := t.Refresher.RefreshIfCurrent(ctx, tok)
 			if rerr != nil || fresh.Value.Reveal() == tok {
 				if rerr != nil {
@@ -136,12 +146,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // answer is what an attempt's errcode (or status) says about retrying.
 type answer struct {
-	status  int
-	errcode int
-}
-
-func (a answer) tokenRejected() bool {
-	return a.errcode == 40001 || a.errcode == 40014 || a.errcode == 42001
+	status   int
+	errcode  int
+	rejected bool // the errcode says the token is invalid or expired (wechat.ErrTokenInvalid)
 }
 
 func (a answer) transient(err error, idempotent bool) bool {
@@ -175,13 +182,13 @@ func (t *Transport) attempt(req *http.Request) (*http.Response, answer, error) {
 		resp.Body = cancelOnClose{resp.Body, cancel}
 		return resp, a, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxInspect+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
 		resp.Body.Close()
 		cancel()
 		return nil, answer{}, fmt.Errorf("read response: %w", err)
 	}
-	if len(body) > maxInspect {
+	if len(body) > maxBody {
 		// Too large to be an errcode answer: hand it on whole, the part
 		// already read first.
 		resp.Body = cancelOnClose{readCloser{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}, cancel}
@@ -192,7 +199,7 @@ func (t *Transport) attempt(req *http.Request) (*http.Response, answer, error) {
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	var ae *wechat.APIError
 	if errors.As(wechat.CheckResponse(req.URL.Path, body), &ae) {
-		a.errcode = ae.Code
+		a.errcode, a.rejected = ae.Code, errors.Is(ae, wechat.ErrTokenInvalid)
 	}
 	return resp, a, nil
 }
@@ -200,7 +207,7 @@ func (t *Transport) attempt(req *http.Request) (*http.Response, answer, error) {
 // backoff returns the wait after the given failed attempt: a uniformly
 // random duration up to Backoff·2^(attempt-1), capped at MaxBackoff.
 func (t *Transport) backoff(attempt int) time.Duration {
-	base, ceil := cmpOr(t.Backoff, 200*time.Millisecond), cmpOr(t.MaxBackoff, 5*time.Second)
+	base, ceil := cmp.Or(t.Backoff, defaultBackoff), cmp.Or(t.MaxBackoff, defaultMaxBackoff)
 	ceiling := base
 	for i := 1; i < attempt && ceiling < ceil; i++ {
 		ceiling *= 2
@@ -212,15 +219,7 @@ func (t *Transport) backoff(attempt int) time.Duration {
 	return time.Duration(random() * float64(min(ceiling, ceil)))
 }
 
-func (t *Transport) maxAttempts() int { return cmpOr(t.MaxAttempts, 4) }
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
+func (t *Transport) maxAttempts() int { return cmp.Or(t.MaxAttempts, defaultMaxAttempts) }
 
 func (t *Transport) base() http.RoundTripper {
 	if t.Base != nil {

@@ -28,7 +28,7 @@ func (r *refresherStub) RefreshIfCurrent(_ context.Context, stale string) (token
 }
 
 func TestTransport(t *testing.T) {
-	large := bytes.Repeat([]byte("x"), maxInspect+12345)
+	large := bytes.Repeat([]byte("x"), maxBody+12345)
 	var hits atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)

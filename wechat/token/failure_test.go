@@ -1,6 +1,7 @@
 package token
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -84,29 +85,66 @@ func fail(f *fakeFetcher, err error) {
 	f.setErr(err)
 }
 
+// A failing background refresh backs off by what failed, as callers waiting
+// on a remembered failure do: WeChat is not asked again before the back-off
+// ends (a quota used up is not retried every minute of the margin), and is
+// asked once after it.
 func TestBackgroundRefreshBacksOff(t *testing.T) {
-	clk := newFakeClock()
-	f := newFakeFetcher(clk.Now)
-	m := mustManager(t, Config{Store: NewMemoryStore(), Fetcher: f, Now: clk.Now})
-	if _, err := m.Token(context.Background()); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name  string
+		err   error         // the failed fetch; nil: a fetch that succeeds with ttl
+		ttl   time.Duration // lifetime of the fetched token when err is nil
+		cause error         // what the back-off is chosen by
+	}{
+		{"busy", &wechat.APIError{Code: -1, Endpoint: "/cgi-bin/stable_token"}, 0, nil},
+		{"quota", &wechat.APIError{Code: 45009, Endpoint: "/cgi-bin/stable_token"}, 0, nil},
+		{"ip whitelist", &wechat.APIError{Code: 40164, Endpoint: "/cgi-bin/stable_token"}, 0, nil},
+		{"store down", nil, 0, errStoreDown},
+		{"new token inside the margin", nil, 3 * time.Minute, errInsideMargin},
 	}
-	f.setErr(&wechat.APIError{Code: -1, Endpoint: "/cgi-bin/stable_token"})
-	clk.Advance(7200*time.Second - 4*time.Minute)
-	m.Token(context.Background())
-	eventually(t, "the failed refresh", func() bool { return f.calls.Load() == 2 && !m.bgBusy.Load() })
-	for range 100 {
-		m.Token(context.Background())
-	}
-	if c := f.calls.Load(); c != 2 {
-		t.Errorf("upstream calls during back-off = %d; want 2", c)
-	}
-	clk.Advance(minBackoff + time.Millisecond)
-	f.setErr(nil)
-	m.Token(context.Background())
-	eventually(t, "the retry", func() bool { return f.calls.Load() == 3 && !m.bgBusy.Load() })
-	if v, _ := m.Token(context.Background()); v != f.tokens()[1] {
-		t.Errorf("Token() after the retry = %q; want %q", v, f.tokens()[1])
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newFakeClock()
+			f := newFakeFetcher(clk.Now)
+			store := &flakyStore{Store: NewMemoryStore()}
+			m := mustManager(t, Config{Store: store, Fetcher: f, Now: clk.Now})
+			if _, err := m.Token(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			cause := cmp.Or(tt.cause, tt.err)
+			wantCalls := int64(2)
+			switch {
+			case tt.err != nil:
+				f.setErr(tt.err)
+			case tt.ttl != 0:
+				f.ttl = tt.ttl // no fetch runs: the next starts after this write
+			default:
+				store.down.Store(true)
+				wantCalls = 1
+			}
+			clk.Advance(7200*time.Second - 4*time.Minute)
+			m.Token(context.Background())
+			eventually(t, "the failed refresh", func() bool { return f.calls.Load() == wantCalls && !m.bgBusy.Load() })
+			wait := backoff(cause, 1)
+			clk.Advance(wait - time.Millisecond)
+			for range 100 {
+				m.Token(context.Background())
+			}
+			eventually(t, "no background refresh", func() bool { return !m.bgBusy.Load() })
+			if c := f.calls.Load(); c != wantCalls {
+				t.Errorf("upstream calls during the %v back-off = %d; want %d", wait, c, wantCalls)
+			}
+			clk.Advance(time.Millisecond)
+			f.setErr(nil)
+			f.ttl = 7200 * time.Second
+			store.down.Store(false)
+			m.Token(context.Background())
+			eventually(t, "the retry", func() bool { return f.calls.Load() == wantCalls+1 && !m.bgBusy.Load() })
+			minted := f.tokens()
+			if v, _ := m.Token(context.Background()); v != minted[len(minted)-1] {
+				t.Errorf("Token() after the retry = %q; want the new %q", v, minted[len(minted)-1])
+			}
+		})
 	}
 }
 

@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -155,5 +156,62 @@ func TestRejectedTokenIsNotServedWhenTheFetchFails(t *testing.T) {
 	}
 	if n := f.calls.Load(); n != 2 {
 		t.Errorf("fetches = %d; want 2 (the remembered failure answers the Token call)", n)
+	}
+}
+
+// A check that cannot tell is the reporter's error only: it is not
+// remembered as a failed fetch (callers of an instance holding no token in
+// memory still get the stored one, and the next real failure's back-off
+// does not grow), it is not logged as the token being unavailable, and it
+// is reused for CheckMemo like an accepted check.
+func TestReportCheckFailureIsNotRemembered(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"busy", &wechat.APIError{Code: -1, Endpoint: "/cgi-bin/get_api_domain_ip"}},
+		{"network", errors.New("dial tcp: connection refused")},
+		{"timeout", context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newFakeClock()
+			f := newFakeFetcher(clk.Now)
+			shared := NewMemoryStore()
+			a := mustManager(t, Config{Store: shared, Fetcher: f, Now: clk.Now})
+			cur, err := a.Token(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			// b shares the store but holds no token in memory yet.
+			chk := &fakeChecker{err: tt.err}
+			var logs logBuf
+			b := mustManager(t, Config{Store: shared, Fetcher: f, Checker: chk, Now: clk.Now, Logger: logs.logger()})
+			for i := range 3 {
+				if _, err := b.RefreshIfCurrent(context.Background(), cur); !errors.Is(err, tt.err) {
+					t.Fatalf("RefreshIfCurrent() #%d with a failing check = %v; want the check's error", i, err)
+				}
+			}
+			if n := chk.calls.Load(); n != 1 {
+				t.Errorf("checks for 3 reports within CheckMemo = %d; want 1", n)
+			}
+			if v, err := b.Token(context.Background()); v != cur || err != nil {
+				t.Errorf("Token() after the failed check = %q, %v; want the stored %q", v, err, cur)
+			}
+			if s := b.Stats(); s.LastError != nil || s.Checks["failed"] != 1 || s.Checks["cached"] != 2 {
+				t.Errorf("Stats() LastError %v, checks %v; want no failure remembered, 1 failed and 2 cached checks", s.LastError, s.Checks)
+			}
+			if strings.Contains(logs.String(), "token unavailable") {
+				t.Errorf("a failed check was logged as the token being unavailable:\n%s", logs.String())
+			}
+			clk.Advance(DefaultCheckMemo + time.Millisecond)
+			chk.set(nil)
+			if tk, err := b.RefreshIfCurrent(context.Background(), cur); tk.Value.Reveal() != cur || err != nil {
+				t.Errorf("RefreshIfCurrent() after the memo = %q, %v; want the accepted %q", tk.Value.Reveal(), err, cur)
+			}
+			if n, c := f.calls.Load(), chk.calls.Load(); n != 1 || c != 2 {
+				t.Errorf("fetches %d, checks %d; want 1 and 2", n, c)
+			}
+		})
 	}
 }

@@ -23,10 +23,11 @@ const (
 	DefaultDailyLimit       = 2000
 	DefaultFetchTimeout     = 30 * time.Second
 	DefaultMinForceInterval = 30 * time.Second
-	// DefaultCheckMemo is how long a token WeChat just accepted is answered
-	// without asking again, so a client reporting it in a loop costs WeChat
-	// one check a second instead of one per report, while a real rejection
-	// is acted on within a second.
+	// DefaultCheckMemo is how long WeChat's answer on a check of a reported
+	// token — accepted, or no answer (busy, unreachable) — is reused without
+	// asking again, so a client reporting it in a loop costs WeChat one check
+	// a second instead of one per report, while a real rejection is acted on
+	// within a second.
 	DefaultCheckMemo = time.Second
 )
 
@@ -91,7 +92,8 @@ type Manager struct {
 	// fail is the last attempt that left callers without a token; until it
 	// expires callers get its error at once instead of another attempt.
 	fail atomic.Pointer[failure]
-	// checked is the last token WeChat accepted on a check (CheckMemo).
+	// checked is WeChat's last answer on a check of a reported token
+	// (CheckMemo).
 	checked atomic.Pointer[checkMemo]
 
 	group singleflight.Group
@@ -208,10 +210,14 @@ func (m *Manager) current(ctx context.Context) (Token, error) {
 // fetch. With a Checker, a stale report of the current token is first
 // checked with WeChat: a token WeChat still accepts is answered as is and
 // costs no fetch (a misconfigured client reporting it in a loop would
-// otherwise spend the daily quota). Any number of concurrent reports of one
-// token share one check and at most one fetch, in this process and, through
-// the store's lock, in others. A failed fetch is returned as an error: the
-// stale token is known to be bad.
+// otherwise spend the daily quota). In this process, any number of
+// concurrent reports of one token share one check and at most one fetch.
+// Checks are not shared across processes: N instances reporting one token
+// make N checks. Their fetches are, through the store's lock: the first
+// fetches and the others re-read its token; with the store down, each
+// instance fetches alone. A check that cannot tell (WeChat busy or
+// unreachable) is returned as an error and the token stays in service; a
+// failed fetch is returned as an error: the stale token is known to be bad.
 func (m *Manager) RefreshIfCurrent(ctx context.Context, stale string) (Token, error) {
 	m.stats.reports.Add(1)
 	now := m.now()
@@ -301,12 +307,17 @@ func (m *Manager) before(t time.Time) bool {
 // remember makes t the hot token unless it is expired, rejected, or older
 // than a valid hot token. It reports whether t is the hot token afterwards.
 func (m *Manager) remember(t Token, now time.Time) bool {
-	if !t.Valid(now) || m.isRejected(t.Value) {
+	if !t.Valid(now) {
 		return false
 	}
 	left := t.ExpiresAt.Sub(now)
 	e := &hotEntry{tok: t, freshUntil: now.Add(left - m.margin), validUntil: now.Add(left)}
 	for {
+		// Checked on every turn: a reject racing with this loop may already
+		// have looked at hot, found another token and left.
+		if m.isRejected(t.Value) {
+			return false
+		}
 		old := m.hot.Load()
 		if old != nil && m.before(old.validUntil) && !m.isRejected(old.tok.Value) {
 			if old.tok.FetchedAt.After(t.FetchedAt) {
@@ -316,10 +327,17 @@ func (m *Manager) remember(t Token, now time.Time) bool {
 				return true // the same token: keep the entry, spare the CAS
 			}
 		}
-		if m.hot.CompareAndSwap(old, e) {
-			m.fail.Store(nil) // a valid token exists: forget the failure
-			return true
+		if !m.hot.CompareAndSwap(old, e) {
+			continue
 		}
+		// reject marks the value before it looks at hot, so a reject that
+		// looked before the swap is seen here: take the token back out.
+		if m.isRejected(t.Value) {
+			m.hot.CompareAndSwap(e, old)
+			return false
+		}
+		m.fail.Store(nil) // a valid token exists: forget the failure
+		return true
 	}
 }
 

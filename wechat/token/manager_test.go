@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -244,5 +245,53 @@ func TestNewerTokenInSharedStoreIsPickedUpAtMargin(t *testing.T) {
 	})
 	if c := f.calls.Load(); c != 2 {
 		t.Errorf("upstream calls = %d; want 2 (the re-read fetches nothing)", c)
+	}
+}
+
+// A token WeChat rejected never becomes the hot token again, however a
+// reject and a remember interleave. The clock is the hook: remember reads
+// it between its rejection check and its swap, so a reject run from it
+// lands exactly where it raced before.
+func TestRememberNeverInstallsRejectedToken(t *testing.T) {
+	tests := []struct {
+		name   string
+		during bool // reject while remember runs; else before
+	}{
+		{"rejected before", false},
+		{"rejected while remembering", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newFakeClock()
+			var m *Manager
+			var armed atomic.Bool
+			next := tok("NEXT-TOKEN-xxxxxxxxxxxxxxxx", clk.Now().Add(2*time.Hour), clk.Now().Add(time.Second))
+			now := func() time.Time {
+				if armed.CompareAndSwap(true, false) {
+					m.reject(next.Value.Reveal())
+				}
+				return clk.Now()
+			}
+			f := newFakeFetcher(clk.Now)
+			m = mustManager(t, Config{Store: NewMemoryStore(), Fetcher: f, Now: now})
+			cur, err := m.Token(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.during {
+				armed.Store(true)
+			} else {
+				m.reject(next.Value.Reveal())
+			}
+			if m.remember(next, clk.Now()) {
+				t.Error("remember(rejected token) = true; want false")
+			}
+			if armed.Load() {
+				t.Fatal("the clock hook never ran: remember no longer reads the clock between its check and its swap")
+			}
+			if v, err := m.Token(context.Background()); v == next.Value.Reveal() || err != nil || v != cur {
+				t.Errorf("Token() = %q, %v; want the previous %q, never the rejected one", v, err, cur)
+			}
+		})
 	}
 }

@@ -109,7 +109,7 @@ func TestStoreOutageKeepsServingValidToken(t *testing.T) {
 
 	store.down.Store(false)
 	eventually(t, "Health to recover", func() bool { return m.Health() == nil })
-	clk.Advance(maxBackoff) // past the background back-off; 3 minutes left
+	clk.Advance(backoff(errStoreDown, 1)) // past the background back-off; still inside the margin
 	if v, err := m.Token(context.Background()); v != good || err != nil {
 		t.Fatalf("Token() after recovery = %q, %v; want %q while the refresh runs", v, err, good)
 	}
@@ -243,4 +243,60 @@ func TestChangeSeenDuringOutageIsReadLater(t *testing.T) {
 		v, _ := m.Token(context.Background())
 		return v == newer.Value.Reveal()
 	})
+}
+
+// A failure remembered while the store was down does not hide the token the
+// store holds once it answers again (another instance fetched it): the
+// watcher has no change to report, having never read the store, so the
+// recovery itself reads it. The clock never moves: only that read, not the
+// end of the back-off, can bring the token.
+func TestStoreRecoveryServesStoredTokenOverRememberedFailure(t *testing.T) {
+	tests := []struct {
+		name       string
+		savedWhile bool // saved during the outage; else before it
+	}{
+		{"saved before the outage", false},
+		{"saved during the outage", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newFakeClock()
+			f := newFakeFetcher(clk.Now)
+			f.setErr(&wechat.APIError{Code: 45009, Endpoint: "/cgi-bin/stable_token"})
+			inner := NewMemoryStore()
+			stored := tok("FROM-ANOTHER-INSTANCE-xxxxxxxx", clk.Now().Add(2*time.Hour), clk.Now())
+			save := func() {
+				if _, err := inner.Save(context.Background(), stored); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !tt.savedWhile {
+				save()
+			}
+			store := &flakyStore{Store: inner}
+			store.down.Store(true)
+			m := mustManager(t, Config{Store: store, Fetcher: f, Now: clk.Now})
+			if _, err := m.Token(context.Background()); !errors.Is(err, wechat.ErrQuotaExceeded) {
+				t.Fatalf("Token() with the store down = %v; want the 45009 error", err)
+			}
+			var re *RememberedError
+			if _, err := m.Token(context.Background()); !errors.As(err, &re) {
+				t.Fatalf("Token() right after = %v; want the remembered failure", err)
+			}
+			if tt.savedWhile {
+				save()
+			}
+			store.down.Store(false)
+			eventually(t, "the stored token to be served", func() bool {
+				v, _ := m.Token(context.Background())
+				return v == stored.Value.Reveal()
+			})
+			if n := f.calls.Load(); n != 1 {
+				t.Errorf("upstream calls = %d; want 1 (the stored token needs no fetch)", n)
+			}
+			if s := m.Stats(); s.LastError != nil {
+				t.Errorf("Stats().LastError = %v; want the failure forgotten", s.LastError)
+			}
+		})
+	}
 }

@@ -194,7 +194,7 @@ func TestStoreGoneInsideMargin(t *testing.T) {
 				st, err := store.Load(context.Background())
 				return err == nil && st.Value.Reveal() == good
 			})
-			clk.Advance(maxBackoff)
+			clk.Advance(backoff(errStoreDown, 1)) // past the background back-off
 			m.Token(context.Background())
 			eventually(t, "the refresh after recovery", func() bool { return f.calls.Load() == 2 && !m.bgBusy.Load() })
 			if v, _ := m.Token(context.Background()); v != f.tokens()[1] {

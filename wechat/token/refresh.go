@@ -17,17 +17,33 @@ const (
 	modeForce              // an operator asked for a new token
 )
 
-// Background refreshes that fail wait minBackoff, doubling to maxBackoff,
-// before the next attempt, so a broken upstream is not hammered.
-const (
-	minBackoff = 2 * time.Second
-	maxBackoff = time.Minute
-)
-
 // errStoreDown stops a background refresh that could not take the shared
 // lock: the token in memory stays in service, and fetching without the lock
 // could invalidate the token the rest of the fleet is using.
 var errStoreDown = errors.New("shared store unavailable; keeping the current token")
+
+// keptError is a fetch that failed while a token that still works remained:
+// the refresh answers with that token (callers never see this error), and
+// the background refresh backs off by the fetch's error.
+type keptError struct{ err error }
+
+func (e *keptError) Error() string { return "fetch failed; kept the current token: " + e.err.Error() }
+func (e *keptError) Unwrap() error { return e.err }
+
+// kept reports whether err is a *keptError: a refresh that still answered
+// with a token.
+func kept(err error) bool {
+	var k *keptError
+	return errors.As(err, &k)
+}
+
+// countsAsFailure reports whether a refresh's error leaves callers without
+// a token, and so is remembered (see failure). A failed check of a reported
+// token leaves it in service, and a kept token is served.
+func countsAsFailure(err error) bool {
+	var ce *checkError
+	return err != nil && !kept(err) && !errors.As(err, &ce)
+}
 
 // wait joins (or starts) the one refresh for its key and waits for it on
 // ctx. The refresh itself runs detached from ctx, bounded by FetchTimeout
@@ -56,18 +72,20 @@ func (m *Manager) wait(ctx context.Context, md mode, stale string, started time.
 		defer cancel()
 		defer context.AfterFunc(m.done, cancel)()
 		t, err := m.refresh(fctx, md, stale, started)
-		if err != nil && m.done.Err() == nil {
+		if countsAsFailure(err) && m.done.Err() == nil {
 			m.failed(err)
 		}
 		return t, err
 	})
 	select {
 	case r := <-ch:
-		if r.Err != nil {
+		if r.Err != nil && !kept(r.Err) {
 			return Token{}, fmt.Errorf("token %s: %w", m.name, r.Err)
 		}
 		t := r.Val.(Token)
-		m.failures.Store(0)
+		if r.Err == nil {
+			m.failures.Store(0)
+		}
 		m.remember(t, m.now())
 		return t, nil
 	case <-ctx.Done():
@@ -102,13 +120,20 @@ func (m *Manager) background(started time.Time) {
 		m.retryAt.Store(0)
 		return
 	}
-	n := m.failures.Add(1)
-	wait := min(minBackoff<<min(n-1, 10), maxBackoff)
+	// The same back-off as callers waiting on a remembered failure get, by
+	// the same error: a quota WeChat resets at midnight is not asked for
+	// again every minute of the margin.
+	cause := err
+	var k *keptError
+	switch {
+	case errors.As(err, &k):
+		cause = k.err // logged by fetch
+	case err == nil:
+		cause = errInsideMargin
+	}
+	wait := backoff(cause, int(m.failures.Add(1)))
 	m.retryAt.Store(m.now().Add(wait).UnixNano())
-	// With err == nil the fetch failed while a valid token remained (logged
-	// by refreshLocked) or WeChat answered with a token already inside the
-	// margin; either way, retrying at once would only repeat that.
-	if err == nil || errors.Is(err, errClosed) || m.done.Err() != nil {
+	if err == nil || k != nil || errors.Is(err, errClosed) || m.done.Err() != nil {
 		return
 	}
 	if errors.Is(err, errStoreDown) {
@@ -121,13 +146,16 @@ func (m *Manager) background(started time.Time) {
 // refresh settles md from what is already known — the token in memory, the
 // store — and only then takes the store's lock, re-reads the store (another
 // goroutine, process or host may have refreshed while we waited) and
-// fetches if the token it holds still calls for it.
+// fetches if the token it holds still calls for it. A fetch that failed
+// while a token that still works remained answers with that token and a
+// *keptError.
 func (m *Manager) refresh(ctx context.Context, md mode, stale string, started time.Time) (Token, error) {
-	if t, ok := m.settled(ctx, md, stale, started); ok {
-		return t, nil
+	stored, ok := m.settled(ctx, md, stale, started)
+	if ok {
+		return stored, nil
 	}
 	if md == modeStale {
-		if t, done, err := m.checkStale(ctx, stale); done {
+		if t, done, err := m.checkStale(ctx, stale, stored); done {
 			return t, err
 		}
 	}
@@ -180,14 +208,13 @@ func (m *Manager) fetch(ctx context.Context, md mode, stale string, cur Token) (
 	// otherwise hand back the very token it rejected.
 	force := md == modeForce || md == modeStale && stale != "" && (cur.Value.Equal(stale) || m.isRejected(cur.Value))
 	m.countFetch(ctx)
-	start := time.Now()
 	t, err := m.fetcher.Fetch(ctx, force)
-	m.stats.fetched(err, time.Since(start))
+	m.stats.fetched(err)
 	if err != nil {
 		if md == modeNormal && cur.Valid(m.now()) && !m.isRejected(cur.Value) {
 			// A failed fetch never takes away a token that still works.
 			m.log.Error("token refresh failed; serving the current token", "err", err)
-			return cur, nil
+			return cur, &keptError{err: err}
 		}
 		return Token{}, fmt.Errorf("fetch: %w", err)
 	}
@@ -222,7 +249,8 @@ func (m *Manager) fetch(ctx context.Context, md mode, stale string, cur Token) (
 }
 
 // settled reports whether what the store (or, before that, memory) holds
-// makes a fetch unnecessary for md, and returns the store's token.
+// makes a fetch unnecessary for md, and returns the store's token (the zero
+// Token if the store could not be read or holds none).
 func (m *Manager) settled(ctx context.Context, md mode, stale string, started time.Time) (Token, bool) {
 	now := m.now()
 	if hot, ok := m.hotToken(); ok {

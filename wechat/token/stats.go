@@ -35,7 +35,7 @@ type counters struct {
 	dayFetches int64
 }
 
-func (c *counters) fetched(err error, _ time.Duration) {
+func (c *counters) fetched(err error) {
 	if err == nil {
 		c.fetchOK.Add(1)
 		return

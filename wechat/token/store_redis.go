@@ -32,12 +32,11 @@ const DefaultRedisPoll = 500 * time.Millisecond
 // Give key a hash tag ("{wxoa:APPID}:access_token") so that the key, its
 // lock and its counters live on one Cluster slot.
 type redisStore struct {
-	c         redis.UniversalClient
-	key       string
-	lockKey   string
-	channel   string
-	pollEvery time.Duration
-	log       *slog.Logger
+	c       redis.UniversalClient
+	key     string
+	lockKey string
+	channel string
+	log     *slog.Logger
 }
 
 var (
@@ -52,7 +51,7 @@ func NewRedisStore(client redis.UniversalClient, key string, logger *slog.Logger
 		logger = discard()
 	}
 	return &redisStore{c: client, key: key, lockKey: key + ":lock", channel: key + ":changed",
-		pollEvery: DefaultRedisPoll, log: logger.With("store", "redis", "key", key)}
+		log: logger.With("store", "redis", "key", key)}
 }
 
 // saveScript stores the token unless the stored one was fetched later,
@@ -206,13 +205,13 @@ func (s *redisStore) CountFetch(ctx context.Context, day string) (int64, error) 
 }
 
 // Watch follows key:changed, and polls the stored version (fetched_at)
-// every pollEvery in case a message was lost while the subscription was
-// down. go-redis re-subscribes by itself after a reconnect.
+// every DefaultRedisPoll in case a message was lost while the subscription
+// was down. go-redis re-subscribes by itself after a reconnect.
 func (s *redisStore) Watch(ctx context.Context, changed func(), probe func(error)) {
 	ps := s.c.Subscribe(ctx, s.channel)
 	defer ps.Close()
 	msgs := ps.Channel()
-	tick := time.NewTicker(s.pollEvery)
+	tick := time.NewTicker(DefaultRedisPoll)
 	defer tick.Stop()
 	last, known := "", false
 	poll := func() {

@@ -45,6 +45,15 @@ func (m *Manager) onProbe(err error) {
 		return
 	}
 	m.storeOK()
+	if _, ok := m.hotToken(); !ok {
+		// Nothing to share, but the store may hold a token another instance
+		// fetched while this one could not read it. The watcher reports no
+		// change for it (it had no earlier version to compare with), and a
+		// failure remembered meanwhile would hide the token from callers
+		// until its back-off ends: read it now, once per recovery.
+		m.onChange()
+		return
+	}
 	ctx, cancel := context.WithTimeout(m.done, watchOpTimeout)
 	defer cancel()
 	m.resync(ctx)
