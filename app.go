@@ -12,26 +12,23 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"wxoa/config"
-	"wxoa/reply"
-	"wxoa/wechat/api"
+	"wxoa/handlers"
+	"wxoa/internal/account"
 	"wxoa/wechat/redisurl"
-	"wxoa/wechat/silenceper"
 	"wxoa/wechat/token"
 )
 
 // app holds what every command builds from the configuration: the logger,
-// the WeChat API client, the token managers and the SDK wired to them.
+// the resources the accounts share (TOKEN_STORE's Redis, the watcher of
+// their stores, the HTTP client to WeChat) and the accounts themselves.
 type app struct {
-	cfg     *config.Config
-	log     *slog.Logger
-	tokens  *token.Manager        // nil without appid/secret
-	tickets *token.Manager        // jsapi_ticket; nil without appid/secret
-	calls   *api.Client           // calls that carry the managed token: tickets, menus, the SDK's
-	redis   redis.UniversalClient // TOKEN_STORE's Redis, shared by its users; nil otherwise
-	// deliverer sends late answers as customer-service messages through
-	// silenceper's SDK; nil (none) without active calls.
-	deliverer reply.Deliverer
-	closers   []io.Closer
+	cfg      *config.Config
+	log      *slog.Logger
+	redis    redis.UniversalClient // TOKEN_STORE's Redis, shared by its users; nil otherwise
+	hub      *token.Hub
+	http     *http.Client
+	accounts *account.Registry
+	closers  []io.Closer // closed in reverse, after the accounts
 }
 
 func loadConfig(e env) (*config.Config, error) {
@@ -51,75 +48,51 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// newApp builds the token side. Without appid and secret it returns an app
-// with no managers: the callback still works, active calls are off.
-func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
+// newApp opens what the accounts share. The accounts are built by
+// openAccounts, with what the command needs besides.
+func newApp(cfg *config.Config, log *slog.Logger) *app {
 	a := &app{cfg: cfg, log: log}
 	if cfg.TokenStore.Kind == token.KindRedis {
-		// One pool for both token kinds and the callback dedup.
+		// One pool for every account's tokens and the callback dedup.
 		a.redis = a.openRedis(cfg.TokenStore.Redis, "TOKEN_STORE", "tokens are served from memory and WeChat")
 	}
-	if !cfg.ActiveCalls() {
-		return a, nil
-	}
-	// Token fetches and checks go out plain; every call that carries the
-	// token goes through the calls client, whose Transport adds it and
-	// answers a rejected one with one compare-and-refresh and one retry.
-	apiCfg := api.Config{
-		BaseURL: cfg.APIBase.String(), AppID: cfg.AppID, AppSecret: cfg.AppSecret,
-		Mode: cfg.TokenMode, HTTP: &http.Client{Timeout: cfg.HTTPTimeout}, Logger: log,
-	}
-	plain, err := api.New(apiCfg)
-	if err != nil {
-		return nil, err
-	}
-	checker := token.CheckerFunc(plain.CheckAccessToken)
-	if a.tokens, err = a.manager("access_token", plain.AccessTokenFetcher(), checker); err != nil {
-		a.Close()
-		return nil, err
-	}
-	apiCfg.Tokens, apiCfg.Refresher = a.tokens, a.tokens
-	if a.calls, err = api.New(apiCfg); err != nil {
-		a.Close()
-		return nil, err
-	}
-	if a.tickets, err = a.manager("jsapi_ticket", a.calls.JSAPITicketFetcher(), nil); err != nil {
-		a.Close()
-		return nil, err
-	}
-	a.deliverer = silenceper.Deliverer{OA: silenceper.NewOfficialAccount(cfg.AppID, cfg.AppSecret)}
-	return a, nil
+	a.hub = token.NewHub(a.redis, log)
+	a.closers = append(a.closers, a.hub)
+	// One Transport for every account's calls: the connections to WeChat
+	// are pooled, each call still bounded by the timeout.
+	a.http = &http.Client{Timeout: cfg.HTTPTimeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	return a
 }
 
-// manager opens the store for one token kind (token.Open: a file next to
-// the access_token's, or its own Redis key) and a manager over it.
-func (a *app) manager(name string, f token.Fetcher, c token.Checker) (*token.Manager, error) {
-	store, closer, err := token.Open(a.cfg.TokenStore, token.Options{Name: name, AppID: a.cfg.AppID, Redis: a.redis, Logger: a.log})
-	if err != nil {
-		return nil, fmt.Errorf("%s store: %w", name, err)
-	}
-	a.closers = append(a.closers, closer) // closed after the manager
-	m, err := token.NewManager(token.Config{
-		Name: name, Store: store, Fetcher: f, Checker: c,
-		Margin: a.cfg.TokenRefreshMargin, DailyLimit: a.cfg.TokenDailyLimit, Logger: a.log,
-	})
-	if err != nil {
-		return nil, err
-	}
-	a.closers = append(a.closers, m)
-	return m, nil
+// shared is what every account is built with; the server adds its dedup
+// store, forwarder and metrics.
+func (a *app) shared() account.Shared {
+	return account.Shared{Config: a.cfg, Logger: a.log, HTTP: a.http, Redis: a.redis, Hub: a.hub,
+		PerAccountFiles: a.cfg.AccountsFile != ""}
 }
 
-// Close stops the managers' background work, then closes the stores.
+// openAccounts builds specs with sh; apply (nil: none) sees them before
+// they are held.
+func (a *app) openAccounts(sh account.Shared, specs []config.Account, apply func(*handlers.Accounts) error) error {
+	reg, err := account.Open(specs, sh, apply)
+	if err != nil {
+		return err
+	}
+	a.accounts = reg
+	return nil
+}
+
+// Close stops the accounts' background work, then closes what they shared.
 func (a *app) Close() error {
 	var errs []error
+	if a.accounts != nil {
+		errs = append(errs, a.accounts.Close())
+	}
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		errs = append(errs, a.closers[i].Close())
 	}
 	return errors.Join(errs...)
 }
-
-var errNoCredentials = errors.New("WECHAT_APP_ID and WECHAT_APP_SECRET are required for this command")
 
 // openRedis connects to spec, closed with the app. An unreachable Redis at
 // start-up is a warning, never an error: meanwhile work goes on without it

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 
+	"wxoa/config"
 	"wxoa/wechat"
 	"wxoa/wechat/menu"
 )
@@ -16,12 +18,21 @@ const menuHelp = `  push FILE   validate FILE locally (every problem at once), t
               account's menu; FILE may be what "menu get" printed
   get         print the current menu as JSON ("no menu is set" and exit 0 if none)
   delete      delete the menu (personalised menus included)
-Needs WECHAT_APP_ID and WECHAT_APP_SECRET; calls carry the managed token.
+  --account NAME / --appid APPID, before the subcommand, choose the Official
+  Account when there are several (ACCOUNTS_FILE).
+Needs the account's appid and app secret; calls carry the managed token.
 `
 
 // menuCommand runs `menu push FILE`, `menu get` and `menu delete`.
 // https://developers.weixin.qq.com/doc/offiaccount/Custom_Menus/Creating_Custom-Defined_Menu.html
 func menuCommand(ctx context.Context, e env, args []string) error {
+	fs := flag.NewFlagSet("menu", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	sel := addAccountFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	args = fs.Args()
 	var m *menu.Menu
 	var conditional int
 	switch {
@@ -33,18 +44,21 @@ func menuCommand(ctx context.Context, e env, args []string) error {
 		}
 	case len(args) == 1 && (args[0] == "get" || args[0] == "delete"):
 	default:
-		return fmt.Errorf("usage: menu push FILE | menu get | menu delete (got %q)", args)
+		return fmt.Errorf("usage: menu [--account NAME] push FILE | get | delete (got %q)", args)
 	}
-	a, err := cliApp(e)
+	a, acct, err := cliAccount(e, sel)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	// a.calls carries the managed token; a rejected one is refreshed and
-	// the call retried once by its Transport.
+	if acct.Spec.Kind != config.KindOfficialAccount {
+		return fmt.Errorf("account %s is a %s: the custom menu is an Official Account's", acct.Name(), acct.Spec.Kind)
+	}
+	// acct.Calls carries the account's managed token; a rejected one is
+	// refreshed and the call retried once by its Transport.
 	switch args[0] {
 	case "push":
-		if err := menu.Push(ctx, a.calls, m); err != nil {
+		if err := menu.Push(ctx, acct.Calls, m); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "menu pushed:\n%s", m.Summary())
@@ -53,7 +67,7 @@ func menuCommand(ctx context.Context, e env, args []string) error {
 				conditional, args[1])
 		}
 	case "get":
-		raw, err := menu.Fetch(ctx, a.calls)
+		raw, err := menu.Fetch(ctx, acct.Calls)
 		var apiErr *wechat.APIError
 		if errors.As(err, &apiErr) && apiErr.Code == 46003 {
 			fmt.Fprintln(e.stderr, "no menu is set (errcode 46003); `wxoa menu push FILE` sets one")
@@ -68,7 +82,7 @@ func menuCommand(ctx context.Context, e env, args []string) error {
 		}
 		fmt.Fprintln(e.stdout, out.String())
 	case "delete":
-		if err := menu.Delete(ctx, a.calls); err != nil {
+		if err := menu.Delete(ctx, acct.Calls); err != nil {
 			return err
 		}
 		fmt.Fprintln(e.stdout, "menu deleted")

@@ -92,15 +92,15 @@ func TestE2EMetrics(t *testing.T) {
 		labels map[string]string
 		want   func(float64) bool
 	}{
-		{"wxoa_http_requests_total", map[string]string{"route": "/wechat", "method": "POST", "code": "200"}, func(v float64) bool { return v == 4 }},
+		{"wxoa_http_requests_total", map[string]string{"route": "callback", "method": "POST", "code": "200"}, func(v float64) bool { return v == 4 }},
 		{"wxoa_http_requests_total", map[string]string{"route": "/api/token", "code": "200"}, func(v float64) bool { return v == 1 }},
-		{"wxoa_http_request_duration_seconds", map[string]string{"route": "/wechat"}, func(v float64) bool { return v == 5 }},
-		{"wxoa_callbacks_total", map[string]string{"type": "text", "mode": "plain"}, func(v float64) bool { return v == 2 }},
+		{"wxoa_http_request_duration_seconds", map[string]string{"route": "callback"}, func(v float64) bool { return v == 5 }},
+		{"wxoa_callbacks_total", map[string]string{"account": "default", "type": "text", "mode": "plain"}, func(v float64) bool { return v == 2 }},
 		{"wxoa_callbacks_total", map[string]string{"type": "event:CLICK", "mode": "plain"}, func(v float64) bool { return v == 2 }}, // and its retry
 		{"wxoa_callback_rejections_total", map[string]string{"reason": "bad_signature"}, func(v float64) bool { return v == 1 }},
 		{"wxoa_replies_total", map[string]string{"kind": "text"}, func(v float64) bool { return v == 3 }},
 		{"wxoa_dedup_hits_total", nil, func(v float64) bool { return v == 1 }},
-		{"wxoa_token_fetches_total", map[string]string{"token": "access_token", "outcome": "ok"}, func(v float64) bool { return v == 1 }},
+		{"wxoa_token_fetches_total", map[string]string{"account": "default", "token": "access_token", "outcome": "ok"}, func(v float64) bool { return v == 1 }},
 		{"wxoa_token_expires_in_seconds", map[string]string{"token": "access_token"}, func(v float64) bool { return v > 7000 }},
 		{"wxoa_token_daily_limit", map[string]string{"token": "access_token"}, func(v float64) bool { return v == 2000 }},
 		{"wxoa_token_store_up", map[string]string{"token": "access_token"}, func(v float64) bool { return v == 1 }},

@@ -22,6 +22,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx = withHangup(ctx)
 	if err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "wxoa:", err)
 		os.Exit(1)
@@ -35,6 +36,20 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// hangup delivers the process's SIGHUPs (serve reloads on each); nil
+	// when run is called without them.
+	hangup <-chan os.Signal
+}
+
+type hangupKey struct{}
+
+// withHangup routes the process's SIGHUPs to run through ctx, which
+// carries them to the command: a SIGHUP no longer ends the process (its
+// default), it reloads. The notification lasts as long as the process.
+func withHangup(ctx context.Context) context.Context {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	return context.WithValue(ctx, hangupKey{}, (<-chan os.Signal)(ch))
 }
 
 // command is one row of the command table: its usage line, a summary, its
@@ -50,7 +65,7 @@ func commands() []command {
 		{"serve", "[--tunnel]", "run the callback server and token API (the default)", serveHelp, serve},
 		{"token", "", "print a valid access_token (same store and locks as the server)", tokenHelp, printToken},
 		{"menu", "push FILE | get | delete", "manage the custom menu; push validates locally first", menuHelp, menuCommand},
-		{"sim", "[--url URL] [--script FILE] [--plain] [--openid ID] [--account ID]", "WeChat in a terminal: sign, send and decode messages", sim.Help, simCommand},
+		{"sim", "[--account NAME] [--url URL] [--script FILE] [--plain] [--openid ID] [--to ID]", "WeChat in a terminal: sign, send and decode messages", sim.Help, simCommand},
 		{"demo", "", "an offline tour: server, fake WeChat, menu, conversation", demo.Help, demoCommand},
 		{"fake", "[--addr HOST:PORT]", "run the fake WeChat API (wechattest) for trying token, menu and services offline", fakeHelp, fakeCommand},
 		{"health", "", "exit 0 if the local server's /healthz answers 200 (for container health checks)", healthHelp, healthCommand},
@@ -72,6 +87,7 @@ func usage(w io.Writer) {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	e.hangup, _ = ctx.Value(hangupKey{}).(<-chan os.Signal)
 	name, rest := "serve", []string(nil)
 	if len(args) > 1 {
 		name, rest = args[1], args[2:]

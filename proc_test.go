@@ -28,6 +28,7 @@ func TestMain(m *testing.M) {
 	if args, ok := os.LookupEnv(childArgs); ok {
 		// The test binary is acting as wxoa: see startProc.
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		ctx = withHangup(ctx)
 		err := run(ctx, append([]string{"wxoa"}, strings.Fields(args)...), os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 		stop()
 		if err != nil {

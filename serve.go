@@ -2,42 +2,40 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"wxoa/config"
 	"wxoa/handlers"
 	"wxoa/handlers/admin"
+	"wxoa/internal/account"
 	"wxoa/internal/banner"
 	"wxoa/internal/logsink"
 	"wxoa/internal/metrics"
 	"wxoa/internal/tunnel"
 	"wxoa/reply"
-	"wxoa/reply/rules"
-	"wxoa/wechat"
 	"wxoa/wechat/dedup"
-	"wxoa/wechat/jssdk"
-	"wxoa/wechat/menu"
 	"wxoa/wechat/redisurl"
-	"wxoa/wechat/silenceper"
 )
 
-const serveHelp = `Runs the callback server (WECHAT_CALLBACK_PATH) and, with TOKEN_API_KEY, the
-token API, the drop-in token endpoints and the admin page, until SIGINT/SIGTERM;
-then finishes in-flight requests and late deliveries within SHUTDOWN_TIMEOUT.
+const serveHelp = `Runs every account's callback and, with TOKEN_API_KEY, the token API, the
+drop-in token endpoints and the admin page, until SIGINT/SIGTERM; then finishes
+in-flight requests and late deliveries within SHUTDOWN_TIMEOUT. SIGHUP re-reads
+ACCOUNTS_FILE and the rules files and swaps the accounts without an outage.
   --tunnel   also open a public ngrok URL in-process (needs NGROK_AUTHTOKEN) and
              print what to paste into WeChat's console; without the authtoken,
              print how to get one or how to use the ngrok CLI, frp or cpolar
 `
 
 // serve runs the callback server and the token API until ctx ends, then
-// drains in-flight requests and late forwarded answers.
+// drains in-flight requests and late forwarded answers. A SIGHUP (e.hangup)
+// reloads the accounts file and the rules files.
 func serve(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -58,17 +56,9 @@ func serve(ctx context.Context, e env, args []string) error {
 	// go-redis logs through a package-level logger; route it through ours,
 	// before anything dials, so JSON stays JSON.
 	redisurl.SetLogger(log)
-	a, err := newApp(cfg, log)
-	if err != nil {
-		return err
-	}
+	a := newApp(cfg, log)
 	defer a.Close()
-	if a.calls != nil {
-		// The SDK only knows its package-level client. Only the server makes
-		// SDK calls, so this is the one place it is set, before any of them.
-		silenceper.Use(a.calls.HTTPClient())
-	}
-	h, fwd, err := a.router()
+	s, err := a.server()
 	if err != nil {
 		return err
 	}
@@ -80,7 +70,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		log.Warn(w)
 	}
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           s.router,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -92,8 +82,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	go func() { served <- srv.Serve(ln) }()
 	var publicURL string
 	if *withTunnel {
-		console := tunnel.Console{CallbackPath: cfg.CallbackPath, Token: cfg.Token.Reveal(), AESKey: cfg.EncodingAESKey.Reveal()}
-		tln, url, err := tunnel.ForServer(ctx, cfg.NgrokAuthtoken.Reveal(), ln.Addr(), console, log, e.stdout)
+		tln, url, err := tunnel.ForServer(ctx, cfg.NgrokAuthtoken.Reveal(), ln.Addr(), consoles(cfg), log, e.stdout)
 		if err != nil {
 			srv.Close()
 			return fmt.Errorf("tunnel: %w", err)
@@ -107,18 +96,24 @@ func serve(ctx context.Context, e env, args []string) error {
 	// cfg's LogValue shows every setting with secrets reduced to "set".
 	log.Info("listening", "addr", ln.Addr().String(), "public_url", publicURL, "config", cfg)
 
-	select {
-	case err := <-served:
-		if ctx.Err() == nil { // a tunnel's listener closes itself when ctx ends
-			return fmt.Errorf("serve: %w", err)
+	for stop := false; !stop; {
+		select {
+		case err := <-served:
+			if ctx.Err() == nil { // a tunnel's listener closes itself when ctx ends
+				return fmt.Errorf("serve: %w", err)
+			}
+			stop = true
+		case <-ctx.Done():
+			stop = true
+		case <-e.hangup:
+			a.reload(e, s.router)
 		}
-	case <-ctx.Done():
 	}
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(sctx)
-	if ferr := fwd.Shutdown(sctx); ferr != nil {
+	if ferr := s.forwarder.Shutdown(sctx); ferr != nil {
 		log.Error("late forwarded answers lost at shutdown", "err", ferr)
 	}
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -128,13 +123,87 @@ func serve(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
+// reload re-reads the accounts file (and with it the rules files) and
+// swaps the accounts: a file with errors is logged with every problem and
+// the running accounts are kept.
+func (a *app) reload(e env, router *handlers.Router) {
+	if a.cfg.AccountsFile == "" {
+		a.log.Info("SIGHUP: no ACCOUNTS_FILE; rereading the rules file")
+	}
+	specs, err := a.cfg.ReloadAccounts(e.getenv)
+	if err == nil {
+		var ch account.Change
+		if ch, err = a.accounts.Reload(specs, router.SetAccounts); err == nil {
+			a.log.Info("accounts reloaded", "change", ch)
+			return
+		}
+	}
+	a.log.Error("reload failed; the running accounts are kept", "err", err)
+}
+
+// server is what serve runs: the router over the accounts and the
+// forwarder they share.
+type server struct {
+	router    *handlers.Router
+	forwarder *reply.HTTPForwarder
+}
+
+// server builds the metrics, the dedup store and the forwarder every
+// account's callback shares, the accounts, and the router over them.
+func (a *app) server() (*server, error) {
+	cfg := a.cfg
+	m := metrics.New(metrics.WithLogger(a.log))
+	store, err := a.dedupStore(m)
+	if err != nil {
+		return nil, err
+	}
+	var forwardURL string
+	if cfg.ForwardURL != nil {
+		forwardURL = cfg.ForwardURL.String()
+	}
+	fwd, err := reply.NewForwarder(reply.ForwardConfig{
+		Client:   &http.Client{Timeout: cfg.ForwardTimeout},
+		Deadline: cfg.ReplyDeadline,
+		Timeout:  cfg.ForwardTimeout,
+		URL:      forwardURL,
+		Once:     store,
+		Logger:   a.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.WatchForwards(func() metrics.ForwardCounts { return metrics.ForwardCounts(fwd.Stats()) })
+	d := handlers.Deps{
+		Logger:         a.log,
+		MaxClockSkew:   cfg.MaxClockSkew,
+		Forwards:       fwd,
+		TrustedProxies: cfg.TrustedProxies,
+		APIKey:         cfg.TokenAPIKey,
+		Observer:       m,
+		Metrics:        m.Handler(),
+		Traffic:        &admin.Traffic{},
+		Admin:          &admin.Config{Store: cfg.TokenStore.String(), Logger: a.log, Secure: cfg.AdminSecureCookie},
+	}
+	s := &server{forwarder: fwd}
+	sh := a.shared()
+	sh.Dedup, sh.Forwarder, sh.Metrics = store, fwd, m
+	err = a.openAccounts(sh, cfg.Accounts, func(set *handlers.Accounts) error {
+		d.Accounts = set
+		s.router, err = handlers.NewRouter(d)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 // bannerInfo is what start-up prints about this server.
 func (a *app) bannerInfo(addr, publicURL string) banner.Info {
 	cfg := a.cfg
-	tokenAPI := !cfg.TokenAPIKey.Empty() && a.tokens != nil
-	return banner.Info{
-		Version: banner.BuildVersion(), EnvFile: cfg.EnvFile, AESKey: !cfg.EncodingAESKey.Empty(),
-		Store: cfg.TokenStore.String(), ListenAddr: addr, CallbackPath: cfg.CallbackPath, PublicURL: publicURL,
+	tokenAPI := !cfg.TokenAPIKey.Empty() && slices.ContainsFunc(a.accounts.All(), func(x *account.Account) bool { return x.Tokens != nil })
+	info := banner.Info{
+		Version: banner.BuildVersion(), EnvFile: cfg.EnvFile, Store: cfg.TokenStore.String(), ListenAddr: addr, PublicURL: publicURL,
 		APIs: []banner.API{
 			{Name: "token API", On: tokenAPI},
 			{Name: "drop-in /cgi-bin/token", On: tokenAPI},
@@ -143,89 +212,31 @@ func (a *app) bannerInfo(addr, publicURL string) banner.Info {
 			{Name: "/metrics", On: true},
 		},
 	}
+	for _, acct := range a.accounts.All() {
+		sp := acct.Spec
+		info.Accounts = append(info.Accounts, banner.Account{Name: sp.Name, Kind: string(sp.Kind),
+			CallbackPath: sp.CallbackPath, Callback: sp.Callback(), AESKey: !sp.EncodingAESKey.Empty()})
+	}
+	return info
 }
 
-// router builds the HTTP handler from the configuration and the app.
-func (a *app) router() (http.Handler, *reply.HTTPForwarder, error) {
-	cfg := a.cfg
-	engine, err := rules.Load(cfg.RulesFile)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reply rules:\n%w", err)
-	}
-	var forwardURL string
-	if cfg.ForwardURL != nil {
-		forwardURL = cfg.ForwardURL.String()
-	} else if names := engine.ForwardsWithoutURL(); len(names) > 0 {
-		return nil, nil, fmt.Errorf("reply rules %q forward without a url: and FORWARD_URL is not set", names)
-	}
-	var crypter *wechat.Crypter
-	if !cfg.EncodingAESKey.Empty() {
-		if crypter, err = wechat.NewCrypter(cfg.EncodingAESKey.Reveal(), cfg.AppID); err != nil {
-			return nil, nil, err
+// consoles are the values to paste into WeChat's console for each account
+// with a callback, printed with --tunnel.
+func consoles(cfg *config.Config) []tunnel.Console {
+	var cs []tunnel.Console
+	for _, acct := range cfg.Accounts {
+		if acct.Callback() {
+			cs = append(cs, tunnel.Console{Account: acct.Name, CallbackPath: acct.CallbackPath,
+				Token: acct.Token.Reveal(), AESKey: acct.EncodingAESKey.Reveal()})
 		}
 	}
-	m := metrics.New(metrics.WithLogger(a.log))
-	store, err := a.dedupStore(m)
-	if err != nil {
-		return nil, nil, err
-	}
-	fwd, err := reply.NewForwarder(reply.ForwardConfig{
-		Client:    &http.Client{Timeout: cfg.ForwardTimeout},
-		Deadline:  cfg.ReplyDeadline,
-		Timeout:   cfg.ForwardTimeout,
-		URL:       forwardURL,
-		Deliverer: a.deliverer,
-		Once:      store,
-		Logger:    a.log,
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	m.WatchForwards(func() metrics.ForwardCounts { return metrics.ForwardCounts(fwd.Stats()) })
-	answers, err := reply.New(reply.Config{Rules: engine, Forwarder: fwd, Store: store, Logger: a.log, Observer: m})
-	if err != nil {
-		return nil, nil, err
-	}
-	d := handlers.Deps{
-		Logger:         a.log,
-		CallbackPath:   cfg.CallbackPath,
-		Callback:       handlers.CallbackConfig{Token: cfg.Token, Crypter: crypter, MaxClockSkew: cfg.MaxClockSkew},
-		Answerer:       answers,
-		Forwards:       fwd,
-		TrustedProxies: cfg.TrustedProxies,
-		APIKey:         cfg.TokenAPIKey,
-		AppID:          cfg.AppID,
-		AppSecret:      cfg.AppSecret,
-		Observer:       m,
-		Metrics:        m.Handler(),
-	}
-	if a.tokens != nil {
-		if err := m.WatchTokens(a.tokens, a.tickets); err != nil {
-			return nil, nil, err
-		}
-		traffic := &admin.Traffic{}
-		d.Tokens, d.Traffic = a.tokens, traffic
-		d.JSSDK = &jssdk.Signer{AppID: cfg.AppID, Tickets: a.tickets}
-		d.Managed = []handlers.Managed{a.tokens, a.tickets}
-		d.Admin = &admin.Config{Tokens: a.tokens, Store: cfg.TokenStore.String(), CallbackMode: callbackMode(cfg),
-			CallbackPath: cfg.CallbackPath, Traffic: traffic, Logger: a.log, Secure: cfg.AdminSecureCookie,
-			Menu: admin.MenuFunc(func(ctx context.Context) (json.RawMessage, error) { return menu.Fetch(ctx, a.calls) })}
-	}
-	h, err := handlers.NewRouter(d)
-	return h, fwd, err
-}
-
-func callbackMode(cfg *config.Config) string {
-	if cfg.EncodingAESKey.Empty() {
-		return "plaintext"
-	}
-	return "compatible/safe"
+	return cs
 }
 
 // dedupStore builds where callbacks are claimed: this process's byte-bounded
 // cache, behind a Redis shared by the fleet when there is one (DEDUP_STORE,
 // else TOKEN_STORE's), falling back to the cache while Redis is down; m
-// exports both.
+// exports both. Every account claims in it under its own namespace.
 func (a *app) dedupStore(m *metrics.Metrics) (dedup.Store, error) {
 	cfg := a.cfg
 	ttl := reply.DedupTTL(cfg.MaxClockSkew)
@@ -241,11 +252,7 @@ func (a *app) dedupStore(m *metrics.Metrics) (dedup.Store, error) {
 		m.WatchDedup(mem, nil)
 		return mem, nil
 	}
-	prefix := "wxoa:"
-	if cfg.AppID != "" {
-		prefix += cfg.AppID + ":"
-	}
-	r, err := dedup.NewRedis(dedup.RedisConfig{Client: client, Prefix: prefix, TTL: ttl, MaxWait: cfg.ReplyDeadline})
+	r, err := dedup.NewRedis(dedup.RedisConfig{Client: client, Prefix: "wxoa:", TTL: ttl, MaxWait: cfg.ReplyDeadline})
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,11 @@
 package config
 
 import (
+	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
+	"strings"
 
 	"wxoa/wechat"
 	"wxoa/wechat/api"
@@ -82,4 +85,44 @@ func (a *Account) Identity() string {
 		return "wecom-" + a.AppID + "-" + a.AgentID
 	}
 	return a.AppID
+}
+
+// ReloadAccounts returns the accounts a SIGHUP reload serves. Without
+// ACCOUNTS_FILE they are the ones loaded at start-up: the environment
+// cannot be read again.
+func (c *Config) ReloadAccounts(getenv func(string) string) ([]Account, error) {
+	return c.Accounts, nil
+}
+
+// ChooseAccount picks the account named by name or appID (an Official
+// Account's or Mini Program's), or the only one: the token API's rule, for
+// the command line (--account, --appid).
+func ChooseAccount(accounts []Account, name, appID string) (Account, error) {
+	var names []string
+	for _, a := range accounts {
+		names = append(names, a.Name)
+	}
+	known := strings.Join(names[:min(len(names), 10)], ", ")
+	if len(names) > 10 {
+		known += fmt.Sprintf(" and %d more", len(names)-10)
+	}
+	i := -1
+	switch {
+	case name != "":
+		if i = slices.IndexFunc(accounts, func(a Account) bool { return a.Name == name }); i < 0 {
+			return Account{}, fmt.Errorf("no account named %q (accounts: %s)", name, known)
+		}
+		if appID != "" && accounts[i].AppID != appID {
+			return Account{}, fmt.Errorf("--account %s and --appid %s name different accounts: give one of them", name, appID)
+		}
+	case appID != "":
+		if i = slices.IndexFunc(accounts, func(a Account) bool { return a.AppID == appID && a.Kind != KindWeCom }); i < 0 {
+			return Account{}, fmt.Errorf("no Official Account or Mini Program with appid %q (accounts: %s)", appID, known)
+		}
+	case len(accounts) == 1:
+		i = 0
+	default:
+		return Account{}, fmt.Errorf("%d accounts are configured: choose one with --account NAME or --appid APPID (accounts: %s)", len(accounts), known)
+	}
+	return accounts[i], nil
 }

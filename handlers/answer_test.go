@@ -70,8 +70,8 @@ func TestReplayWithinSkewWindowRunsRuleOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, err := NewRouter(Deps{
-		Now: clock, CallbackPath: testPath, Answerer: p,
-		Callback: CallbackConfig{Token: testToken, MaxClockSkew: skew},
+		Now: clock, MaxClockSkew: skew,
+		Accounts: accounts(t, testAcct(func(a *Account) { a.Callback.Answerer = p })),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -64,6 +64,8 @@ func errorStatus(err error) (int, string) {
 	switch {
 	case errors.As(err, &input):
 		return http.StatusBadRequest, string(input)
+	case errors.As(err, new(*unknownAccountError)), errors.As(err, new(*noTokenError)), errors.As(err, new(*noJSSDKError)):
+		return http.StatusNotFound, err.Error()
 	case errors.Is(err, jssdk.ErrBadURL):
 		return http.StatusBadRequest, err.Error()
 	case errors.As(err, &tooBig):

@@ -51,7 +51,7 @@ func TestAuthLimitClientAddress(t *testing.T) {
 
 func TestTrustedProxiesInvalid(t *testing.T) {
 	for _, bad := range [][]string{{"proxy.local"}, {"10.0.0.0/33"}, {"192.0.2.1", "300.1.1.1"}} {
-		_, err := NewRouter(Deps{CallbackPath: testPath, Answerer: silent{}, TrustedProxies: bad})
+		_, err := NewRouter(Deps{Accounts: accounts(t, testAcct()), TrustedProxies: bad})
 		if err == nil || !strings.Contains(err.Error(), "trusted proxies") {
 			t.Errorf("NewRouter(TrustedProxies: %q) = %v; want a trusted proxies error", bad, err)
 		}
@@ -102,7 +102,7 @@ func TestAuthLimiterBounded(t *testing.T) {
 
 func TestAuthLimitInvalid(t *testing.T) {
 	for _, bad := range []AuthLimit{{Burst: -1}, {Refill: -1}, {Clients: -1}} {
-		_, err := NewRouter(Deps{CallbackPath: testPath, Answerer: silent{}, Tokens: newTokensStub("T"), APIKey: testAPIKey, AuthLimit: bad})
+		_, err := NewRouter(Deps{Accounts: accounts(t, testAcct(func(a *Account) { a.Tokens = newTokensStub("T") })), APIKey: testAPIKey, AuthLimit: bad})
 		if err == nil {
 			t.Errorf("NewRouter(AuthLimit: %+v) = nil; want an error", bad)
 		}

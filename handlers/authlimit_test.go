@@ -30,9 +30,8 @@ func newLimitRig(t *testing.T, mods ...func(*Deps)) *limitRig {
 	t.Helper()
 	r := &limitRig{clock: wechattest.NewClock(fixedNow), logs: &logtest.Buffer{}}
 	d := Deps{
-		Logger: slog.New(slog.NewTextHandler(r.logs, nil)), Now: r.clock.Now,
-		CallbackPath: testPath, Callback: CallbackConfig{Token: testToken}, Answerer: silent{},
-		Tokens: newTokensStub("TOK"), APIKey: testAPIKey, AppID: "wxapp", AppSecret: "appsecret",
+		Logger: slog.New(slog.NewTextHandler(r.logs, nil)), Now: r.clock.Now, APIKey: testAPIKey,
+		Accounts: accounts(t, testAcct(func(a *Account) { a.Tokens = newTokensStub("TOK") })),
 	}
 	for _, m := range mods {
 		m(&d)

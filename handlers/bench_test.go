@@ -62,9 +62,8 @@ func (d *discardWriter) WriteHeader(s int) { d.status = s }
 // router's own cost is measured.
 func BenchmarkTokenAPI(b *testing.B) {
 	h, err := NewRouter(Deps{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), CallbackPath: testPath,
-		Callback: CallbackConfig{Token: testToken}, Answerer: silent{},
-		Tokens: newTokensStub("ACCESS_TOKEN_VALUE_0123456789"), APIKey: testAPIKey,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), APIKey: testAPIKey,
+		Accounts: accounts(b, testAcct(func(a *Account) { a.Tokens = newTokensStub("ACCESS_TOKEN_VALUE_0123456789") })),
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -22,13 +22,6 @@ import (
 // MaxBody bounds a callback body: real messages are a few KiB at most.
 const MaxBody = 64 << 10
 
-// CallbackConfig is what the callback needs to check and answer WeChat.
-type CallbackConfig struct {
-	Token        wechat.Secret
-	Crypter      *wechat.Crypter // nil: safe mode off, encrypted posts get 400
-	MaxClockSkew time.Duration   // 0: no timestamp check
-}
-
 // Answerer answers a pushed message: the passive reply as plaintext XML,
 // or wechat.SuccessReply for none (*reply.Pipeline). It never fails: what
 // goes wrong is its to log, and WeChat gets "success".
@@ -36,19 +29,43 @@ type Answerer interface {
 	Answer(ctx context.Context, msg wechat.Message) []byte
 }
 
+// callback serves one account's callback path; the router builds one per
+// account, so a request never looks its account up.
 type callback struct {
+	account string
 	token   string
 	crypter *wechat.Crypter
 	skew    time.Duration
 	now     func() time.Time
 	answers Answerer
 	log     *slog.Logger
-	obs     Observer
+	obs     CallbackObserver
 	traffic Traffic
 	// warn paces the lines about refused pushes: WeChat's console never
 	// shows our answer, so the log must say why, but a flood of forged
-	// requests must not become a flood of lines.
+	// requests must not become a flood of lines. One for all accounts.
 	warn *rate.Sometimes
+}
+
+// callback returns the handlers of a's callback.
+func (rt *Router) callback(a *Account) *callback {
+	cb := a.Callback
+	var obs CallbackObserver = nopObserver{}
+	if cb.Observer != nil {
+		obs = cb.Observer
+	}
+	return &callback{
+		account: a.Name,
+		token:   cb.Token.Reveal(),
+		crypter: cb.Crypter,
+		skew:    rt.d.MaxClockSkew,
+		now:     rt.d.Now,
+		answers: cb.Answerer,
+		log:     rt.d.Logger,
+		obs:     obs,
+		traffic: rt.d.Traffic,
+		warn:    rt.warn,
+	}
 }
 
 const (
@@ -182,14 +199,14 @@ func (h *callback) refuse(c *gin.Context, err error) {
 func (h *callback) rejected(c *gin.Context, label string, status int, reason string) {
 	h.obs.CallbackRejected(label)
 	h.warn.Do(func() {
-		h.log.Warn("callback refused", "reason", label, "status", status, "detail", reason, "client", c.ClientIP())
+		h.log.Warn("callback refused", "account", h.account, "reason", label, "status", status, "detail", reason, "client", c.ClientIP())
 	})
 	c.String(status, "%s\n", reason)
 }
 
 // record notes the callback for the admin page once it is answered.
 func (h *callback) record(c *gin.Context, start time.Time, msg wechat.Message) {
-	e := admin.Entry{Time: start, Status: c.Writer.Status(), Latency: time.Since(start)}
+	e := admin.Entry{Account: h.account, Time: start, Status: c.Writer.Status(), Latency: time.Since(start)}
 	if msg != nil {
 		hd := msg.Head()
 		e.Type, e.Event = string(hd.MsgType), string(wechat.EventOf(msg))

@@ -44,8 +44,9 @@ func TestDropInWithSilenceperClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	h, err := NewRouter(Deps{CallbackPath: testPath, Callback: CallbackConfig{Token: testToken}, Answerer: silent{},
-		Tokens: m, APIKey: testAPIKey, AppID: fake.AppID(), AppSecret: wechat.Secret(fake.AppSecret())})
+	h, err := NewRouter(Deps{APIKey: testAPIKey, Accounts: accounts(t, testAcct(func(a *Account) {
+		a.Tokens, a.AppID, a.Secret = m, fake.AppID(), wechat.Secret(fake.AppSecret())
+	}))})
 	if err != nil {
 		t.Fatal(err)
 	}

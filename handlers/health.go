@@ -40,42 +40,61 @@ type tokenHealth struct {
 	LastError       string           `json:"last_error,omitempty"` // errorClass of the remembered failure
 }
 
+// accountHealth is one account's part of /healthz.
+type accountHealth struct {
+	Kind   Kind                   `json:"kind"`
+	Tokens map[string]tokenHealth `json:"tokens,omitempty"`
+}
+
 // health answers GET /healthz: 200 while the server serves — a store that
 // is down does not stop it serving tokens from memory, so it says
 // "degraded" with the class of the store's error instead of failing the
 // probe — with the forward counters, so a failed late delivery is visible
-// without logs. Errors go by class only: /healthz answers anyone, and an
-// error's text names internal addresses, paths and request URLs (the app
-// secret is in one); the token manager has logged the detail.
-func health(f ForwardCounter, managed []Managed, now func() time.Time) gin.HandlerFunc {
+// without logs, and each account's tokens. Errors go by class only:
+// /healthz answers anyone, and an error's text names internal addresses,
+// paths and request URLs (the app secret is in one); the token manager has
+// logged the detail.
+func health(f ForwardCounter, s *Accounts, now func() time.Time) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		body := gin.H{"status": "ok"}
 		if f != nil {
 			body["forward"] = f.Stats()
 		}
-		if len(managed) > 0 {
-			tokens := map[string]tokenHealth{}
-			for _, m := range managed {
-				st := m.Stats()
-				h := tokenHealth{Store: "ok", HasToken: st.HasToken, FetchOK: st.FetchOK, FetchFailed: st.FetchFailed,
-					Reports: st.Reports, ReportsOutdated: st.ReportsOutdated, Checks: st.Checks}
-				if st.StoreErr != nil {
-					h.Store = errorClass(st.StoreErr)
+		accounts := make(map[string]accountHealth, s.Len())
+		for _, a := range s.All() {
+			ah := accountHealth{Kind: a.Kind}
+			for _, m := range a.Managed {
+				h, degraded := tokenHealthOf(m.Stats(), now())
+				if degraded {
 					body["status"] = "degraded"
 				}
-				if st.HasToken {
-					h.ExpiresIn = secondsLeft(st.Token, now())
+				if ah.Tokens == nil {
+					ah.Tokens = map[string]tokenHealth{}
 				}
-				if st.LastError != nil {
-					h.LastError = errorClass(st.LastError)
-				}
-				tokens[m.Name()] = h
+				ah.Tokens[m.Name()] = h
 			}
-			body["tokens"] = tokens
+			accounts[a.Name] = ah
 		}
+		body["accounts"] = accounts
 		c.Header("Cache-Control", "no-store")
 		c.JSON(http.StatusOK, body)
 	}
+}
+
+// tokenHealthOf is one manager's part of /healthz; degraded: its store fails.
+func tokenHealthOf(st token.Stats, now time.Time) (h tokenHealth, degraded bool) {
+	h = tokenHealth{Store: "ok", HasToken: st.HasToken, FetchOK: st.FetchOK, FetchFailed: st.FetchFailed,
+		Reports: st.Reports, ReportsOutdated: st.ReportsOutdated, Checks: st.Checks}
+	if st.StoreErr != nil {
+		h.Store, degraded = errorClass(st.StoreErr), true
+	}
+	if st.HasToken {
+		h.ExpiresIn = secondsLeft(st.Token, now)
+	}
+	if st.LastError != nil {
+		h.LastError = errorClass(st.LastError)
+	}
+	return h, degraded
 }
 
 // errorClass names the kind of a token error for /healthz: "errcode N" when

@@ -65,24 +65,30 @@ func TestHealthTokens(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, err := NewRouter(Deps{CallbackPath: testPath, Answerer: silent{}, Now: func() time.Time { return fixedNow },
-				Managed: []Managed{fixedManager{tt.stats}}})
+			h, err := NewRouter(Deps{Now: func() time.Time { return fixedNow },
+				Accounts: accounts(t, testAcct(func(a *Account) { a.Managed = []Managed{fixedManager{tt.stats}} }))})
 			if err != nil {
 				t.Fatal(err)
 			}
 			rec := serve(h, "GET", "/healthz", nil)
 			body := rec.Body.String()
 			var got struct {
-				Status string `json:"status"`
-				Tokens map[string]struct {
-					Store     string `json:"store"`
-					LastError string `json:"last_error"`
-				} `json:"tokens"`
+				Status   string `json:"status"`
+				Accounts map[string]struct {
+					Kind   string `json:"kind"`
+					Tokens map[string]struct {
+						Store     string `json:"store"`
+						LastError string `json:"last_error"`
+					} `json:"tokens"`
+				} `json:"accounts"`
 			}
 			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || rec.Code != 200 {
 				t.Fatalf("GET /healthz = %d %s; want 200 with JSON", rec.Code, body)
 			}
-			tok, ok := got.Tokens["access_token"]
+			if k := got.Accounts["oa"].Kind; k != string(OfficialAccount) {
+				t.Errorf("GET /healthz account kind = %q; want %q", k, OfficialAccount)
+			}
+			tok, ok := got.Accounts["oa"].Tokens["access_token"]
 			if !ok || got.Status != tt.wantStatus || tok.Store != tt.wantStore || tok.LastError != tt.wantLast {
 				t.Errorf("GET /healthz = %s; want status %q, store %q, last_error %q", body, tt.wantStatus, tt.wantStore, tt.wantLast)
 			}

@@ -42,7 +42,35 @@ type routerOpts struct {
 	skew      time.Duration
 	forwarder *reply.HTTPForwarder
 	logs      io.Writer
-	obs       Observer // nil: none
+	obs       testObserver // nil: none
+}
+
+// testObserver counts requests and the account's callbacks.
+type testObserver interface {
+	Observer
+	CallbackObserver
+}
+
+// testAcct is the account of most router tests: an Official Account with
+// appid wxapp and secret appsecret, whose callback at testPath is signed
+// with testToken and answered by silent; edit adjusts it.
+func testAcct(edit ...func(*Account)) *Account {
+	a := &Account{Name: "oa", Kind: OfficialAccount, AppID: "wxapp", Secret: "appsecret",
+		Callback: &Callback{Path: testPath, Token: testToken, Answerer: silent{}}}
+	for _, f := range edit {
+		f(a)
+	}
+	return a
+}
+
+// accounts is the set of as, or the test fails.
+func accounts(tb testing.TB, as ...*Account) *Accounts {
+	tb.Helper()
+	s, err := NewAccounts(as...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
 }
 
 func newTestRouter(tb testing.TB, o routerOpts) http.Handler {
@@ -55,10 +83,13 @@ func newTestRouter(tb testing.TB, o routerOpts) http.Handler {
 	}
 	log := slog.New(slog.NewTextHandler(o.logs, nil))
 	now := func() time.Time { return fixedNow }
-	d := Deps{Logger: log, Now: now, CallbackPath: testPath, Callback: CallbackConfig{Token: testToken, MaxClockSkew: o.skew},
-		Observer: o.obs}
+	acct := testAcct()
+	d := Deps{Logger: log, Now: now, MaxClockSkew: o.skew}
+	if o.obs != nil {
+		d.Observer, acct.Callback.Observer = o.obs, o.obs
+	}
 	if o.crypter {
-		d.Callback.Crypter = testCrypter(tb)
+		acct.Callback.Crypter = testCrypter(tb)
 	}
 	cfg := reply.Config{Rules: o.rules, MaxClockSkew: o.skew, Now: now, Logger: log}
 	if o.forwarder != nil { // a nil *HTTPForwarder in an interface would not be nil
@@ -68,7 +99,8 @@ func newTestRouter(tb testing.TB, o routerOpts) http.Handler {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	d.Answerer = p
+	acct.Callback.Answerer = p
+	d.Accounts = accounts(tb, acct)
 	h, err := NewRouter(d)
 	if err != nil {
 		tb.Fatal(err)

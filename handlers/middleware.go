@@ -12,14 +12,19 @@ import (
 // observe writes one access-log line per request — method, path, status
 // and latency, never the query string: it carries signatures, openids and,
 // on the drop-in token endpoint, the app secret — and counts the request
-// by route pattern for /metrics, from the same two clock reads.
-func observe(logger *slog.Logger, obs Observer) gin.HandlerFunc {
+// by route for /metrics, from the same two clock reads. route is the label
+// to count under; "" takes the matched route pattern (Gin's FullPath).
+func observe(logger *slog.Logger, obs Observer, route string) gin.HandlerFunc {
 	h := logger.Handler()
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
 		end := time.Now()
-		obs.Request(c.FullPath(), c.Request.Method, c.Writer.Status(), end.Sub(start))
+		label := route
+		if label == "" {
+			label = c.FullPath()
+		}
+		obs.Request(label, c.Request.Method, c.Writer.Status(), end.Sub(start))
 		ctx := c.Request.Context()
 		if !h.Enabled(ctx, slog.LevelInfo) {
 			return

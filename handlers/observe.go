@@ -7,20 +7,13 @@ import (
 	"wxoa/wechat"
 )
 
-// Observer counts what the HTTP surface sees, for /metrics
-// (*metrics.Metrics). Its methods run on every request and must be cheap;
-// their label values come from small fixed sets.
+// Observer counts the requests the HTTP surface answers, for /metrics
+// (*metrics.Metrics). Request runs on every request and must be cheap.
+// The callbacks of each account are counted by its CallbackObserver.
 type Observer interface {
 	// Request is one answered request: the route pattern (never the raw
-	// path), method, status and latency.
+	// path; CallbackRoute for every callback), method, status and latency.
 	Request(route, method string, status int, d time.Duration)
-	// CallbackMessage is one accepted push: the message and the mode it
-	// came in (metrics.ModePlain, ModeCompat, ModeSafe).
-	CallbackMessage(msg wechat.Message, mode string)
-	// CallbackRejected is one refused push, by reason: a metrics.Reject*
-	// constant, or metrics.Other. The labels are metrics' so that /metrics
-	// and the log name a refusal alike and cannot drift apart.
-	CallbackRejected(reason string)
 }
 
 // Traffic keeps the recent callbacks the admin page shows (*admin.Traffic):

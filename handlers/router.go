@@ -1,9 +1,11 @@
-// Package handlers is the HTTP surface (Gin), and only that: WeChat's
-// callback (signature, decryption, parsing, writing the answer back), the
-// token API with its drop-in WeChat endpoints and the JS-SDK config, health,
-// the middleware and the limit on failed authentications. What a message is
-// answered with is package reply's; tokens are wechat/token's. It reaches
-// both through the small interfaces declared here.
+// Package handlers is the HTTP surface (Gin), and only that: each account's
+// WeChat callback (signature, decryption, parsing, writing the answer
+// back), the token API with its drop-in WeChat and WeCom endpoints and the
+// JS-SDK config, health, the middleware and the limit on failed
+// authentications. What a message is answered with is package reply's;
+// tokens are wechat/token's; the accounts are built elsewhere and handed
+// in as a set (Accounts), swapped whole on a reload. It reaches the rest
+// through the small interfaces declared here.
 package handlers
 
 import (
@@ -14,6 +16,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -25,24 +29,22 @@ import (
 
 // Deps is everything the router needs. Optional parts are nil/empty.
 type Deps struct {
-	Logger       *slog.Logger
-	Now          func() time.Time // nil: time.Now
-	CallbackPath string
-	Callback     CallbackConfig
-	// Answerer answers each pushed message (*reply.Pipeline); required.
-	Answerer Answerer
+	Logger *slog.Logger
+	Now    func() time.Time // nil: time.Now
+	// Accounts are the accounts served at start-up; required (it may be
+	// empty). SetAccounts replaces them.
+	Accounts *Accounts
+	// MaxClockSkew refuses callbacks whose timestamp is further off; 0
+	// turns the check off.
+	MaxClockSkew time.Duration
 	// Forwards are the counters of forwarded messages /healthz shows
 	// (*reply.HTTPForwarder); nil: none shown.
 	Forwards ForwardCounter
 
-	// Token API: served only when APIKey is set and Tokens is non-nil.
-	Tokens    TokenService
-	APIKey    wechat.Secret
-	AppID     string
-	AppSecret wechat.Secret
-
-	// JSSDK answers GET /api/jssdk/config; nil: not served.
-	JSSDK JSSDKService
+	// APIKey guards the token API, the JS-SDK config and the admin page;
+	// with it set, the drop-in token endpoints of the accounts' kinds are
+	// served too. Empty: none of them is served.
+	APIKey wechat.Secret
 
 	// AuthLimit bounds failed authentications per client on the token API
 	// and the drop-in endpoints; zero fields take its defaults.
@@ -53,11 +55,7 @@ type Deps struct {
 	// escape AuthLimit.
 	TrustedProxies []string
 
-	// Managed are the token managers /healthz reports on (store health,
-	// passive-refresh checks).
-	Managed []Managed
-
-	// Observer counts requests and callbacks (*metrics.Metrics); nil: none.
+	// Observer counts requests (*metrics.Metrics); nil: none.
 	Observer Observer
 	// Metrics answers GET /metrics, unauthenticated like most exporters
 	// (promhttp over the server's own registry); nil: not served.
@@ -65,18 +63,46 @@ type Deps struct {
 	// Traffic keeps recent callbacks for the admin page; nil: none kept.
 	Traffic Traffic
 	// Admin configures the admin page at /admin, served with the token API
-	// (its key is APIKey; its failed logins count against AuthLimit); nil:
-	// not served.
+	// (its key is APIKey; its failed logins count against AuthLimit; its
+	// accounts are the router's); nil: not served.
 	Admin *admin.Config
 }
 
-// NewRouter returns the whole route table.
-func NewRouter(d Deps) (http.Handler, error) {
-	if d.CallbackPath == "" || d.CallbackPath[0] != '/' {
-		return nil, errors.New("handlers: callback path must start with /")
-	}
-	if d.Answerer == nil {
-		return nil, errors.New("handlers: an Answerer is required")
+// Router is the whole route table: the fixed routes and one callback per
+// account. It is an http.Handler; SetAccounts swaps the accounts, and the
+// routes built for them, in one step, with requests in flight finishing on
+// the set they started with.
+type Router struct {
+	d      Deps
+	lim    *authLimiter
+	admin  *admin.Admin
+	mu     sync.Mutex // serialises SetAccounts
+	cur    atomic.Pointer[routes]
+	warn   *rate.Sometimes
+}
+
+// fixedRoutes are the patterns of every route but the callbacks, whichever
+// of them an account set turns on: the request metrics know them all from
+// the start, so a reload that adds a WeCom application counts its drop-in
+// by name.
+var fixedRoutes = [...]string{"/healthz", "/metrics", "/api/token", "/api/token/refresh", "/api/jssdk/config",
+	"/cgi-bin/token", "/cgi-bin/stable_token", "/cgi-bin/gettoken", "/admin", "/admin/login", "/admin/refresh", "/admin/logout"}
+
+// routes is one account set and the engine serving it.
+type routes struct {
+	accounts *Accounts
+	engine   *gin.Engine
+}
+
+// CallbackRoute is the route label of every callback in the request
+// metrics: one label for all the accounts' paths keeps the series bounded
+// however many accounts there are; the callback families count by account.
+const CallbackRoute = "callback"
+
+// NewRouter checks d and builds the routes for d.Accounts.
+func NewRouter(d Deps) (*Router, error) {
+	if d.Accounts == nil {
+		return nil, errors.New("handlers: Accounts is required")
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -84,96 +110,142 @@ func NewRouter(d Deps) (http.Handler, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	gin.SetMode(gin.ReleaseMode)
-	r := gin.New()
-	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
-		return nil, fmt.Errorf("handlers: trusted proxies: %w", err)
-	}
 	if d.Observer == nil {
 		d.Observer = nopObserver{}
 	}
 	if d.Traffic == nil {
 		d.Traffic = nopTraffic{}
 	}
-	r.Use(recovery(d.Logger), observe(d.Logger, d.Observer))
-
-	cb := &callback{
-		token:   d.Callback.Token.Reveal(),
-		crypter: d.Callback.Crypter,
-		skew:    d.Callback.MaxClockSkew,
-		now:     d.Now,
-		answers: d.Answerer,
-		log:     d.Logger,
-		obs:     d.Observer,
-		traffic: d.Traffic,
-		warn:    &rate.Sometimes{First: 10, Interval: time.Second},
+	gin.SetMode(gin.ReleaseMode)
+	lim, err := newAuthLimiter(d.AuthLimit, d.Now, d.Logger)
+	if err != nil {
+		return nil, err
 	}
-	r.GET(d.CallbackPath, cb.verify)
-	r.POST(d.CallbackPath, limitBody(MaxBody), cb.receive)
-	r.GET("/healthz", health(d.Forwards, d.Managed, d.Now))
-	if d.Metrics != nil {
-		r.GET("/metrics", gin.WrapH(d.Metrics))
-	}
-
-	if !d.APIKey.Empty() && d.Tokens != nil {
-		lim, err := newAuthLimiter(d.AuthLimit, d.Now, d.Logger)
-		if err != nil {
+	rt := &Router{d: d, lim: lim, warn: &rate.Sometimes{First: 10, Interval: time.Second}}
+	if d.Admin != nil && !d.APIKey.Empty() {
+		if rt.admin, err = rt.newAdmin(*d.Admin); err != nil {
 			return nil, err
 		}
-		ta := &tokenAPI{tokens: d.Tokens, appID: d.AppID, appSecret: d.AppSecret, now: d.Now, log: d.Logger, lim: lim}
-		api := r.Group("/api", lim.gate(lim.refuseJSON), bearer(d.APIKey, lim))
-		api.GET("/token", ta.current)
-		api.POST("/token/refresh", limitBody(4<<10), ta.refresh)
-		if d.JSSDK != nil {
-			api.GET("/jssdk/config", jssdkConfig(d.JSSDK, d.Logger))
-		}
-		if d.AppID != "" && !d.AppSecret.Empty() {
-			r.GET("/cgi-bin/token", lim.gate(refuseWeChat), ta.classicToken)
-			r.POST("/cgi-bin/stable_token", lim.gate(refuseWeChat), limitBody(4<<10), ta.stableToken)
-		}
-		if d.Admin != nil {
-			if err := mountAdmin(r, *d.Admin, d.APIKey, lim); err != nil {
-				return nil, err
-			}
-		}
 	}
-	r.NoRoute(func(c *gin.Context) { c.String(http.StatusNotFound, "not found\n") })
-	r.NoMethod(func(c *gin.Context) { c.String(http.StatusMethodNotAllowed, "method not allowed\n") })
-	r.HandleMethodNotAllowed = true
+	if err := rt.SetAccounts(d.Accounts); err != nil {
+		return nil, err
+	}
 	if rn, ok := d.Observer.(interface{ Routes(...string) error }); ok {
-		var patterns []string
-		for _, ri := range r.Routes() {
-			patterns = append(patterns, ri.Path)
-		}
-		if err := rn.Routes(patterns...); err != nil {
+		if err := rn.Routes(append(fixedRoutes[:], CallbackRoute)...); err != nil {
 			return nil, fmt.Errorf("handlers: metrics routes: %w", err)
 		}
 	}
+	return rt, nil
+}
+
+// ServeHTTP serves r on the current routes.
+func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rt.cur.Load().engine.ServeHTTP(w, r)
+}
+
+// Accounts returns the accounts being served.
+func (rt *Router) Accounts() *Accounts { return rt.cur.Load().accounts }
+
+// SetAccounts builds the routes of s beside the running ones and swaps
+// them in. A removed account's callback answers 404 from then on.
+func (rt *Router) SetAccounts(s *Accounts) error {
+	if s == nil {
+		return errors.New("handlers: nil Accounts")
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	e, err := rt.engine(s)
+	if err != nil {
+		return err
+	}
+	rt.cur.Store(&routes{accounts: s, engine: e})
+	return nil
+}
+
+// engine builds the route table for s: the fixed routes, whose handlers
+// look the account up per request in s, and one static route per
+// callback, bound to its account.
+func (rt *Router) engine(s *Accounts) (*gin.Engine, error) {
+	d := rt.d
+	r := gin.New()
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("handlers: trusted proxies: %w", err)
+	}
+	r.Use(recovery(d.Logger))
+	obs := observe(d.Logger, d.Observer, "")
+	r.GET("/healthz", obs, health(d.Forwards, s, d.Now))
+	if d.Metrics != nil {
+		r.GET("/metrics", obs, gin.WrapH(d.Metrics))
+	}
+	if !d.APIKey.Empty() && s.anyTokens() {
+		ta := &tokenAPI{accounts: s, now: d.Now, log: d.Logger, lim: rt.lim}
+		lim := rt.lim
+		api := r.Group("/api", obs, lim.gate(lim.refuseJSON), bearer(d.APIKey, lim))
+		api.GET("/token", ta.current)
+		api.POST("/token/refresh", limitBody(4<<10), ta.refresh)
+		api.GET("/jssdk/config", ta.jssdkConfig)
+		if s.anyKind(OfficialAccount) || s.anyKind(MiniProgram) {
+			r.GET("/cgi-bin/token", obs, lim.gate(refuseWeChat), ta.classicToken)
+			r.POST("/cgi-bin/stable_token", obs, lim.gate(refuseWeChat), limitBody(4<<10), ta.stableToken)
+		}
+		if s.anyKind(WeCom) {
+			r.GET("/cgi-bin/gettoken", obs, lim.gate(refuseWeChat), ta.wecomToken)
+		}
+		if rt.admin != nil {
+			rt.mountAdmin(r, obs)
+		}
+	}
+	cbObs := observe(d.Logger, d.Observer, CallbackRoute)
+	for _, a := range s.All() {
+		if a.Callback == nil {
+			continue
+		}
+		cb := rt.callback(a)
+		r.GET(a.Callback.Path, cbObs, cb.verify)
+		r.POST(a.Callback.Path, cbObs, limitBody(MaxBody), cb.receive)
+	}
+	other := observe(d.Logger, d.Observer, "")
+	r.NoRoute(other, func(c *gin.Context) { c.String(http.StatusNotFound, "not found\n") })
+	r.NoMethod(other, func(c *gin.Context) { c.String(http.StatusMethodNotAllowed, "method not allowed\n") })
+	r.HandleMethodNotAllowed = true
 	return r, nil
 }
 
-// mountAdmin serves the admin page behind the same per-client limit as the
-// token API: its login form is one more way to guess the key.
-func mountAdmin(r *gin.Engine, cfg admin.Config, key wechat.Secret, lim *authLimiter) error {
-	cfg.Key = key
+// newAdmin builds the admin page behind the same per-client limit as the
+// token API: its login form is one more way to guess the key. Its
+// accounts are the router's current ones.
+func (rt *Router) newAdmin(cfg admin.Config) (*admin.Admin, error) {
+	cfg.Key = rt.d.APIKey
+	cfg.Accounts = func() []*admin.Account {
+		var out []*admin.Account
+		for _, a := range rt.Accounts().All() {
+			if a.Admin != nil {
+				out = append(out, a.Admin)
+			}
+		}
+		return out
+	}
 	cfg.AuthFailed = func(req *http.Request, reason string) {
 		ip, _ := req.Context().Value(clientIPKey{}).(string)
-		lim.failedFrom(ip, req.URL.Path, reason)
+		rt.lim.failedFrom(ip, req.URL.Path, reason)
 	}
 	a, err := admin.New(cfg)
 	if err != nil {
-		return fmt.Errorf("handlers: admin page: %w", err)
+		return nil, fmt.Errorf("handlers: admin page: %w", err)
 	}
+	return a, nil
+}
+
+func (rt *Router) mountAdmin(r *gin.Engine, obs gin.HandlerFunc) {
 	h := func(c *gin.Context) {
 		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), clientIPKey{}, c.ClientIP()))
-		a.ServeHTTP(c.Writer, c.Request)
+		rt.admin.ServeHTTP(c.Writer, c.Request)
 	}
-	g := r.Group("/admin", lim.gate(refuseText))
+	g := r.Group("/admin", obs, rt.lim.gate(refuseText))
 	g.GET("", h)
 	for _, p := range []string{"/login", "/refresh", "/logout"} {
 		g.POST(p, limitBody(4<<10), h)
 	}
-	return nil
 }
 
 // clientIPKey carries gin's view of the client address (trusted proxies

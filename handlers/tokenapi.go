@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -25,19 +25,19 @@ type TokenService interface {
 	ForceRefresh(ctx context.Context) (token.Token, error)
 }
 
+// tokenAPI serves the token API and the drop-in endpoints of one account
+// set; every request names (or, with one account, may leave out) the
+// account it is for.
 type tokenAPI struct {
-	tokens    TokenService
-	appID     string
-	appSecret wechat.Secret
-	now       func() time.Time
-	log       *slog.Logger
-	lim       *authLimiter
-
-	// rendered is the last GET /api/token answer: it only changes when the
-	// token does or a second passes, and this endpoint is polled hard.
-	rendered atomic.Pointer[renderedToken]
+	accounts *Accounts
+	now      func() time.Time
+	log      *slog.Logger
+	lim      *authLimiter
 }
 
+// renderedToken is an account's last GET /api/token answer: it only
+// changes when the token does or a second passes, and this endpoint is
+// polled hard.
 type renderedToken struct {
 	value string
 	at    int64 // Unix second it was rendered for
@@ -68,24 +68,62 @@ func bearer(key wechat.Secret, lim *authLimiter) gin.HandlerFunc {
 	}
 }
 
-// current answers GET /api/token. The JSON is built by hand: this is the
-// endpoint every business service polls.
+// current answers GET /api/token[?account=NAME|appid=APPID]. The JSON is
+// built by hand: this is the endpoint every business service polls.
 func (a *tokenAPI) current(c *gin.Context) {
-	t, err := a.tokens.Current(c.Request.Context())
+	acct, ok := a.selectFromQuery(c)
+	if !ok {
+		return
+	}
+	t, err := acct.Tokens.Current(c.Request.Context())
 	if err != nil {
 		writeError(c, a.log, tokenError{err})
 		return
 	}
-	a.writeToken(c, t)
+	a.writeToken(c, acct, t)
 }
 
-func (a *tokenAPI) writeToken(c *gin.Context, t token.Token) {
+// selectFromQuery picks the account of a token API request from its query
+// (account=, appid=), or answers the error and reports false. A query
+// without either costs no parsing: the hot path of a single account.
+func (a *tokenAPI) selectFromQuery(c *gin.Context) (*Account, bool) {
+	var name, appID string
+	if raw := c.Request.URL.RawQuery; raw != "" {
+		q := c.Request.URL.Query()
+		name, appID = q.Get("account"), q.Get("appid")
+	}
+	return a.selectAccount(c, name, appID)
+}
+
+// selectAccount picks the account named by name or appID (Select) that
+// has a token, or answers the error and reports false.
+func (a *tokenAPI) selectAccount(c *gin.Context, name, appID string) (*Account, bool) {
+	acct, err := a.accounts.Select(name, appID)
+	if err == nil && acct.Tokens == nil {
+		err = &noTokenError{acct.Name}
+	}
+	if err != nil {
+		writeError(c, a.log, err)
+		return nil, false
+	}
+	return acct, true
+}
+
+// noTokenError is an account that makes no active calls, and so has no
+// token to hand out (404).
+type noTokenError struct{ name string }
+
+func (e *noTokenError) Error() string {
+	return "account " + e.name + " has no app secret configured, so no token"
+}
+
+func (a *tokenAPI) writeToken(c *gin.Context, acct *Account, t token.Token) {
 	now := a.now()
-	r := a.rendered.Load()
+	r := acct.rendered.Load()
 	if r == nil || r.at != now.Unix() || r.value != t.Value.Reveal() {
 		b := appendTokenJSON(make([]byte, 0, 96+len(t.Value)), t, now, true)
 		r = &renderedToken{value: t.Value.Reveal(), at: now.Unix(), body: b}
-		a.rendered.Store(r)
+		acct.rendered.Store(r)
 	}
 	h := c.Writer.Header()
 	h["Content-Type"] = jsonHeader
@@ -98,16 +136,23 @@ func (a *tokenAPI) writeToken(c *gin.Context, t token.Token) {
 // expires_in, the seconds left at now — plus, for our own API, expires_at.
 // It is built by hand: /api/token is the endpoint every service polls.
 func appendTokenJSON(b []byte, t token.Token, now time.Time, expiresAt bool) []byte {
-	b = append(b, `{"access_token":`...)
-	b = appendJSONString(b, t.Value.Reveal())
-	b = append(b, `,"expires_in":`...)
-	b = strconv.AppendInt(b, secondsLeft(t, now), 10)
+	b = append(b, '{')
+	b = appendTokenFields(b, t, now)
 	if expiresAt {
 		b = append(b, `,"expires_at":"`...)
 		b = t.ExpiresAt.UTC().AppendFormat(b, time.RFC3339)
 		b = append(b, '"')
 	}
 	return append(b, "}\n"...)
+}
+
+// appendTokenFields renders the fields every token answer has:
+// "access_token":..,"expires_in":...
+func appendTokenFields(b []byte, t token.Token, now time.Time) []byte {
+	b = append(b, `"access_token":`...)
+	b = appendJSONString(b, t.Value.Reveal())
+	b = append(b, `,"expires_in":`...)
+	return strconv.AppendInt(b, secondsLeft(t, now), 10)
 }
 
 var (
@@ -117,10 +162,14 @@ var (
 
 // refresh answers POST /api/token/refresh: a business service that saw
 // 40001/42001 reports the token it used; only a token that is still current
-// causes a fetch, and concurrent reports of it share one.
+// causes a fetch, and concurrent reports of it share one. The body names
+// the account ("account" or "appid") beside "stale_token"; the query may
+// too, as on GET.
 func (a *tokenAPI) refresh(c *gin.Context) {
 	var req struct {
 		StaleToken string `json:"stale_token"`
+		Account    string `json:"account"`
+		AppID      string `json:"appid"`
 	}
 	body, err := io.ReadAll(c.Request.Body) // bounded by limitBody
 	if err != nil {
@@ -132,21 +181,29 @@ func (a *tokenAPI) refresh(c *gin.Context) {
 	}
 	if len(strings.TrimSpace(string(body))) > 0 {
 		if err := json.Unmarshal(body, &req); err != nil {
-			writeError(c, a.log, inputError(`body must be JSON like {"stale_token":"..."}`))
+			writeError(c, a.log, inputError(`body must be JSON like {"account":"...","stale_token":"..."}`))
 			return
 		}
 	}
+	if raw := c.Request.URL.RawQuery; raw != "" {
+		q := c.Request.URL.Query()
+		req.Account, req.AppID = cmp.Or(req.Account, q.Get("account")), cmp.Or(req.AppID, q.Get("appid"))
+	}
+	acct, ok := a.selectAccount(c, req.Account, req.AppID)
+	if !ok {
+		return
+	}
 	var t token.Token
 	if req.StaleToken != "" {
-		t, err = a.tokens.RefreshIfCurrent(c.Request.Context(), req.StaleToken)
+		t, err = acct.Tokens.RefreshIfCurrent(c.Request.Context(), req.StaleToken)
 	} else {
-		t, err = a.tokens.ForceRefresh(c.Request.Context())
+		t, err = acct.Tokens.ForceRefresh(c.Request.Context())
 	}
 	if err != nil {
 		writeError(c, a.log, tokenError{err})
 		return
 	}
-	a.writeToken(c, t)
+	a.writeToken(c, acct, t)
 }
 
 func secondsLeft(t token.Token, now time.Time) int64 {

@@ -61,9 +61,8 @@ func (s *tokensStub) ForceRefresh(ctx context.Context) (token.Token, error) {
 func tokenRouter(t *testing.T, key wechat.Secret, ts TokenService) http.Handler {
 	t.Helper()
 	h, err := NewRouter(Deps{
-		Now: func() time.Time { return fixedNow }, CallbackPath: testPath,
-		Callback: CallbackConfig{Token: testToken}, Answerer: silent{},
-		Tokens: ts, APIKey: key, AppID: "wxapp", AppSecret: "appsecret",
+		Now: func() time.Time { return fixedNow }, APIKey: key,
+		Accounts: accounts(t, testAcct(func(a *Account) { a.Tokens = ts })),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -129,26 +129,63 @@ type forwardCall struct {
 	result    chan forwardResult // buffered: the goroutine never blocks on it
 }
 
+// Target is where a forward's late answer goes: an account's deliverer,
+// and the namespace of its dedup keys (the account's identity), so that
+// accounts sharing one forwarder never deliver with each other's token nor
+// claim each other's deliveries.
+type Target struct {
+	Deliverer Deliverer // nil: late answers are logged and counted as lost
+	Namespace string
+}
+
+// For returns the forwarder of one account: forwards share this forwarder's
+// bound on forwards in flight and its shutdown, and late answers go to t.
+func (f *HTTPForwarder) For(t Target) Forwarder { return boundForwarder{f, t} }
+
+type boundForwarder struct {
+	f *HTTPForwarder
+	t Target
+}
+
+func (b boundForwarder) Forward(ctx context.Context, fw *rules.Forward, msg wechat.Message) wechat.Reply {
+	return b.f.forward(ctx, fw, msg, b.t)
+}
+
 // Forward returns the endpoint's reply if it comes within the deadline, or
-// nil ("success") and leaves the late answer to be delivered. The forward
-// does not end with the request: it is bounded by its timeout and Shutdown.
-func (f *HTTPForwarder) Forward(_ context.Context, fw *rules.Forward, msg wechat.Message) wechat.Reply {
+// nil ("success") and leaves the late answer to be delivered through
+// ForwardConfig.Deliverer. The forward does not end with the request: it is
+// bounded by its timeout and Shutdown.
+func (f *HTTPForwarder) Forward(ctx context.Context, fw *rules.Forward, msg wechat.Message) wechat.Reply {
+	return f.forward(ctx, fw, msg, Target{Deliverer: f.cfg.Deliverer})
+}
+
+// start takes a slot for one background job and registers it with the
+// wait group, or reports why not.
+func (f *HTTPForwarder) start() (ok, closing bool) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.closing {
-		f.mu.Unlock()
-		f.bad.Add(1)
-		f.cfg.Logger.Warn("forward skipped: shutting down", "rule", fw.Name)
-		return nil
+		return false, true
 	}
 	select {
 	case f.slots <- struct{}{}:
 	default:
-		f.mu.Unlock()
-		f.skipBusy(fw)
-		return nil
+		return false, false
 	}
 	f.wg.Add(1)
-	f.mu.Unlock()
+	return true, false
+}
+
+func (f *HTTPForwarder) forward(_ context.Context, fw *rules.Forward, msg wechat.Message, t Target) wechat.Reply {
+	switch ok, closing := f.start(); {
+	case closing:
+		f.bad.Add(1)
+		f.cfg.Logger.Warn("forward skipped: shutting down", "rule", fw.Name)
+		return nil
+	case !ok:
+		f.skipBusy(fw.Name)
+		return nil
+	}
 
 	timeout := fw.Timeout
 	if timeout <= 0 {
@@ -172,7 +209,7 @@ func (f *HTTPForwarder) Forward(_ context.Context, fw *rules.Forward, msg wechat
 			return
 		}
 		call.mu.Unlock()
-		f.deliverLate(ctx, fw, msg, forwardResult{r, err})
+		f.deliverLate(ctx, fw, msg, forwardResult{r, err}, t)
 	}()
 
 	timer := time.NewTimer(f.cfg.Deadline)
@@ -201,24 +238,51 @@ func (f *HTTPForwarder) Forward(_ context.Context, fw *rules.Forward, msg wechat
 	return r.reply
 }
 
+// Deliver runs compute in the background, bounded like a forward
+// (MaxInFlight, Timeout, Shutdown), and sends the reply it returns, if
+// any, to msg's sender through t's Deliverer: the reply of an account that
+// takes no passive reply (a Mini Program). It reports false, counting the
+// message failed, when it cannot start (shutting down, every slot busy).
+// The caller claims the message first: Deliver sends what it is given.
+func (f *HTTPForwarder) Deliver(t Target, msg wechat.Message, compute func(ctx context.Context) wechat.Reply) bool {
+	switch ok, closing := f.start(); {
+	case closing:
+		f.bad.Add(1)
+		f.cfg.Logger.Warn("reply not sent: shutting down")
+		return false
+	case !ok:
+		f.skipBusy("")
+		return false
+	}
+	go func() {
+		defer f.wg.Done()
+		defer func() { <-f.slots }()
+		ctx, cancel := context.WithTimeout(f.base, f.cfg.Timeout)
+		defer cancel()
+		if r := compute(ctx); r != nil {
+			f.send(ctx, "", msg, r, t)
+		}
+	}()
+	return true
+}
+
 // skipBusy answers for a forward that found every slot taken: the message
 // is acknowledged with "success" and never forwarded, so it is counted
 // failed, with a warning at most every busyWarnEvery.
-func (f *HTTPForwarder) skipBusy(fw *rules.Forward) {
+func (f *HTTPForwarder) skipBusy(rule string) {
 	f.bad.Add(1)
 	warned := false
 	f.busyWarn.Do(func() {
 		warned = true
 		f.cfg.Logger.Warn("forward skipped: too many forwards in flight; answering success",
-			"rule", fw.Name, "max_in_flight", cap(f.slots), "skipped_since_last_warning", f.busySkipped.Swap(0))
+			"rule", rule, "max_in_flight", cap(f.slots), "skipped_since_last_warning", f.busySkipped.Swap(0))
 	})
 	if !warned {
 		f.busySkipped.Add(1)
 	}
 }
 
-func (f *HTTPForwarder) deliverLate(ctx context.Context, fw *rules.Forward, msg wechat.Message, r forwardResult) {
-	openID := msg.Head().FromUserName
+func (f *HTTPForwarder) deliverLate(ctx context.Context, fw *rules.Forward, msg wechat.Message, r forwardResult, t Target) {
 	switch {
 	case r.err != nil:
 		f.bad.Add(1)
@@ -226,14 +290,9 @@ func (f *HTTPForwarder) deliverLate(ctx context.Context, fw *rules.Forward, msg 
 		return
 	case r.reply == nil:
 		return
-	case f.cfg.Deliverer == nil:
-		f.deliveryFail.Add(1)
-		f.cfg.Logger.Error("late answer lost: no customer-service delivery configured (set WECHAT_APP_ID and WECHAT_APP_SECRET)",
-			"rule", fw.Name, "failed_total", f.deliveryFail.Load())
-		return
 	}
-	if f.cfg.Once != nil {
-		first, err := f.cfg.Once.Once(ctx, "deliver:"+Key(msg))
+	if t.Deliverer != nil && f.cfg.Once != nil {
+		first, err := f.cfg.Once.Once(ctx, "deliver:"+t.Namespace+Key(msg))
 		switch {
 		case err != nil:
 			// Better a rare duplicate than an answer the user never gets.
@@ -243,13 +302,25 @@ func (f *HTTPForwarder) deliverLate(ctx context.Context, fw *rules.Forward, msg 
 			return
 		}
 	}
-	if err := f.cfg.Deliverer.Deliver(ctx, openID, r.reply); err != nil {
+	f.send(ctx, fw.Name, msg, r.reply, t)
+}
+
+// send delivers reply to msg's sender through t's Deliverer, counting the
+// outcome.
+func (f *HTTPForwarder) send(ctx context.Context, rule string, msg wechat.Message, reply wechat.Reply, t Target) {
+	if t.Deliverer == nil {
+		f.deliveryFail.Add(1)
+		f.cfg.Logger.Error("answer lost: no customer-service delivery configured (the account has no app secret)",
+			"rule", rule, "failed_total", f.deliveryFail.Load())
+		return
+	}
+	if err := t.Deliverer.Deliver(ctx, msg.Head().FromUserName, reply); err != nil {
 		n := f.deliveryFail.Add(1)
-		f.cfg.Logger.Error("late answer not delivered", "rule", fw.Name, "err", err, "failed_total", n)
+		f.cfg.Logger.Error("answer not delivered", "rule", rule, "err", err, "failed_total", n)
 		return
 	}
 	f.delivered.Add(1)
-	f.cfg.Logger.Info("late answer delivered by customer-service message", "rule", fw.Name)
+	f.cfg.Logger.Info("answer delivered by customer-service message", "rule", rule)
 }
 
 // Shutdown stops new forwards and waits for those running, late deliveries

@@ -38,7 +38,16 @@ type Config struct {
 	Forwarder Forwarder // nil: rules that forward answer success
 	// Store remembers answered messages. nil: an in-process store keeping
 	// each for DedupTTL(MaxClockSkew), a retry waiting up to DefaultWait.
-	Store        dedup.Store
+	Store dedup.Store
+	// Namespace starts every dedup key (the account's identity), so that
+	// accounts sharing a Store never collide: two WeCom applications of one
+	// corp receive messages addressed to the same ToUserName.
+	Namespace string
+	// Active, when set, is for an account that takes no passive reply (a
+	// Mini Program): every message is acknowledged with "success" at once
+	// and its reply is sent by customer-service message through Active,
+	// once however often WeChat retries.
+	Active       *Active
 	MaxClockSkew time.Duration    // the callback's clock-skew window; sizes the default Store
 	Now          func() time.Time // nil: time.Now; stamps the replies
 	Logger       *slog.Logger     // nil: discard
@@ -71,9 +80,25 @@ type Pipeline struct {
 	rules   Matcher
 	forward Forwarder
 	store   dedup.Store
+	ns      string
+	active  *Active
 	now     func() time.Time
 	log     *slog.Logger
 	obs     Observer
+}
+
+// Active sends the replies of an account that takes no passive reply.
+type Active struct {
+	// Runner runs the work in the background, bounded (*HTTPForwarder).
+	Runner Runner
+	// Target is the account's deliverer and dedup namespace.
+	Target Target
+}
+
+// Runner computes a reply in the background and sends it through t
+// (*HTTPForwarder.Deliver); false: it could not start.
+type Runner interface {
+	Deliver(t Target, msg wechat.Message, compute func(ctx context.Context) wechat.Reply) bool
 }
 
 // New checks cfg and returns its pipeline.
@@ -93,7 +118,11 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
-	return &Pipeline{rules: cfg.Rules, forward: cfg.Forwarder, store: cfg.Store, now: cfg.Now, log: cfg.Logger, obs: cfg.Observer}, nil
+	if cfg.Active != nil && cfg.Active.Runner == nil {
+		return nil, errors.New("reply: Active needs a Runner")
+	}
+	return &Pipeline{rules: cfg.Rules, forward: cfg.Forwarder, store: cfg.Store, ns: cfg.Namespace, active: cfg.Active,
+		now: cfg.Now, log: cfg.Logger, obs: cfg.Observer}, nil
 }
 
 // Key is the dedup key of msg: the account (ToUserName, so that accounts
@@ -108,7 +137,10 @@ func Key(msg wechat.Message) string {
 // try has not answered in time. It never fails: WeChat gets an answer
 // either way, and what went wrong is logged.
 func (p *Pipeline) Answer(ctx context.Context, msg wechat.Message) (reply []byte) {
-	key := Key(msg)
+	if p.active != nil {
+		return p.acknowledge(ctx, msg)
+	}
+	key := p.ns + Key(msg)
 	claimed, b, err := p.store.Claim(ctx, key)
 	switch {
 	case err == nil && !claimed:
@@ -155,32 +187,73 @@ func (p *Pipeline) Answer(ctx context.Context, msg wechat.Message) (reply []byte
 // compute runs the rules (and the forward) and renders the reply; kind is
 // its MsgType, or "success".
 func (p *Pipeline) compute(ctx context.Context, msg wechat.Message) (b []byte, kind string) {
-	if _, ok := msg.(*wechat.Unknown); ok {
-		return wechat.SuccessReply, success
-	}
-	res, err := p.rules.Match(msg)
-	if err != nil {
-		p.log.Error("reply rule failed", "rule", res.Rule, "err", err)
-		return wechat.SuccessReply, success
-	}
-	reply := res.Reply
-	if res.Forward != nil {
-		if p.forward == nil {
-			p.log.Error("rule forwards but forwarding is not configured", "rule", res.Rule)
-			return wechat.SuccessReply, success
-		}
-		reply = p.forward.Forward(ctx, res.Forward, msg)
-	}
+	reply, rule := p.decide(ctx, msg)
 	if reply == nil {
 		return wechat.SuccessReply, success
 	}
 	h := msg.Head()
-	b, err = wechat.MarshalReply(h.FromUserName, h.ToUserName, p.now().Unix(), reply)
+	b, err := wechat.MarshalReply(h.FromUserName, h.ToUserName, p.now().Unix(), reply)
 	if err != nil {
-		p.log.Error("render reply", "rule", res.Rule, "err", err)
+		p.log.Error("render reply", "rule", rule, "err", err)
 		return wechat.SuccessReply, success
 	}
 	return b, reply.Kind()
+}
+
+// decide runs the rules (and the forward): nil means no reply.
+func (p *Pipeline) decide(ctx context.Context, msg wechat.Message) (reply wechat.Reply, rule string) {
+	if _, ok := msg.(*wechat.Unknown); ok && p.active == nil {
+		return nil, ""
+	}
+	res, err := p.rules.Match(msg)
+	if err != nil {
+		p.log.Error("reply rule failed", "rule", res.Rule, "err", err)
+		return nil, res.Rule
+	}
+	if res.Forward != nil {
+		if p.forward == nil {
+			p.log.Error("rule forwards but forwarding is not configured", "rule", res.Rule)
+			return nil, res.Rule
+		}
+		return p.forward.Forward(ctx, res.Forward, msg), res.Rule
+	}
+	return res.Reply, res.Rule
+}
+
+// acknowledge answers a message of an account that takes no passive
+// reply: "success" at once, and the reply, computed in the background,
+// sent by customer-service message. The message is claimed first (Once),
+// so WeChat's retries, here or on another instance, send nothing again.
+// Unknown message types (a Mini Program's miniprogrampage, its
+// user_enter_tempsession event) still go through the rules: a Mini Program
+// has no other way to answer them.
+func (p *Pipeline) acknowledge(ctx context.Context, msg wechat.Message) []byte {
+	first, err := p.store.Once(ctx, "active:"+p.ns+Key(msg))
+	switch {
+	case err != nil:
+		// Sending without a claim could answer twice; a retry claims again.
+		p.log.Error("reply dedup store failed; not answering this try", "err", err)
+		return wechat.SuccessReply
+	case !first:
+		p.obs.DedupHit()
+		return wechat.SuccessReply
+	}
+	p.active.Runner.Deliver(p.active.Target, msg, func(ctx context.Context) (r wechat.Reply) {
+		defer func() {
+			if v := recover(); v != nil {
+				p.log.Error("reply rule panicked; sending nothing", "panic", v, "stack", string(debug.Stack()))
+				r = nil
+			}
+			kind := success
+			if r != nil {
+				kind = r.Kind()
+			}
+			p.obs.Reply(kind)
+		}()
+		r, _ = p.decide(ctx, msg)
+		return r
+	})
+	return wechat.SuccessReply
 }
 
 const success = "success"

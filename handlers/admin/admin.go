@@ -1,6 +1,8 @@
-// Package admin serves the operator's page, GET /admin: the access_token's
-// state, the token store's health, the callback configuration, the current
-// menu and recent callback traffic, with a "refresh now" button.
+// Package admin serves the operator's page, GET /admin: for each account,
+// its kind, its access_token's state and today's fetches, the token store's
+// health and the callback configuration, with a "Refresh now" button; for
+// one account (the only one, or ?account=NAME) its current menu too; and
+// the recent callback traffic.
 //
 // It is a plain http.Handler (net/http and html/template, no JavaScript) so
 // it can be mounted on any router; it reaches the rest of the server only
@@ -48,14 +50,13 @@ type MenuFunc func(ctx context.Context) (json.RawMessage, error)
 // Menu calls f.
 func (f MenuFunc) Menu(ctx context.Context) (json.RawMessage, error) { return f(ctx) }
 
-// Config configures the admin page. Key and Tokens are required.
+// Config configures the admin page. Key and Accounts are required.
 type Config struct {
-	Key          wechat.Secret // TOKEN_API_KEY: the bearer key, or typed into the login form
-	Tokens       Tokens
-	Store        string     // the token store's kind, printable: no URL, no password
-	CallbackMode string     // "plaintext" or "compatible/safe"
-	CallbackPath string     // e.g. "/wechat"
-	Menu         MenuSource // nil: the menu section says it is not available
+	Key wechat.Secret // TOKEN_API_KEY: the bearer key, or typed into the login form
+	// Accounts returns the accounts to show, in order: the server's current
+	// set, which a reload replaces.
+	Accounts func() []*Account
+	Store    string // the token store's kind, printable: no URL, no password
 	// NoMenu reports whether an error from Menu means the account has no
 	// menu (errcode 46003) rather than a failure; nil: IsNoMenu.
 	NoMenu  func(error) bool
@@ -78,20 +79,17 @@ type Config struct {
 // /admin/login, /admin/refresh and /admin/logout.
 type Admin struct {
 	key        wechat.Secret
-	tokens     Tokens
-	info       staticInfo
+	accounts   func() []*Account
+	store      string
 	traffic    *Traffic
 	now        func() time.Time
 	log        *slog.Logger
+	noMenu     func(error) bool
 	authFailed func(*http.Request, string)
 	sess       *sessions
-	menu       *menuCache
 	tmpl       *template.Template
 	mux        *http.ServeMux
 }
-
-// staticInfo is the part of the page that does not change while running.
-type staticInfo struct{ Store, CallbackMode, CallbackPath string }
 
 // Limits of one admin request.
 const (
@@ -105,8 +103,8 @@ func New(cfg Config) (*Admin, error) {
 	if cfg.Key.Empty() {
 		return nil, errors.New("admin: a key is required (TOKEN_API_KEY)")
 	}
-	if cfg.Tokens == nil {
-		return nil, errors.New("admin: Tokens is required")
+	if cfg.Accounts == nil {
+		return nil, errors.New("admin: Accounts is required")
 	}
 	key := cfg.SessionKey
 	if key == nil {
@@ -140,11 +138,10 @@ func New(cfg Config) (*Admin, error) {
 		}
 	}
 	a := &Admin{
-		key: cfg.Key, tokens: cfg.Tokens, traffic: cfg.Traffic, now: cfg.Now, log: cfg.Logger,
-		info:       staticInfo{Store: cfg.Store, CallbackMode: cfg.CallbackMode, CallbackPath: cfg.CallbackPath},
+		key: cfg.Key, accounts: cfg.Accounts, store: cfg.Store, traffic: cfg.Traffic, now: cfg.Now, log: cfg.Logger,
+		noMenu:     cfg.NoMenu,
 		authFailed: cfg.AuthFailed,
 		sess:       &sessions{key: bytes.Clone(key), now: cfg.Now, secure: cfg.Secure, revoked: map[[idLen]byte]time.Time{}},
-		menu:       &menuCache{src: cfg.Menu, noMenu: cfg.NoMenu, now: cfg.Now, log: cfg.Logger},
 		tmpl:       tmpl,
 		mux:        http.NewServeMux(),
 	}

@@ -78,7 +78,7 @@ func TestBearer(t *testing.T) {
 
 func TestLoginForm(t *testing.T) {
 	for _, secure := range []bool{false, true} {
-		e := newEnv(t, func(c *Config) { c.Secure = secure })
+		e := newEnv(t, func(c *testCfg) { c.Secure = secure })
 		w := e.do("POST", "/admin/login", url.Values{"key": {testKey}})
 		if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/admin" {
 			t.Fatalf("POST /admin/login = %d to %q; want 303 to /admin", w.Code, w.Header().Get("Location"))
@@ -107,7 +107,7 @@ func TestLoginForm(t *testing.T) {
 // another key does not.
 func TestSessionAcrossInstances(t *testing.T) {
 	a, b := newEnv(t), newEnv(t)
-	other := newEnv(t, func(c *Config) { c.Key = wechat.Secret(testKey + "-rotated") })
+	other := newEnv(t, func(c *testCfg) { c.Key = wechat.Secret(testKey + "-rotated") })
 	c := cookieNamed(a.do("POST", "/admin/login", url.Values{"key": {testKey}}), SessionCookie)
 	if c == nil {
 		t.Fatal("POST /admin/login set no session cookie")
@@ -149,7 +149,7 @@ func TestBadCookies(t *testing.T) {
 		return string(b)
 	}
 	// An instance whose sessions are signed with another key.
-	other := newEnv(t, func(c *Config) { c.SessionKey = bytes.Repeat([]byte{7}, 32) })
+	other := newEnv(t, func(c *testCfg) { c.SessionKey = bytes.Repeat([]byte{7}, 32) })
 	theirs, _ := other.login(t)
 	tests := []struct{ name, value string }{
 		{"payload changed", flip(enc) + "." + sig},
@@ -206,12 +206,13 @@ func TestNewChecksConfig(t *testing.T) {
 		edit func(*Config)
 	}{
 		{"no key", func(c *Config) { c.Key = "" }},
-		{"no tokens", func(c *Config) { c.Tokens = nil }},
+		{"no accounts", func(c *Config) { c.Accounts = nil }},
 		{"short session key", func(c *Config) { c.SessionKey = []byte("short") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := Config{Key: testKey, Tokens: newFakeTokens(time.Now)}
+			acct := &Account{Name: "oa", Tokens: newFakeTokens(time.Now)}
+			cfg := Config{Key: testKey, Accounts: func() []*Account { return []*Account{acct} }}
 			tt.edit(&cfg)
 			if _, err := New(cfg); err == nil {
 				t.Errorf("New(%s) = nil error; want one", tt.name)

@@ -21,7 +21,7 @@ func TestBrowser(t *testing.T) {
 	// expiry against it.
 	now := time.Now().UTC().Truncate(time.Second)
 	tokens := newFakeTokens(func() time.Time { return now })
-	e := newEnv(t, func(c *Config) { c.Now, c.Tokens = time.Now, tokens })
+	e := newEnv(t, func(c *testCfg) { c.Now, c.Tokens = time.Now, tokens })
 	e.tokens = tokens
 	for i, x := range []Entry{
 		{Type: "event", Event: "subscribe", Status: 200, Latency: 900 * time.Microsecond},

@@ -84,8 +84,8 @@ type trafficView struct {
 }
 
 type trafficRow struct {
-	Time, Ago, Type, Event  string
-	Status, StatusKind, Lat string
+	Account, Time, Ago, Type, Event string
+	Status, StatusKind, Lat         string
 }
 
 func trafficState(t *Traffic, now time.Time) trafficView {
@@ -102,7 +102,7 @@ func trafficState(t *Traffic, now time.Time) trafficView {
 			typ = "—"
 		}
 		v.Rows[i] = trafficRow{
-			Time: e.Time.Format("15:04:05.000"), Ago: relative(now, e.Time),
+			Account: e.Account, Time: e.Time.Format("15:04:05.000"), Ago: relative(now, e.Time),
 			Type: typ, Event: e.Event,
 			Status: strconv.Itoa(e.Status) + " " + http.StatusText(e.Status), StatusKind: kind,
 			Lat: latency(e.Latency),

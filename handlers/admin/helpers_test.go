@@ -103,14 +103,23 @@ func shippedMenu(t testing.TB) MenuFunc {
 	return func(context.Context) (json.RawMessage, error) { return raw, nil }
 }
 
-func newEnv(t testing.TB, edit ...func(*Config)) *env {
+// testCfg is what a test may adjust before the Admin is built: its
+// Config and its one account.
+type testCfg struct {
+	*Config
+	*Account
+}
+
+func newEnv(t testing.TB, edit ...func(*testCfg)) *env {
 	t.Helper()
 	e := &env{clock: wechattest.NewClock(t0), traffic: new(Traffic)}
 	e.tokens = newFakeTokens(e.clock.Now)
+	acct := &Account{Name: "default", Kind: "official_account", Tokens: e.tokens,
+		CallbackMode: "compatible/safe", CallbackPath: "/wechat", Menu: shippedMenu(t)}
 	cfg := Config{
-		Key: wechat.Secret(testKey), Tokens: e.tokens, Store: "redis (one node)",
-		CallbackMode: "compatible/safe", CallbackPath: "/wechat", Menu: shippedMenu(t),
-		Traffic: e.traffic, Now: e.clock.Now,
+		Key: wechat.Secret(testKey), Store: "redis (one node)",
+		Accounts: func() []*Account { return []*Account{acct} },
+		Traffic:  e.traffic, Now: e.clock.Now,
 		AuthFailed: func(_ *http.Request, reason string) {
 			e.mu.Lock()
 			e.failed = append(e.failed, reason)
@@ -118,7 +127,7 @@ func newEnv(t testing.TB, edit ...func(*Config)) *env {
 		},
 	}
 	for _, f := range edit {
-		f(&cfg)
+		f(&testCfg{&cfg, acct})
 	}
 	a, err := New(cfg)
 	if err != nil {

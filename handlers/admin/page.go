@@ -4,28 +4,48 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"wxoa/wechat/token"
 )
 
-// page renders the admin page for an authenticated caller. GET never
-// changes state (the flash cookie it clears is the browser's).
+// page renders the admin page for an authenticated caller: every account,
+// or with ?account=NAME (or a single account) that one in detail, menu
+// included. GET never changes state (the flash cookie it clears is the
+// browser's).
 func (a *Admin) page(w http.ResponseWriter, r *http.Request) {
 	c, ok := a.authenticate(w, r)
 	if !ok {
 		return
 	}
-	now, st := a.now(), a.tokens.Stats()
+	now, all := a.now(), a.accounts()
+	shown := all
+	if name := r.URL.Query().Get("account"); name != "" {
+		i := slices.IndexFunc(all, func(x *Account) bool { return x.Name == name })
+		if i < 0 {
+			http.Error(w, "no account named "+strconv.Quote(printable(name)), http.StatusNotFound)
+			return
+		}
+		shown = all[i : i+1]
+	}
 	v := pageView{
-		Name:    a.tokens.Name(),
+		Title:   "accounts",
 		Now:     fmtTime(now),
 		Bearer:  c.bearer,
-		Token:   tokenState(st, now),
-		Store:   storeState(a.info.Store, st.StoreErr),
-		Info:    a.info,
-		Menu:    a.menu.get(r.Context()),
+		Store:   a.store,
+		Several: len(all) > 1,
 		Traffic: trafficState(a.traffic, now),
+	}
+	if len(shown) == 1 {
+		acct := shown[0]
+		v.Title, v.Detail, v.Menu = acct.Name, true, acct.menuCache(a).get(r.Context())
+	}
+	for _, acct := range shown {
+		v.Accounts = append(v.Accounts, accountState(acct, now))
 	}
 	if !c.bearer {
 		v.CSRF = a.sess.csrf(c.sess)
@@ -35,61 +55,114 @@ func (a *Admin) page(w http.ResponseWriter, r *http.Request) {
 	a.render(w, http.StatusOK, "admin", v)
 }
 
-// refresh is "Refresh now": a compare-and-refresh of the token in service,
-// so two operators pressing it at once, or pressing it just after the
-// server refreshed by itself, cost at most one fetch. Its outcome is shown
-// on the page after the redirect; a failure is shown, not a 500.
+// refresh is "Refresh now" for the account the form names (or the only
+// one): a compare-and-refresh of the token in service, so two operators
+// pressing it at once, or pressing it just after the server refreshed by
+// itself, cost at most one fetch. Its outcome is shown on the page after
+// the redirect; a failure is shown, not a 500.
 func (a *Admin) refresh(w http.ResponseWriter, r *http.Request) {
 	c, ok := a.authorizePost(w, r)
 	if !ok {
 		return
 	}
-	st := a.tokens.Stats()
+	acct, back, several := a.formAccount(r)
+	if acct == nil || acct.Tokens == nil {
+		a.sess.setFlash(w, flashErr, "Nothing refreshed: no account with a token is named "+strconv.Quote(printable(r.FormValue("account")))+".")
+		http.Redirect(w, r, back, http.StatusSeeOther)
+		return
+	}
+	st := acct.Tokens.Stats()
 	var stale string
 	if st.HasToken {
 		stale = st.Token.Value.Reveal()
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), refreshTimeout)
 	defer cancel()
-	tok, err := a.tokens.RefreshIfCurrent(ctx, stale)
+	tok, err := acct.Tokens.RefreshIfCurrent(ctx, stale)
 	by := "session"
 	if c.bearer {
 		by = "bearer"
 	}
+	log := a.log.With("account", acct.Name, "client", r.RemoteAddr, "by", by)
+	who := "" // with several accounts, the flash names the one it is about
+	if several {
+		who = acct.Name + ": "
+	}
 	switch {
 	case err != nil:
-		a.log.Warn("admin: refresh failed", "client", r.RemoteAddr, "by", by, "err", err)
-		msg := "Refresh failed: " + err.Error()
+		log.Warn("admin: refresh failed", "err", err)
+		msg := who + "Refresh failed: " + err.Error()
 		if errors.Is(err, context.DeadlineExceeded) {
-			msg = "Refresh failed: no answer within " + refreshTimeout.String() + "; it may still complete: reload the page."
+			msg = who + "Refresh failed: no answer within " + refreshTimeout.String() + "; it may still complete: reload the page."
 		}
 		a.sess.setFlash(w, flashErr, msg)
 	case stale == "" || !tok.Value.Equal(stale):
-		a.log.Info("admin: token refreshed", "client", r.RemoteAddr, "by", by, "expires_at", tok.ExpiresAt)
-		a.sess.setFlash(w, flashOK, "Refreshed: the new token "+mask(tok.Value.Reveal())+" expires at "+fmtTime(tok.ExpiresAt)+".")
+		log.Info("admin: token refreshed", "expires_at", tok.ExpiresAt)
+		a.sess.setFlash(w, flashOK, who+"Refreshed: the new token "+mask(tok.Value.Reveal())+" expires at "+fmtTime(tok.ExpiresAt)+".")
 	default:
-		a.log.Info("admin: refresh found the token still accepted", "client", r.RemoteAddr, "by", by)
-		a.sess.setFlash(w, flashInfo, "Nothing fetched: WeChat still accepts the token in service (it expires at "+
+		log.Info("admin: refresh found the token still accepted")
+		a.sess.setFlash(w, flashInfo, who+"Nothing fetched: WeChat still accepts the token in service (it expires at "+
 			fmtTime(tok.ExpiresAt)+"). A leaked token needs a forced refresh: POST /api/token/refresh without stale_token.")
 	}
-	http.Redirect(w, r, "/admin", http.StatusSeeOther)
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// formAccount returns the account a POST names in its "account" field (or
+// the only one, when the field is empty), where to go back to (the page
+// the form was on), and whether several accounts are configured.
+func (a *Admin) formAccount(r *http.Request) (acct *Account, back string, several bool) {
+	name, back := r.FormValue("account"), "/admin"
+	all := a.accounts()
+	several = len(all) > 1
+	if r.FormValue("detail") != "" && name != "" && several {
+		back = "/admin?account=" + url.QueryEscape(name)
+	}
+	if name == "" && len(all) == 1 {
+		return all[0], back, several
+	}
+	for _, x := range all {
+		if x.Name == name {
+			return x, back, several
+		}
+	}
+	return nil, "/admin", several
 }
 
 // pageView is the data of the "admin" template: display strings only, so
 // the template has no logic beyond layout.
 type pageView struct {
-	Name        string // the token's name, "access_token"
+	Title       string
 	Now         string
 	Bearer      bool   // viewed by a script: no session, no logout
 	CSRF        string // the forms' token for a browser session
 	SessionEnds string
 	FlashKind   string
 	Flash       string
-	Token       tokenView
-	Store       storeView
-	Info        staticInfo
+	Store       string // the token store's kind
+	Several     bool   // more than one account is configured: link back to all
+	Detail      bool   // one account shown, with its menu
+	Accounts    []accountView
 	Menu        menuView
 	Traffic     trafficView
+}
+
+// accountView is one account's section.
+type accountView struct {
+	Name, Kind   string
+	HasTokens    bool
+	Token        tokenView
+	Store        storeView
+	CallbackPath string
+	CallbackMode string
+}
+
+func accountState(a *Account, now time.Time) accountView {
+	v := accountView{Name: a.Name, Kind: a.Kind, CallbackPath: a.CallbackPath, CallbackMode: a.CallbackMode}
+	if a.Tokens != nil {
+		st := a.Tokens.Stats()
+		v.HasTokens, v.Token, v.Store = true, tokenState(st, now), storeState(st.StoreErr)
+	}
+	return v
 }
 
 // tokenView is the token's state; Masked is all of the token there is.
@@ -105,7 +178,7 @@ type tokenView struct {
 	LastError, LastErrorAgo string
 }
 
-type storeView struct{ Kind, Health, HealthKind string }
+type storeView struct{ Health, HealthKind string }
 
 func tokenState(st token.Stats, now time.Time) tokenView {
 	var v tokenView
@@ -136,12 +209,17 @@ func tokenState(st token.Stats, now time.Time) tokenView {
 	return v
 }
 
-func storeState(kind string, err error) storeView {
-	if kind == "" {
-		kind = "unknown"
-	}
+func storeState(err error) storeView {
 	if err != nil {
-		return storeView{Kind: kind, Health: err.Error(), HealthKind: "bad"}
+		return storeView{Health: err.Error(), HealthKind: "bad"}
 	}
-	return storeView{Kind: kind, Health: "ok", HealthKind: "ok"}
+	return storeView{Health: "ok", HealthKind: "ok"}
+}
+
+// printable shortens and cleans a value from the request for a message.
+func printable(v string) string {
+	if len(v) > 64 {
+		v = v[:64] + "..."
+	}
+	return strings.ToValidUTF8(v, "?")
 }

@@ -21,7 +21,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 // TestGolden renders the page with fixed data: a token in service, a past
 // failure, a failing store, the shipped menu and some traffic.
 func TestGolden(t *testing.T) {
-	e := newEnv(t, func(c *Config) {
+	e := newEnv(t, func(c *testCfg) {
 		c.Tokens.(*fakeTokens).st.StoreErr = errors.New("token store redis: dial tcp: connection refused")
 	})
 	e.tokens.st.LastError = errors.New("fetch token: wechat /cgi-bin/token: errcode -1 (system busy)")
@@ -87,7 +87,7 @@ func TestMenuStates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, func(c *Config) {
+			e := newEnv(t, func(c *testCfg) {
 				if tt.src != nil {
 					c.Menu = tt.src
 				}
@@ -100,7 +100,7 @@ func TestMenuStates(t *testing.T) {
 			}
 		})
 	}
-	e := newEnv(t, func(c *Config) { c.Menu = nil })
+	e := newEnv(t, func(c *testCfg) { c.Menu = nil })
 	if body := e.do("GET", "/admin", nil, bearer(testKey)).Body.String(); !strings.Contains(body, "Not available") {
 		t.Errorf("without a MenuSource the page does not say so:\n%s", body)
 	}
@@ -109,11 +109,12 @@ func TestMenuStates(t *testing.T) {
 // TestMenuCached: page loads within a minute share one menu/get call.
 func TestMenuCached(t *testing.T) {
 	var calls atomic.Int32
-	e := newEnv(t)
 	inner := shippedMenu(t)
-	e.a.menu.src = MenuFunc(func(ctx context.Context) (json.RawMessage, error) {
-		calls.Add(1)
-		return inner(ctx)
+	e := newEnv(t, func(c *testCfg) {
+		c.Menu = MenuFunc(func(ctx context.Context) (json.RawMessage, error) {
+			calls.Add(1)
+			return inner(ctx)
+		})
 	})
 	for range 5 {
 		e.do("GET", "/admin", nil, bearer(testKey))

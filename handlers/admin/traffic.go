@@ -18,6 +18,7 @@ const typeLen = 32
 // field for the message's content, its openids or its MsgId: the page is an
 // operator's view of traffic, not of users.
 type Entry struct {
+	Account string        // the account's name
 	Time    time.Time     // when the callback arrived
 	Type    string        // MsgType ("text", "event", ...); "" when the request was refused before parsing
 	Event   string        // Event for MsgType "event" ("subscribe", "CLICK", ...), else ""
@@ -34,9 +35,14 @@ type slot struct {
 	status  int32
 	typeN   uint8
 	eventN  uint8
+	acctN   uint8
 	typ     [typeLen]byte
 	event   [typeLen]byte
+	acct    [acctLen]byte
 }
+
+// acctLen bounds the stored account name: names are at most 64 characters.
+const acctLen = 64
 
 // Traffic remembers the last TrafficSize callbacks for the admin page. The
 // zero value is ready to use; it is safe for concurrent use, and Record is
@@ -57,6 +63,7 @@ func (t *Traffic) Record(e Entry) {
 	s.at, s.latency, s.status = at, e.Latency, int32(e.Status)
 	s.typeN = uint8(copy(s.typ[:], e.Type))
 	s.eventN = uint8(copy(s.event[:], e.Event))
+	s.acctN = uint8(copy(s.acct[:], e.Account))
 	t.mu.Unlock()
 }
 
@@ -76,6 +83,7 @@ func (t *Traffic) snapshot() ([]Entry, uint64) {
 	for i := range n {
 		s := &buf[i]
 		out[i] = Entry{
+			Account: string(s.acct[:s.acctN]),
 			Time:    time.Unix(0, s.at).UTC(),
 			Type:    string(s.typ[:s.typeN]),
 			Event:   string(s.event[:s.eventN]),

@@ -20,7 +20,22 @@ type Info struct {
 	CallbackPath string // WECHAT_CALLBACK_PATH
 	PublicURL    string // the tunnel's base URL with --tunnel; "" without
 	APIs         []API  // in the order to show
+	// Accounts are the accounts served. With one, the mode and callback
+	// rows are its; with several, one "accounts" row lists them.
+	Accounts []Account
 }
+
+// Account is one account in the banner.
+type Account struct {
+	Name, Kind   string
+	CallbackPath string
+	Callback     bool // a callback is served
+	AESKey       bool // its EncodingAESKey is set
+}
+
+// maxAccountsShown bounds the accounts row: a thousand accounts would
+// bury the banner; the admin page and /healthz list them all.
+const maxAccountsShown = 5
 
 // API is one optional part of the server and whether it is served.
 type API struct {
@@ -35,17 +50,51 @@ func Banner(info Info) string {
 	fmt.Fprintf(&b, "wxoa %s\n", or(info.Version, "(unknown version)"))
 	row := func(k, v string) { fmt.Fprintf(&b, "  %-9s %s\n", k, v) }
 	row("env file", or(info.EnvFile, "none"))
-	row("mode", mode(info.AESKey))
+	if len(info.Accounts) == 1 {
+		a := info.Accounts[0]
+		info.AESKey = a.AESKey
+		info.CallbackPath = ""
+		if a.Callback {
+			info.CallbackPath = a.CallbackPath
+		}
+	}
+	if len(info.Accounts) > 1 {
+		row("accounts", accounts(info.Accounts))
+	} else {
+		row("mode", mode(info.AESKey))
+	}
 	row("store", or(maskPassword(info.Store), "none"))
 	row("listen", or(info.ListenAddr, "none"))
-	row("callback", or(info.CallbackPath, "none"))
+	if len(info.Accounts) <= 1 {
+		row("callback", or(info.CallbackPath, "none"))
+	}
 	tunnel := "off"
-	if info.PublicURL != "" {
+	switch {
+	case info.PublicURL != "" && len(info.Accounts) > 1:
+		tunnel = strings.TrimSuffix(info.PublicURL, "/") + " (+ each account's callback path)"
+	case info.PublicURL != "":
 		tunnel = strings.TrimSuffix(info.PublicURL, "/") + info.CallbackPath
 	}
 	row("tunnel", tunnel)
 	row("apis", apis(info.APIs))
 	return b.String()
+}
+
+// accounts lists the first accounts with their kind and callback.
+func accounts(list []Account) string {
+	var parts []string
+	for i, a := range list {
+		if i == maxAccountsShown {
+			parts = append(parts, fmt.Sprintf("and %d more", len(list)-i))
+			break
+		}
+		cb := "no callback"
+		if a.Callback {
+			cb = a.CallbackPath
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s, %s)", a.Name, a.Kind, cb))
+	}
+	return fmt.Sprintf("%d: %s", len(list), strings.Join(parts, ", "))
 }
 
 // mode names the message modes the server accepts: with a key it refuses

@@ -81,13 +81,14 @@ func TestCodeLabels(t *testing.T) {
 func TestCardinality(t *testing.T) {
 	m := New()
 	m.Routes("/wechat")
+	a := account(t, m, "oa")
 	for i := range 1000 {
 		weird := fmt.Sprintf("/wechat/%d?signature=%x\xff", i, i*7919)
 		m.Request(weird, weird, i, time.Duration(i))
-		m.Callback(weird, weird)
-		m.Callback("event:"+weird, ModeSafe)
-		m.CallbackRejected(weird)
-		m.Reply(weird)
+		a.Callback(weird, weird)
+		a.Callback("event:"+weird, ModeSafe)
+		a.CallbackRejected(weird)
+		a.Reply(weird)
 	}
 	_, fams := scrape(t, m)
 	tests := []struct {
@@ -147,13 +148,62 @@ func TestRoutes(t *testing.T) {
 func TestWatchTokensNames(t *testing.T) {
 	stats := func() token.Stats { return token.Stats{} }
 	m := New()
-	if err := m.WatchTokens(fakeManager{"access_token", stats}); err != nil {
+	if err := m.WatchTokens("oa", fakeManager{"access_token", stats}); err != nil {
 		t.Fatalf("WatchTokens: %v", err)
 	}
+	if err := m.WatchTokens("mp", fakeManager{"access_token", stats}); err != nil {
+		t.Errorf("WatchTokens of another account's access_token = %v; want nil", err)
+	}
 	for _, name := range []string{"access_token", "", "\xff"} {
-		if err := m.WatchTokens(fakeManager{name, stats}); err == nil {
-			t.Errorf("WatchTokens(%q) = nil; want an error", name)
+		if err := m.WatchTokens("oa", fakeManager{name, stats}); err == nil {
+			t.Errorf("WatchTokens(oa, %q) = nil; want an error", name)
 		}
+	}
+	for _, acct := range []string{"", "\xff"} {
+		if err := m.WatchTokens(acct, fakeManager{"jsapi_ticket", stats}); err == nil {
+			t.Errorf("WatchTokens(%q, jsapi_ticket) = nil; want an error", acct)
+		}
+	}
+}
+
+// TestForgetAccount: a removed account's series go, the others stay, and
+// the account can come back.
+func TestForgetAccount(t *testing.T) {
+	stats := func() token.Stats { return token.Stats{FetchOK: 1} }
+	m := New()
+	for _, name := range []string{"oa", "mp"} {
+		a := account(t, m, name)
+		a.Callback("text", ModePlain)
+		a.CallbackRejected(RejectBadSignature)
+		a.Reply(KindText)
+		a.DedupHit()
+		if err := m.WatchTokens(name, fakeManager{"access_token", stats}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, b := account(t, m, "oa"), account(t, m, "oa"); a != b {
+		t.Errorf("Account(oa) twice = two values; want the same, so a rebuilt account keeps counting")
+	}
+	m.ForgetAccount("oa")
+	_, fams := scrape(t, m)
+	for _, f := range []string{"wxoa_callbacks_total", "wxoa_callback_rejections_total", "wxoa_replies_total",
+		"wxoa_dedup_hits_total", "wxoa_token_fetches_total"} {
+		for k := range values(fams, f) {
+			if strings.Contains(k, "account=oa") {
+				t.Errorf("%s still has %s after ForgetAccount(oa)", f, k)
+			}
+		}
+		if len(values(fams, f)) == 0 {
+			t.Errorf("%s has no series left; want mp's", f)
+		}
+	}
+	if err := m.WatchTokens("oa", fakeManager{"access_token", stats}); err != nil {
+		t.Errorf("WatchTokens after ForgetAccount = %v; want nil", err)
+	}
+	account(t, m, "oa").Reply(KindText)
+	_, fams = scrape(t, m)
+	if got := values(fams, "wxoa_replies_total")["account=oa,kind=text"]; got != 1 {
+		t.Errorf("replies of the re-added account = %v; want 1 (counting anew)", got)
 	}
 }
 
@@ -161,16 +211,21 @@ func TestWatchTokensNames(t *testing.T) {
 func TestNil(t *testing.T) {
 	var m *Metrics
 	m.Request("/", "GET", 200, 0)
-	m.Callback("text", ModePlain)
-	m.CallbackRejected(RejectBadXML)
-	m.Reply(KindText)
-	m.DedupHit()
+	a, err := m.Account("oa")
+	if a != nil || err != nil {
+		t.Errorf("nil Account = %v, %v; want nil, nil", a, err)
+	}
+	a.Callback("text", ModePlain)
+	a.CallbackRejected(RejectBadXML)
+	a.Reply(KindText)
+	a.DedupHit()
+	m.ForgetAccount("oa")
 	m.WatchForwards(func() ForwardCounts { return ForwardCounts{} })
 	m.WatchDedup(fakeDedup{}, nil)
 	if err := m.Routes("/"); err != nil {
 		t.Errorf("nil Routes = %v", err)
 	}
-	if err := m.WatchTokens(); err != nil {
+	if err := m.WatchTokens("oa"); err != nil {
 		t.Errorf("nil WatchTokens = %v", err)
 	}
 }
@@ -187,13 +242,13 @@ func (b brokenCollector) Collect(ch chan<- prometheus.Metric) {
 func TestScrapeError(t *testing.T) {
 	m := New()
 	m.Registry().MustRegister(brokenCollector{prometheus.NewDesc("broken", "Broken.", nil, nil)})
-	m.DedupHit()
+	account(t, m, "oa").DedupHit()
 	scrape(t, m) // counts its error after serving
 	_, fams := scrape(t, m)
 	if _, ok := fams["broken"]; ok {
 		t.Errorf("scrape has the broken family; want it left out")
 	}
-	if got := values(fams, "wxoa_dedup_hits_total")[""]; got != 1 {
+	if got := values(fams, "wxoa_dedup_hits_total")["account=oa"]; got != 1 {
 		t.Errorf("wxoa_dedup_hits_total = %v; want 1", got)
 	}
 	if got := values(fams, "promhttp_metric_handler_errors_total")["cause=gathering"]; got != 1 {
@@ -207,11 +262,16 @@ func TestConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
+			a, err := m.Account(fmt.Sprintf("a%d", g%2))
+			if err != nil {
+				t.Error(err)
+				return
+			}
 			for i := range 200 {
 				m.Routes(fmt.Sprintf("/g%d", i%4))
 				m.Request(fmt.Sprintf("/g%d", i%4), "POST", 200, time.Millisecond)
-				m.Callback("text", ModeSafe)
-				m.Reply(KindText)
+				a.Callback("text", ModeSafe)
+				a.Reply(KindText)
 				if i == 0 {
 					m.WatchForwards(func() ForwardCounts { return ForwardCounts{InTime: 1} })
 				}

@@ -1,6 +1,8 @@
 // Package metrics exports what the server does in the Prometheus text
 // format: HTTP requests, WeChat callbacks and replies, the 5-second
-// forwards, the reply cache, and the token managers. Everything lives on
+// forwards, the reply cache, and the token managers. What belongs to one
+// account (its callbacks, replies, dedup hits and tokens) carries an
+// account label, whose values are the configured accounts' names. Everything lives on
 // one registry owned by a Metrics value (no default-registry globals), and
 // nothing here imports Gin, so the reply pipeline can record too.
 //
@@ -44,10 +46,11 @@ type Metrics struct {
 	other    *routeSeries               // routes nobody declared
 
 	callbacks  *prometheus.CounterVec
-	cbSlots    [numTypes * numModes]slot[prometheus.Counter]
-	rejections [numReasons]prometheus.Counter
-	replies    [numKinds]prometheus.Counter
-	dedupHits  prometheus.Counter
+	rejections *prometheus.CounterVec
+	replies    *prometheus.CounterVec
+	dedupHits  *prometheus.CounterVec
+	accountsMu sync.Mutex
+	accounts   map[string]*Account
 
 	forwards *forwardCollector
 	tokens   *tokenCollector

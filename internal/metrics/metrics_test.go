@@ -35,37 +35,55 @@ func driven(t testing.TB) *Metrics {
 	m.Request("", "GET", 404, time.Microsecond)           // no route matched
 	m.Request("/wechat?signature=x", "BREW", 999, time.Millisecond)
 
-	m.Callback(TypeOf(&wechat.Text{Header: wechat.Header{MsgType: wechat.MsgText}}), ModeSafe)
-	m.Callback("text", ModeSafe)
-	m.Callback(TypeOf(&wechat.Subscribe{EventHeader: wechat.EventHeader{Header: wechat.Header{MsgType: wechat.MsgEvent}, Event: wechat.EventSubscribe}}), ModePlain)
-	m.Callback("event:CLICK", ModeCompat)
-	m.Callback(TypeOf(&wechat.Unknown{Header: wechat.Header{MsgType: wechat.MsgEvent}, Event: "brand_new"}), ModePlain)
-	m.Callback("miniprogrampage", "rot13")
+	oa, mp := account(t, m, "oa"), account(t, m, "mp")
+	oa.Callback(TypeOf(&wechat.Text{Header: wechat.Header{MsgType: wechat.MsgText}}), ModeSafe)
+	oa.Callback("text", ModeSafe)
+	oa.Callback(TypeOf(&wechat.Subscribe{EventHeader: wechat.EventHeader{Header: wechat.Header{MsgType: wechat.MsgEvent}, Event: wechat.EventSubscribe}}), ModePlain)
+	oa.Callback("event:CLICK", ModeCompat)
+	oa.Callback(TypeOf(&wechat.Unknown{Header: wechat.Header{MsgType: wechat.MsgEvent}, Event: "brand_new"}), ModePlain)
+	oa.Callback("miniprogrampage", "rot13")
+	mp.Callback("text", ModePlain)
 
-	m.CallbackRejected(RejectBadSignature)
-	m.CallbackRejected(RejectBadSignature)
-	m.CallbackRejected(RejectTooLarge)
-	m.CallbackRejected("cosmic_ray")
+	oa.CallbackRejected(RejectBadSignature)
+	oa.CallbackRejected(RejectBadSignature)
+	oa.CallbackRejected(RejectTooLarge)
+	oa.CallbackRejected("cosmic_ray")
+	mp.CallbackRejected(RejectDecrypt)
 
-	m.Reply(ReplyKind(&wechat.TextReply{Content: "hi"}))
-	m.Reply(ReplyKind(nil))
-	m.Reply(KindNews)
-	m.Reply("hologram")
+	oa.Reply(ReplyKind(&wechat.TextReply{Content: "hi"}))
+	oa.Reply(ReplyKind(nil))
+	oa.Reply(KindNews)
+	oa.Reply("hologram")
+	mp.Reply(KindText)
 
-	m.DedupHit()
-	m.DedupHit()
+	oa.DedupHit()
+	oa.DedupHit()
+	mp.DedupHit()
 
 	m.WatchForwards(func() ForwardCounts {
 		return ForwardCounts{InTime: 10, Late: 2, Delivered: 1, DeliveryFailed: 1, Failed: 3}
 	})
 	m.WatchForwards(func() ForwardCounts { return ForwardCounts{InTime: 1, Late: 1} })
 
-	if err := m.WatchTokens(fakeManager{name: "access_token", StatsFn: accessTokenStats},
+	if err := m.WatchTokens("oa", fakeManager{name: "access_token", StatsFn: accessTokenStats},
 		fakeManager{name: "jsapi_ticket", StatsFn: func() token.Stats { return token.Stats{DailyLimit: 0} }}); err != nil {
+		t.Fatalf("WatchTokens: %v", err)
+	}
+	if err := m.WatchTokens("mp", fakeManager{name: "access_token", StatsFn: func() token.Stats { return token.Stats{FetchOK: 1, DailyLimit: 2000} }}); err != nil {
 		t.Fatalf("WatchTokens: %v", err)
 	}
 	m.WatchDedup(fakeDedup{dedup.MemoryStats{Bytes: 32 << 20, Entries: 12, Evacuated: 3, Expired: 4}}, fakeFallback(1))
 	return m
+}
+
+// account returns m's series of the account name.
+func account(t testing.TB, m *Metrics, name string) *Account {
+	t.Helper()
+	a, err := m.Account(name)
+	if err != nil {
+		t.Fatalf("Account(%q): %v", name, err)
+	}
+	return a
 }
 
 func TestScrape(t *testing.T) {
@@ -88,63 +106,67 @@ func TestScrape(t *testing.T) {
 			"route=/wechat": 3, "route=/healthz": 1, "route=/api/token": 1, "route=other": 2,
 		}},
 		{"callbacks", "wxoa_callbacks_total", dto.MetricType_COUNTER, map[string]float64{
-			"mode=safe,type=text":             2,
-			"mode=plain,type=event:subscribe": 1,
-			"mode=compat,type=event:CLICK":    1,
-			"mode=plain,type=event:other":     1,
-			"mode=other,type=other":           1,
+			"account=oa,mode=safe,type=text":             2,
+			"account=oa,mode=plain,type=event:subscribe": 1,
+			"account=oa,mode=compat,type=event:CLICK":    1,
+			"account=oa,mode=plain,type=event:other":     1,
+			"account=oa,mode=other,type=other":           1,
+			"account=mp,mode=plain,type=text":            1,
 		}},
-		{"rejections", "wxoa_callback_rejections_total", dto.MetricType_COUNTER, map[string]float64{
-			"reason=bad_signature": 2, "reason=too_large": 1, "reason=other": 1,
-			"reason=stale_timestamp": 0, "reason=bad_xml": 0, "reason=decrypt": 0,
-			"reason=plaintext_refused": 0, "reason=no_key": 0, "reason=missing_params": 0,
+		{"rejections: only those that happened", "wxoa_callback_rejections_total", dto.MetricType_COUNTER, map[string]float64{
+			"account=oa,reason=bad_signature": 2, "account=oa,reason=too_large": 1, "account=oa,reason=other": 1,
+			"account=mp,reason=decrypt": 1,
 		}},
 		{"replies", "wxoa_replies_total", dto.MetricType_COUNTER, map[string]float64{
-			"kind=text": 1, "kind=success": 1, "kind=news": 1, "kind=other": 1,
-			"kind=image": 0, "kind=voice": 0, "kind=video": 0, "kind=music": 0, "kind=transfer_customer_service": 0,
+			"account=oa,kind=text": 1, "account=oa,kind=success": 1, "account=oa,kind=news": 1, "account=oa,kind=other": 1,
+			"account=mp,kind=text": 1,
 		}},
-		{"dedup hits", "wxoa_dedup_hits_total", dto.MetricType_COUNTER, map[string]float64{"": 2}},
+		{"dedup hits", "wxoa_dedup_hits_total", dto.MetricType_COUNTER, map[string]float64{"account=oa": 2, "account=mp": 1}},
 		{"dedup fallbacks", "wxoa_dedup_fallbacks_total", dto.MetricType_COUNTER, map[string]float64{"": 1}},
 		{"forwards: the watched counters summed", "wxoa_forwards_total", dto.MetricType_COUNTER, map[string]float64{
 			"outcome=in_time": 11, "outcome=late": 3, "outcome=delivered": 1, "outcome=delivery_failed": 1, "outcome=failed": 3,
 		}},
 		{"token fetches", "wxoa_token_fetches_total", dto.MetricType_COUNTER, map[string]float64{
-			"outcome=ok,token=access_token": 7, "outcome=failed,token=access_token": 3,
-			"outcome=ok,token=jsapi_ticket": 0, "outcome=failed,token=jsapi_ticket": 0,
+			"account=oa,outcome=ok,token=access_token": 7, "account=oa,outcome=failed,token=access_token": 3,
+			"account=oa,outcome=ok,token=jsapi_ticket": 0, "account=oa,outcome=failed,token=jsapi_ticket": 0,
+			"account=mp,outcome=ok,token=access_token": 1, "account=mp,outcome=failed,token=access_token": 0,
 		}},
 		{"token errcodes", "wxoa_token_fetch_errors_total", dto.MetricType_COUNTER, map[string]float64{
-			"errcode=45009,token=access_token": 2, "errcode=0,token=access_token": 1,
+			"account=oa,errcode=45009,token=access_token": 2, "account=oa,errcode=0,token=access_token": 1,
 		}},
 		{"expires in", "wxoa_token_expires_in_seconds", dto.MetricType_GAUGE, map[string]float64{
-			"token=access_token": 300, "token=jsapi_ticket": 0,
+			"account=oa,token=access_token": 300, "account=oa,token=jsapi_ticket": 0, "account=mp,token=access_token": 0,
 		}},
 		{"fetches today", "wxoa_token_fetches_today", dto.MetricType_GAUGE, map[string]float64{
-			"token=access_token": 9, "token=jsapi_ticket": 0,
+			"account=oa,token=access_token": 9, "account=oa,token=jsapi_ticket": 0, "account=mp,token=access_token": 0,
 		}},
 		{"daily limit: only when known", "wxoa_token_daily_limit", dto.MetricType_GAUGE, map[string]float64{
-			"token=access_token": 2000,
+			"account=oa,token=access_token": 2000, "account=mp,token=access_token": 2000,
 		}},
 		{"lock waits", "wxoa_token_lock_waits_total", dto.MetricType_COUNTER, map[string]float64{
-			"token=access_token": 6, "token=jsapi_ticket": 0,
+			"account=oa,token=access_token": 6, "account=oa,token=jsapi_ticket": 0, "account=mp,token=access_token": 0,
 		}},
 		{"lock wait seconds", "wxoa_token_lock_wait_seconds_total", dto.MetricType_COUNTER, map[string]float64{
-			"token=access_token": 1.5, "token=jsapi_ticket": 0,
+			"account=oa,token=access_token": 1.5, "account=oa,token=jsapi_ticket": 0, "account=mp,token=access_token": 0,
 		}},
 		{"reports", "wxoa_token_reports_total", dto.MetricType_COUNTER, map[string]float64{
-			"outcome=outdated,token=access_token": 4, "outcome=checked,token=access_token": 6,
-			"outcome=outdated,token=jsapi_ticket": 0, "outcome=checked,token=jsapi_ticket": 0,
+			"account=oa,outcome=outdated,token=access_token": 4, "account=oa,outcome=checked,token=access_token": 6,
+			"account=oa,outcome=outdated,token=jsapi_ticket": 0, "account=oa,outcome=checked,token=jsapi_ticket": 0,
+			"account=mp,outcome=outdated,token=access_token": 0, "account=mp,outcome=checked,token=access_token": 0,
 		}},
 		{"checks", "wxoa_token_checks_total", dto.MetricType_COUNTER, map[string]float64{
-			"outcome=accepted,token=access_token": 1, "outcome=rejected,token=access_token": 2,
-			"outcome=failed,token=access_token": 3, "outcome=cached,token=access_token": 4,
-			"outcome=accepted,token=jsapi_ticket": 0, "outcome=rejected,token=jsapi_ticket": 0,
-			"outcome=failed,token=jsapi_ticket": 0, "outcome=cached,token=jsapi_ticket": 0,
+			"account=oa,outcome=accepted,token=access_token": 1, "account=oa,outcome=rejected,token=access_token": 2,
+			"account=oa,outcome=failed,token=access_token": 3, "account=oa,outcome=cached,token=access_token": 4,
+			"account=oa,outcome=accepted,token=jsapi_ticket": 0, "account=oa,outcome=rejected,token=jsapi_ticket": 0,
+			"account=oa,outcome=failed,token=jsapi_ticket": 0, "account=oa,outcome=cached,token=jsapi_ticket": 0,
+			"account=mp,outcome=accepted,token=access_token": 0, "account=mp,outcome=rejected,token=access_token": 0,
+			"account=mp,outcome=failed,token=access_token": 0, "account=mp,outcome=cached,token=access_token": 0,
 		}},
 		{"remembered", "wxoa_token_remembered_failures_total", dto.MetricType_COUNTER, map[string]float64{
-			"token=access_token": 5, "token=jsapi_ticket": 0,
+			"account=oa,token=access_token": 5, "account=oa,token=jsapi_ticket": 0, "account=mp,token=access_token": 0,
 		}},
 		{"store up", "wxoa_token_store_up", dto.MetricType_GAUGE, map[string]float64{
-			"token=access_token": 0, "token=jsapi_ticket": 1,
+			"account=oa,token=access_token": 0, "account=oa,token=jsapi_ticket": 1, "account=mp,token=access_token": 1,
 		}},
 		{"dedup entries", "wxoa_dedup_memory_entries", dto.MetricType_GAUGE, map[string]float64{"": 12}},
 		{"dedup budget", "wxoa_dedup_memory_budget_bytes", dto.MetricType_GAUGE, map[string]float64{"": 32 << 20}},

@@ -43,13 +43,18 @@ type tokenCollector struct {
 	storeUp     *prometheus.Desc // 0: the store is down, serving from memory; the fleet no longer shares
 
 	mu       sync.Mutex
-	managers []TokenStats
-	names    map[string]bool
+	managers []watched
+}
+
+// watched is one manager and the account it belongs to.
+type watched struct {
+	account string
+	t       TokenStats
 }
 
 func newTokenCollector(now func() time.Time) *tokenCollector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
-		return prometheus.NewDesc(namespace+"_token_"+name, help, append([]string{"token"}, labels...), nil)
+		return prometheus.NewDesc(namespace+"_token_"+name, help, append([]string{AccountLabel, "token"}, labels...), nil)
 	}
 	return &tokenCollector{
 		now:         now,
@@ -64,15 +69,19 @@ func newTokenCollector(now func() time.Time) *tokenCollector {
 		checks:      d("checks_total", "Upstream checks of a reported token, by outcome (accepted, rejected, failed, cached).", "outcome"),
 		remembered:  d("remembered_failures_total", "Callers answered with a remembered fetch failure instead of a new fetch."),
 		storeUp:     d("store_up", "1 while the token store answers, 0 while it fails and the token is served from memory."),
-		names:       map[string]bool{},
 	}
 }
 
-// WatchTokens exports the managers' Stats, read at each scrape and
-// labelled token=Name(). Names must be distinct.
-func (m *Metrics) WatchTokens(ms ...TokenStats) error {
+// WatchTokens exports the managers of account, read at each scrape and
+// labelled account=account, token=Name(). An account's token names must be
+// distinct; watching an account again adds to what it has (ForgetAccount
+// drops them all).
+func (m *Metrics) WatchTokens(account string, ms ...TokenStats) error {
 	if m == nil {
 		return nil
+	}
+	if err := checkLabel("account", account); err != nil {
+		return err
 	}
 	c := m.tokens
 	c.mu.Lock()
@@ -82,13 +91,30 @@ func (m *Metrics) WatchTokens(ms ...TokenStats) error {
 		if err := checkLabel("token name", name); err != nil {
 			return err
 		}
-		if c.names[name] {
-			return fmt.Errorf("metrics: token %q watched twice", name)
+		for _, w := range c.managers {
+			if w.account == account && w.t.Name() == name {
+				return fmt.Errorf("metrics: token %q of account %q watched twice", name, account)
+			}
 		}
-		c.names[name] = true
-		c.managers = append(c.managers, t)
+		c.managers = append(c.managers, watched{account, t})
 	}
 	return nil
+}
+
+// UnwatchTokens stops exporting the token managers of account (a reload
+// replaced them); its other series stay.
+func (m *Metrics) UnwatchTokens(account string) {
+	if m == nil {
+		return
+	}
+	m.tokens.unwatch(account)
+}
+
+// unwatch stops exporting the managers of account.
+func (c *tokenCollector) unwatch(account string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.managers = slices.DeleteFunc(slices.Clone(c.managers), func(w watched) bool { return w.account == account })
 }
 
 func (c *tokenCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -103,16 +129,16 @@ func (c *tokenCollector) Collect(ch chan<- prometheus.Metric) {
 	managers := c.managers
 	c.mu.Unlock()
 	now := c.now()
-	for _, t := range managers {
-		c.collect(ch, t.Name(), t.Stats(), now)
+	for _, w := range managers {
+		c.collect(ch, w.account, w.t.Name(), w.t.Stats(), now)
 	}
 }
 
-func (c *tokenCollector) collect(ch chan<- prometheus.Metric, name string, s token.Stats, now time.Time) {
+func (c *tokenCollector) collect(ch chan<- prometheus.Metric, account, name string, s token.Stats, now time.Time) {
 	counter := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- constMetric(d, prometheus.CounterValue, v, append([]string{name}, labels...)...)
+		ch <- constMetric(d, prometheus.CounterValue, v, append([]string{account, name}, labels...)...)
 	}
-	gauge := func(d *prometheus.Desc, v float64) { ch <- constMetric(d, prometheus.GaugeValue, v, name) }
+	gauge := func(d *prometheus.Desc, v float64) { ch <- constMetric(d, prometheus.GaugeValue, v, account, name) }
 
 	counter(c.fetches, float64(s.FetchOK), "ok")
 	counter(c.fetches, float64(s.FetchFailed), "failed")

@@ -31,9 +31,10 @@ const ReplyWindow = 5 * time.Second
 // Help is what `wxoa sim -h` prints.
 const Help = `WeChat in a terminal: signs (and in safe mode encrypts) what you type the way
 WeChat's servers push it, posts it to the callback and prints the decoded reply.
-It reads WECHAT_TOKEN, WECHAT_ENCODING_AES_KEY and LISTEN_ADDR from the same
-configuration as serve. /help at its prompt lists the commands; --script FILE
-replays a conversation and fails at the first reply that does not match.
+It reads the account's callback token, EncodingAESKey and path, and LISTEN_ADDR,
+from the same configuration as serve; with several accounts (ACCOUNTS_FILE)
+--account NAME chooses one. /help at its prompt lists the commands; --script
+FILE replays a conversation and fails at the first reply that does not match.
 `
 
 // Streams are the command's terminal.
@@ -48,9 +49,10 @@ type Streams struct {
 func Run(ctx context.Context, args []string, load func() (*config.Config, error), e Streams) error {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(e.Stderr)
-	target := fs.String("url", "", "callback URL (default: http://127.0.0.1:<port of LISTEN_ADDR><WECHAT_CALLBACK_PATH>)")
+	target := fs.String("url", "", "callback URL (default: http://127.0.0.1:<port of LISTEN_ADDR><the account's callback path>)")
 	openID := fs.String("openid", "oSimUser0001", "the simulated user's openid (FromUserName)")
-	account := fs.String("account", "gh_sim000000001", "the account's original id (ToUserName)")
+	name := fs.String("account", "", "the account to talk to, by name (needed with several accounts)")
+	to := fs.String("to", "gh_sim000000001", "the account's original id (ToUserName)")
 	plain := fs.Bool("plain", false, "send plaintext even when WECHAT_ENCODING_AES_KEY is set")
 	script := fs.String("script", "", "replay this conversation script and check the replies")
 	if err := fs.Parse(args); err != nil {
@@ -63,11 +65,15 @@ func Run(ctx context.Context, args []string, load func() (*config.Config, error)
 	if err != nil {
 		return err
 	}
-	t, err := TargetFrom(cfg, *target, *plain)
+	acct, err := config.ChooseAccount(cfg.Accounts, *name, "")
+	if err != nil {
+		return fmt.Errorf("sim: %w", err)
+	}
+	t, err := TargetFrom(cfg.ListenAddr, acct, *target, *plain)
 	if err != nil {
 		return err
 	}
-	t.OpenID, t.Account = *openID, *account
+	t.OpenID, t.Account = *openID, *to
 	// Longer than WeChat's window, so a slow server shows how slow it is.
 	t.Client = &http.Client{Timeout: 3 * ReplyWindow}
 	u, err := wechattest.NewFollower(t)
@@ -91,18 +97,22 @@ func Run(ctx context.Context, args []string, load func() (*config.Config, error)
 }
 
 // TargetFrom derives the callback URL and mode from the server's own
-// configuration, so `sim` talks to `serve` with no flags.
-func TargetFrom(cfg *config.Config, rawURL string, plain bool) (wechattest.FollowerConfig, error) {
-	t := wechattest.FollowerConfig{URL: rawURL, Token: cfg.Token.Reveal()}
-	if t.URL == "" {
-		_, port, err := net.SplitHostPort(cfg.ListenAddr)
-		if err != nil || port == "" || port == "0" {
-			return wechattest.FollowerConfig{}, fmt.Errorf("sim: cannot derive the callback URL from LISTEN_ADDR %q; pass --url", cfg.ListenAddr)
-		}
-		t.URL = "http://127.0.0.1:" + port + cfg.CallbackPath
+// configuration (its listen address and the account's callback), so `sim`
+// talks to `serve` with no flags.
+func TargetFrom(listenAddr string, acct config.Account, rawURL string, plain bool) (wechattest.FollowerConfig, error) {
+	if !acct.Callback() {
+		return wechattest.FollowerConfig{}, fmt.Errorf("sim: account %s has no callback token: no callback is served for it", acct.Name)
 	}
-	if !cfg.EncodingAESKey.Empty() && !plain {
-		c, err := wechat.NewCrypter(cfg.EncodingAESKey.Reveal(), cfg.AppID)
+	t := wechattest.FollowerConfig{URL: rawURL, Token: acct.Token.Reveal()}
+	if t.URL == "" {
+		_, port, err := net.SplitHostPort(listenAddr)
+		if err != nil || port == "" || port == "0" {
+			return wechattest.FollowerConfig{}, fmt.Errorf("sim: cannot derive the callback URL from LISTEN_ADDR %q; pass --url", listenAddr)
+		}
+		t.URL = "http://127.0.0.1:" + port + acct.CallbackPath
+	}
+	if !acct.EncodingAESKey.Empty() && !plain {
+		c, err := wechat.NewCrypter(acct.EncodingAESKey.Reveal(), acct.AppID)
 		if err != nil {
 			return wechattest.FollowerConfig{}, fmt.Errorf("sim: %w", err)
 		}

@@ -296,7 +296,7 @@ func TestSimTargetFromConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := TargetFrom(cfg, tt.url, tt.plain)
+			got, err := TargetFrom(cfg.ListenAddr, cfg.Accounts[0], tt.url, tt.plain)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("TargetFrom(%v) error = %v; want error %v", tt.vars, err, tt.wantErr)
 			}

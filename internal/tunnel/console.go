@@ -12,6 +12,7 @@ import (
 
 // Console holds what WeChat's console asks for besides the URL.
 type Console struct {
+	Account      string // the account's name; shown when there are several
 	CallbackPath string // WECHAT_CALLBACK_PATH, e.g. "/wechat"
 	Token        string // WECHAT_TOKEN, in clear: the developer types it in
 	AESKey       string // WECHAT_ENCODING_AES_KEY; "" means plaintext mode
@@ -88,22 +89,35 @@ func pad(s string, width int) string {
 // callback token), what to paste into WeChat's console. Without an
 // authtoken it prints Help instead and returns a nil listener: the server
 // goes on locally. Only the public URL is logged.
-func (o Opener) ForServer(ctx context.Context, authtoken string, local net.Addr, c Console, log *slog.Logger, out io.Writer) (net.Listener, string, error) {
+func (o Opener) ForServer(ctx context.Context, authtoken string, local net.Addr, cs []Console, log *slog.Logger, out io.Writer) (net.Listener, string, error) {
 	ln, url, err := o.Open(ctx, authtoken, log)
 	switch {
 	case errors.Is(err, ErrNoAuthtoken):
 		_, port, _ := net.SplitHostPort(local.String())
-		fmt.Fprint(out, Help(port, c))
+		for _, c := range cs {
+			fmt.Fprint(out, heading(c, len(cs))+Help(port, c))
+		}
 		return nil, "", nil
 	case err != nil:
 		return nil, "", err
 	}
 	log.Info("tunnel open", "url", url)
-	fmt.Fprint(out, ConsoleValues(url, c))
+	for _, c := range cs {
+		fmt.Fprint(out, heading(c, len(cs))+ConsoleValues(url, c))
+	}
 	return ln, url, nil
 }
 
-// ForServer is Opener{}.ForServer: an ngrok tunnel.
-func ForServer(ctx context.Context, authtoken string, local net.Addr, c Console, log *slog.Logger, out io.Writer) (net.Listener, string, error) {
-	return Opener{}.ForServer(ctx, authtoken, local, c, log, out)
+// heading names the account a block is for, when there are several.
+func heading(c Console, n int) string {
+	if n < 2 {
+		return ""
+	}
+	return "\n== account " + c.Account + " ==\n"
+}
+
+// ForServer is Opener{}.ForServer: an ngrok tunnel, with the console values
+// of each account with a callback (cs).
+func ForServer(ctx context.Context, authtoken string, local net.Addr, cs []Console, log *slog.Logger, out io.Writer) (net.Listener, string, error) {
+	return Opener{}.ForServer(ctx, authtoken, local, cs, log, out)
 }

@@ -257,13 +257,13 @@ func TestForServer(t *testing.T) {
 	ln, url, err := Opener{Dial: func(context.Context, string, *slog.Logger) (net.Listener, string, error) {
 		t.Fatal("dialed without an authtoken")
 		return nil, "", nil
-	}}.ForServer(t.Context(), "", local, c, log, &out)
+	}}.ForServer(t.Context(), "", local, []Console{c}, log, &out)
 	if ln != nil || url != "" || err != nil || !strings.Contains(out.String(), "8080") || !strings.Contains(out.String(), "consoletoken1") {
 		t.Errorf("ForServer without an authtoken = %v, %q, %v, printed %q; want nil and the help", ln, url, err, out.String())
 	}
 	f := &fakeTunnel{}
 	out.Reset()
-	ln, url, err = Opener{Dial: f.dial}.ForServer(t.Context(), testToken, local, c, log, &out)
+	ln, url, err = Opener{Dial: f.dial}.ForServer(t.Context(), testToken, local, []Console{c}, log, &out)
 	if err != nil || ln == nil || !strings.Contains(out.String(), url+"/wechat") {
 		t.Fatalf("ForServer = %v, %q, %v, printed %q; want a listener and the console values", ln, url, err, out.String())
 	}

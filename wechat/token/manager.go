@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"sync"
@@ -45,11 +46,16 @@ var errTokenChanged = errors.New("stored token changed while waiting for the loc
 
 // Config configures a Manager. Store and Fetcher are required.
 type Config struct {
-	Name             string        // "access_token" or "jsapi_ticket", for logs and errors
-	Store            Store         // where the token lives, usually from Open
-	Fetcher          Fetcher       // asks WeChat for a new token
-	Checker          Checker       // nil: a report of the current token always fetches
-	Margin           time.Duration // refresh this long before expiry; default 5m
+	Name    string        // "access_token" or "jsapi_ticket", for logs and errors
+	Store   Store         // where the token lives, usually from Open
+	Fetcher Fetcher       // asks WeChat for a new token
+	Checker Checker       // nil: a report of the current token always fetches
+	Margin  time.Duration // refresh this long before expiry; default 5m
+	// Spread widens Margin by a random amount below it, drawn once per
+	// Manager, so that the refreshes ahead of many accounts whose tokens
+	// were fetched together (a start-up, a Redis flush) spread over Spread
+	// instead of falling in one second. 0: none.
+	Spread           time.Duration
 	DailyLimit       int           // upstream fetches per day; warn at 80%; default 2000
 	FetchTimeout     time.Duration // bound on one shared fetch; default 30s
 	MinForceInterval time.Duration // minimum gap between ForceRefresh calls; default 30s
@@ -126,8 +132,8 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Fetcher == nil {
 		return nil, errors.New("token manager: Fetcher is required")
 	}
-	if cfg.Margin < 0 || cfg.FetchTimeout < 0 || cfg.MinForceInterval < 0 || cfg.DailyLimit < 0 || cfg.CheckMemo < 0 {
-		return nil, errors.New("token manager: Margin, DailyLimit, FetchTimeout, MinForceInterval and CheckMemo must not be negative")
+	if cfg.Margin < 0 || cfg.Spread < 0 || cfg.FetchTimeout < 0 || cfg.MinForceInterval < 0 || cfg.DailyLimit < 0 || cfg.CheckMemo < 0 {
+		return nil, errors.New("token manager: Margin, Spread, DailyLimit, FetchTimeout, MinForceInterval and CheckMemo must not be negative")
 	}
 	m := &Manager{
 		name:         cmp.Or(cfg.Name, "access_token"),
@@ -143,6 +149,9 @@ func NewManager(cfg Config) (*Manager, error) {
 		log:          cfg.Logger,
 		now:          cfg.Now,
 		zone:         shanghai(),
+	}
+	if cfg.Spread > 0 {
+		m.margin += rand.N(cfg.Spread)
 	}
 	if m.log == nil {
 		m.log = discard()

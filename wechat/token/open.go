@@ -79,8 +79,18 @@ type Options struct {
 	// name (e.g. "jsapi_ticket") uses dir(PATH)/<name>.json.
 	Name string
 	// AppID namespaces Redis keys, "{wxoa:APPID}:<name>", so accounts can
-	// share one Redis; the hash tag keeps a token's keys on one Cluster slot.
+	// share one Redis; the hash tag keeps a token's keys on one Cluster
+	// slot. Several accounts pass their identity (config.Account.Identity).
 	AppID string
+	// FileTag, if set, puts the token in a file of its own beside PATH:
+	// dir(PATH)/<stem of PATH>.<FileTag>.json for access_token, and
+	// dir(PATH)/<name>.<FileTag>.json for the others, so that accounts
+	// sharing TOKEN_STORE each keep their own file, lock and fetch counter.
+	// It must be a valid file name part (FileTagPattern).
+	FileTag string
+	// Hub, if set, watches the store together with every other store
+	// opened with it (see Hub); nil: the store watches by itself.
+	Hub *Hub
 	// Redis, if set, is the client to use (shared with other stores; the
 	// caller closes it). Nil: Open creates one from the spec and returns it
 	// as the io.Closer.
@@ -89,6 +99,27 @@ type Options struct {
 }
 
 var validName = regexp.MustCompile(`^[a-z0-9_]+$`)
+
+// FileTagPattern is what Options.FileTag may be: no path separator, no dot
+// at the start, nothing a shell or a file system would misread.
+var FileTagPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$`)
+
+// FilePath is the file a token of name is kept in for spec's PATH and tag
+// (see Options.FileTag).
+func FilePath(spec Spec, name, tag string) string {
+	dir, base := filepath.Dir(spec.Path), filepath.Base(spec.Path)
+	stem := name
+	if name == "access_token" {
+		stem = strings.TrimSuffix(base, ".json")
+		if tag == "" {
+			return spec.Path
+		}
+	}
+	if tag != "" {
+		stem += "." + tag
+	}
+	return filepath.Join(dir, stem+".json")
+}
 
 type nopCloser struct{}
 
@@ -113,14 +144,14 @@ func Open(spec Spec, o Options) (Store, io.Closer, error) {
 	case KindMemory:
 		return NewCachedStore(NewMemoryStore()), nopCloser{}, nil
 	case KindFile:
-		path := spec.Path
-		if o.Name != "access_token" {
-			path = filepath.Join(filepath.Dir(path), o.Name+".json")
+		if o.FileTag != "" && !FileTagPattern.MatchString(o.FileTag) {
+			return nil, nil, fmt.Errorf("token store: invalid file tag %q", o.FileTag)
 		}
-		s, err := NewFileStore(path, log)
+		s, err := NewFileStore(FilePath(spec, o.Name, o.FileTag), log)
 		if err != nil {
 			return nil, nil, err
 		}
+		s.(*fileStore).hub = o.Hub
 		return NewCachedStore(s), nopCloser{}, nil
 	case KindRedis:
 		if spec.Redis.IsZero() {
@@ -135,7 +166,11 @@ func Open(spec Spec, o Options) (Store, io.Closer, error) {
 					"redis", spec.Redis.String(), "err", err)
 			}
 		}
-		return NewCachedStore(NewRedisStore(c, RedisKey(o.AppID, o.Name), log)), closer, nil
+		rs := NewRedisStore(c, RedisKey(o.AppID, o.Name), log)
+		if o.Hub != nil && o.Hub.redis == c {
+			rs.(*redisStore).hub = o.Hub
+		}
+		return NewCachedStore(rs), closer, nil
 	}
 	return nil, nil, fmt.Errorf("token store: unknown kind %q", spec.Kind)
 }

@@ -35,6 +35,8 @@ type fileStore struct {
 	// mu serialises read-modify-write within the process and guards held.
 	mu   sync.Mutex
 	held bool
+
+	hub *Hub // nil: Watch polls by itself
 }
 
 // fileRecord is the on-disk form. Token.Value is tagged json:"-" so that it
@@ -284,35 +286,23 @@ func (s *fileStore) storeErr(ctx context.Context, op string, err error) error {
 	return &StoreError{Op: op, Err: fmt.Errorf("file: %w", err)}
 }
 
-// Watch stats the token file every DefaultFilePoll and reports a change of
-// its identity (the atomic rename makes a new inode), size or modification
-// time. A missing directory is reported to probe; a missing file is not (no
-// token yet).
+// Watch stats the token file every DefaultFilePoll (through the Hub, if
+// the store has one) and reports a change of its identity (the atomic
+// rename makes a new inode), size or modification time. A missing
+// directory is reported to probe; a missing file is not (no token yet).
 func (s *fileStore) Watch(ctx context.Context, changed func(), probe func(error)) {
+	if s.hub != nil {
+		s.hub.watchFile(ctx, s, changed, probe)
+		return
+	}
 	tick := time.NewTicker(DefaultFilePoll)
 	defer tick.Stop()
-	var last fs.FileInfo
-	known := false
+	var st fileState
 	for {
-		fi, err := os.Stat(s.path)
-		switch {
-		case err == nil:
-			probe(nil)
-			if known && (last == nil || !os.SameFile(last, fi) || !last.ModTime().Equal(fi.ModTime()) || last.Size() != fi.Size()) {
-				changed()
-			}
-			last, known = fi, true
-		case errors.Is(err, fs.ErrNotExist):
-			derr := s.dirPresent()
-			probe(derr)
-			if derr == nil {
-				if known && last != nil {
-					changed()
-				}
-				last, known = nil, true
-			}
-		default:
-			probe(err)
+		c, err := s.stat(&st)
+		probe(err)
+		if c {
+			changed()
 		}
 		select {
 		case <-ctx.Done():
@@ -320,4 +310,31 @@ func (s *fileStore) Watch(ctx context.Context, changed func(), probe func(error)
 		case <-tick.C:
 		}
 	}
+}
+
+// fileState is what the last stat of a token file saw.
+type fileState struct {
+	last  fs.FileInfo // nil: no file
+	known bool        // a stat has completed
+}
+
+// stat checks the token file once: changed reports a new identity, size or
+// modification time since the last call; err is what probe gets (a missing
+// directory, a failing stat; a missing file is no error).
+func (s *fileStore) stat(st *fileState) (changed bool, err error) {
+	fi, err := os.Stat(s.path)
+	switch {
+	case err == nil:
+		changed = st.known && (st.last == nil || !os.SameFile(st.last, fi) || !st.last.ModTime().Equal(fi.ModTime()) || st.last.Size() != fi.Size())
+		st.last, st.known = fi, true
+		return changed, nil
+	case errors.Is(err, fs.ErrNotExist):
+		if derr := s.dirPresent(); derr != nil {
+			return false, derr
+		}
+		changed = st.known && st.last != nil
+		st.last, st.known = nil, true
+		return changed, nil
+	}
+	return false, err
 }

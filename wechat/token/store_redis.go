@@ -37,6 +37,7 @@ type redisStore struct {
 	lockKey string
 	channel string
 	log     *slog.Logger
+	hub     *Hub // nil: Watch subscribes and polls by itself
 }
 
 var (
@@ -206,8 +207,13 @@ func (s *redisStore) CountFetch(ctx context.Context, day string) (int64, error) 
 
 // Watch follows key:changed, and polls the stored version (fetched_at)
 // every DefaultRedisPoll in case a message was lost while the subscription
-// was down. go-redis re-subscribes by itself after a reconnect.
+// was down; through the store's Hub, if it has one, which does both for
+// every token at once. go-redis re-subscribes by itself after a reconnect.
 func (s *redisStore) Watch(ctx context.Context, changed func(), probe func(error)) {
+	if s.hub != nil {
+		s.hub.watchRedis(ctx, s.key, s.channel, changed, probe)
+		return
+	}
 	ps := s.c.Subscribe(ctx, s.channel)
 	defer ps.Close()
 	msgs := ps.Channel()
