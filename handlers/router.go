@@ -73,12 +73,12 @@ type Deps struct {
 // routes built for them, in one step, with requests in flight finishing on
 // the set they started with.
 type Router struct {
-	d      Deps
-	lim    *authLimiter
-	admin  *admin.Admin
-	mu     sync.Mutex // serialises SetAccounts
-	cur    atomic.Pointer[routes]
-	warn   *rate.Sometimes
+	d     Deps
+	lim   *authLimiter
+	admin *admin.Admin
+	mu    sync.Mutex // serialises SetAccounts
+	cur   atomic.Pointer[routes]
+	warn  *rate.Sometimes
 }
 
 // fixedRoutes are the patterns of every route but the callbacks, whichever
