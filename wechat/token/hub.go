@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -262,21 +264,54 @@ func (h *Hub) watchFile(ctx context.Context, s *fileStore, changed func(), probe
 	h.mu.Unlock()
 }
 
-// pollFiles stats every watched token file each DefaultFilePoll.
+// pollFiles follows every watched token file. A store writes a token by
+// renaming a temporary file over it, which changes the modification time
+// of the directory, and every account's files share TOKEN_STORE's
+// directory: so each DefaultFilePoll it stats the directories, and the
+// files only in a directory that changed, or every fullScanEvery in case a
+// file changed in place or within the directory time's granularity. A
+// thousand accounts cost a few stats a second, not thousands.
 func (h *Hub) pollFiles() {
 	defer h.wg.Done()
 	tick := time.NewTicker(DefaultFilePoll)
 	defer tick.Stop()
+	dirs := map[string]*dirState{}
 	for {
 		h.mu.Lock()
-		batch := make(map[*watch]*fileStore, len(h.files))
+		byDir := make(map[string][]fileWatch, len(dirs))
 		for w, s := range h.files {
-			batch[w] = s
+			d := filepath.Dir(s.path)
+			byDir[d] = append(byDir[d], fileWatch{w, s})
 		}
 		h.mu.Unlock()
-		for w, s := range batch {
-			changed, err := s.stat(&w.fi)
-			w.post(changed, true, err)
+		now := time.Now()
+		for d, ws := range byDir {
+			st := dirs[d]
+			if st == nil {
+				st = &dirState{}
+				dirs[d] = st
+			}
+			fi, err := os.Stat(d)
+			full := st.fi == nil || now.Sub(st.scanned) >= fullScanEvery || err != nil ||
+				!os.SameFile(st.fi, fi) || !st.fi.ModTime().Equal(fi.ModTime())
+			st.fi = fi
+			for _, fw := range ws {
+				switch {
+				case full || !fw.w.fi.known:
+					changed, err := fw.s.stat(&fw.w.fi)
+					fw.w.post(changed, true, err)
+				default:
+					fw.w.post(false, true, nil)
+				}
+			}
+			if full {
+				st.scanned = now
+			}
+		}
+		for d := range dirs {
+			if _, ok := byDir[d]; !ok {
+				delete(dirs, d)
+			}
 		}
 		select {
 		case <-h.ctx.Done():
@@ -284,4 +319,19 @@ func (h *Hub) pollFiles() {
 		case <-tick.C:
 		}
 	}
+}
+
+// fullScanEvery is how often pollFiles stats every file whatever its
+// directory says.
+const fullScanEvery = 5 * time.Second
+
+type fileWatch struct {
+	w *watch
+	s *fileStore
+}
+
+// dirState is what pollFiles last saw of a directory.
+type dirState struct {
+	fi      os.FileInfo // nil: not seen, or missing
+	scanned time.Time   // the last full scan of its files
 }
