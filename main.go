@@ -67,7 +67,7 @@ func commands() []command {
 		{"menu", "push FILE | get | delete", "manage the custom menu; push validates locally first", menuHelp, menuCommand},
 		{"sim", "[--account NAME] [--url URL] [--script FILE] [--plain] [--openid ID] [--to ID]", "WeChat in a terminal: sign, send and decode messages", sim.Help, simCommand},
 		{"demo", "", "an offline tour: server, fake WeChat, menu, conversation", demo.Help, demoCommand},
-		{"fake", "[--addr HOST:PORT]", "run the fake WeChat API (wechattest) for trying token, menu and services offline", fakeHelp, fakeCommand},
+		{"fake", "[--addr HOST:PORT] [--app ID:SECRET]... [--wecom CORP:AGENT:SECRET]... [--write-env PATH]", "run the fake WeChat API (wechattest) for trying token, menu and services offline", fakeHelp, fakeCommand},
 		{"health", "", "exit 0 if the local server's /healthz answers 200 (for container health checks)", healthHelp, healthCommand},
 		{"version", "", "print the version and VCS revision", "", func(_ context.Context, e env, _ []string) error {
 			_, err := fmt.Fprintln(e.stdout, "wxoa", banner.BuildVersion())

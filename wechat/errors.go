@@ -9,37 +9,68 @@ import (
 )
 
 // Sentinels that callers branch on with errors.Is. An *APIError matches the
-// sentinel its errcode belongs to.
+// sentinel its errcode belongs to on its Platform: the same number means
+// different things on WeChat and on WeCom (see Platform).
 var (
 	// ErrTokenInvalid: the access_token used was invalid, expired or not the
-	// latest (40001, 40014, 42001). The fix is a compare-and-refresh.
+	// latest (WeChat: 40001, 40014, 42001; WeCom: 40014, 42001). The fix is
+	// a compare-and-refresh.
 	ErrTokenInvalid = errors.New("wechat: access token invalid or expired")
-	// ErrBadCredentials: the appid or secret is wrong (40013, 40125, 41002, 41004).
+	// ErrBadCredentials: the appid or secret is wrong (WeChat: 40013, 40125,
+	// 41002, 41004; WeCom: 40001, 40013, 40091, 41002, 41004).
 	ErrBadCredentials = errors.New("wechat: appid or secret rejected")
-	// ErrIPNotWhitelisted: the caller's IP is not in the account's whitelist (40164).
+	// ErrIPNotWhitelisted: the caller's IP is not in the account's whitelist
+	// (WeChat: 40164; WeCom: 60020, the application's 企业可信IP).
 	ErrIPNotWhitelisted = errors.New("wechat: caller IP not whitelisted")
-	// ErrQuotaExceeded: the daily API quota is used up (45009).
+	// ErrQuotaExceeded: the API quota is used up (45009 on both: WeChat's
+	// daily quota, WeCom's call-frequency limit).
 	ErrQuotaExceeded = errors.New("wechat: daily API quota exceeded")
 	// ErrSystemBusy: WeChat asked to retry later (-1).
 	ErrSystemBusy = errors.New("wechat: system busy")
 )
 
-// APIError is a non-zero errcode answered by a WeChat API. Endpoint is the
-// path only (never the URL, whose query carries secrets and tokens).
+// Platform is the API an errcode comes from. Official Accounts and Mini
+// Programs share api.weixin.qq.com and one table of errcodes; WeCom
+// (企业微信, qyapi.weixin.qq.com) has its own, in which 40001 is a wrong
+// secret, not a stale token.
+type Platform uint8
+
+const (
+	// PlatformWeChat is api.weixin.qq.com: Official Accounts and Mini
+	// Programs. The zero value.
+	// https://developers.weixin.qq.com/doc/offiaccount/Getting_Started/Global_Return_Code.html
+	PlatformWeChat Platform = iota
+	// PlatformWeCom is qyapi.weixin.qq.com: a WeCom application.
+	// https://developer.work.weixin.qq.com/document/path/96213
+	PlatformWeCom
+)
+
+// String names the platform as errors and logs do: "wechat" or "wecom".
+func (p Platform) String() string {
+	if p == PlatformWeCom {
+		return "wecom"
+	}
+	return "wechat"
+}
+
+// APIError is a non-zero errcode answered by a WeChat or WeCom API. Endpoint
+// is the path only (never the URL, whose query carries secrets and tokens).
+// Platform says which table Code is read in; the zero value is WeChat's.
 type APIError struct {
 	Code     int
 	Msg      string
 	Endpoint string
+	Platform Platform
 }
 
 func (e *APIError) Error() string {
-	s := fmt.Sprintf("wechat %s: errcode %d", e.Endpoint, e.Code)
-	if m := CodeMeaning(e.Code); m != "" {
+	s := fmt.Sprintf("%s %s: errcode %d", e.Platform, e.Endpoint, e.Code)
+	if m := e.Platform.CodeMeaning(e.Code); m != "" {
 		s += " (" + m + ")"
 	}
-	if e.Code == 40164 {
+	if errors.Is(e, ErrIPNotWhitelisted) {
 		if ip := e.IP(); ip != "" {
-			s += ": add " + ip + " to the IP whitelist (公众号后台 → 设置与开发 → 基本配置 → IP白名单)"
+			s += ": add " + ip + " to " + whitelistPlace[e.Platform]
 		}
 	}
 	if e.Msg != "" {
@@ -48,76 +79,79 @@ func (e *APIError) Error() string {
 	return s
 }
 
-// Is maps errcodes onto the package's sentinels.
+// whitelistPlace is where an operator adds an address the platform refused.
+var whitelistPlace = map[Platform]string{
+	PlatformWeChat: "the IP whitelist (公众号后台 → 设置与开发 → 基本配置 → IP白名单)",
+	PlatformWeCom:  "the application's trusted IPs (管理后台 → 应用管理 → the application → 企业可信IP)",
+}
+
+// Is maps errcodes onto the package's sentinels, by the error's platform.
 func (e *APIError) Is(target error) bool {
-	switch target {
-	case ErrTokenInvalid:
-		return e.Code == 40001 || e.Code == 40014 || e.Code == 42001
-	case ErrBadCredentials:
-		return e.Code == 40013 || e.Code == 40125 || e.Code == 41002 || e.Code == 41004
-	case ErrIPNotWhitelisted:
-		return e.Code == 40164
-	case ErrQuotaExceeded:
-		return e.Code == 45009
-	case ErrSystemBusy:
-		return e.Code == -1
+	codes, ok := sentinelCodes[e.Platform][target]
+	if !ok {
+		return false
+	}
+	for _, c := range codes {
+		if c == e.Code {
+			return true
+		}
 	}
 	return false
 }
 
+// sentinelCodes lists, per platform, the errcodes each sentinel stands for.
+// WeCom: https://developer.work.weixin.qq.com/document/path/96213 (40001
+// 不合法的secret参数, 40014 不合法的access_token, 42001 access_token已过期,
+// 60020 访问ip不在白名单之中, 45009 接口调用超过限制).
+var sentinelCodes = map[Platform]map[error][]int{
+	PlatformWeChat: {
+		ErrTokenInvalid:     {40001, 40014, 42001},
+		ErrBadCredentials:   {40013, 40125, 41002, 41004},
+		ErrIPNotWhitelisted: {40164},
+		ErrQuotaExceeded:    {45009},
+		ErrSystemBusy:       {-1},
+	},
+	PlatformWeCom: {
+		ErrTokenInvalid:     {40014, 42001},
+		ErrBadCredentials:   {40001, 40013, 40091, 41002, 41004},
+		ErrIPNotWhitelisted: {60020},
+		ErrQuotaExceeded:    {45009},
+		ErrSystemBusy:       {-1},
+	},
+}
+
 var ipInMsg = regexp.MustCompile(`\b(\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:]+)\b`)
 
-// IP extracts the caller's address from a 40164 errmsg
-// ("invalid ip 1.2.3.4 ipv6 ::ffff:1.2.3.4, not in whitelist rid: ...").
+// IP extracts the caller's address from an IP-whitelist errmsg: WeChat's
+// "invalid ip 1.2.3.4 ipv6 ::ffff:1.2.3.4, not in whitelist rid: ..." or
+// WeCom's "not allow to access from your ip, hint: [...], from ip: 1.2.3.4, ...".
 func (e *APIError) IP() string {
 	return ipInMsg.FindString(e.Msg)
 }
 
-// codeMeanings are the errcodes an operator meets most, with what to do.
-// https://developers.weixin.qq.com/doc/offiaccount/Getting_Started/Global_Return_Code.html
-var codeMeanings = map[int]string{
-	-1:    "system busy, retry later",
-	40001: "access_token invalid or not the latest",
-	40002: "invalid grant_type",
-	40003: "invalid openid",
-	40013: "invalid appid: check WECHAT_APP_ID",
-	40014: "invalid access_token",
-	40016: "invalid number of buttons",
-	40017: "invalid button type",
-	40018: "invalid button name length",
-	40019: "invalid button key length",
-	40023: "invalid number of sub-buttons",
-	40024: "invalid sub-button type",
-	40025: "invalid sub-button name length",
-	40026: "invalid sub-button key length",
-	40027: "invalid sub-button url length",
-	40054: "invalid sub-button url domain",
-	40055: "invalid button url domain",
-	40125: "invalid appsecret: check WECHAT_APP_SECRET (reset it in the console if unsure)",
-	40164: "caller IP not in the whitelist",
-	40243: "AppSecret frozen",
-	41001: "access_token missing",
-	41002: "appid missing",
-	41004: "appsecret missing",
-	42001: "access_token expired",
-	43004: "recipient has not followed the account",
-	45009: "daily API quota exceeded: wait for the reset at midnight (UTC+8) or clear it in the console",
-	45011: "API called too often",
-	45015: "reply window closed: the user has not written in the last 48 hours",
-	45047: "too many customer-service messages without a user reply",
-	46003: "menu does not exist",
-	48001: "API not authorized for this account",
-	65400: "menu API unavailable: the account uses the personalised-menu mode",
-	89503: "the call needs an admin's confirmation",
-}
+// CodeMeaning returns what a WeChat errcode means and what to do about it,
+// or "". For a WeCom errcode use PlatformWeCom.CodeMeaning.
+func CodeMeaning(code int) string { return PlatformWeChat.CodeMeaning(code) }
 
-// CodeMeaning returns what an errcode means and what to do about it, or "".
-func CodeMeaning(code int) string { return codeMeanings[code] }
+// CodeMeaning returns what code means on platform p and what to do about
+// it, or "".
+func (p Platform) CodeMeaning(code int) string {
+	if p == PlatformWeCom {
+		return weComCodeMeanings[code]
+	}
+	return codeMeanings[code]
+}
 
 // CheckResponse returns an *APIError when body is a WeChat JSON answer with a
 // non-zero errcode, and nil otherwise (including for bodies that are not JSON
 // objects: the caller decodes those itself).
 func CheckResponse(endpoint string, body []byte) error {
+	return PlatformWeChat.CheckResponse(endpoint, body)
+}
+
+// CheckResponse is the package's CheckResponse for an answer of platform p:
+// the *APIError it returns reads its errcode in p's table.
+func (p Platform) CheckResponse(endpoint string, body []byte) error {
 	var r struct {
 		Code int    `json:"errcode"`
 		Msg  string `json:"errmsg"`
@@ -125,7 +159,7 @@ func CheckResponse(endpoint string, body []byte) error {
 	if json.Unmarshal(body, &r) != nil || r.Code == 0 {
 		return nil
 	}
-	return &APIError{Code: r.Code, Msg: r.Msg, Endpoint: endpoint}
+	return &APIError{Code: r.Code, Msg: r.Msg, Endpoint: endpoint, Platform: p}
 }
 
 // StripURL drops the *url.Error layers of err (and what wraps them): their

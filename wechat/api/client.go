@@ -1,6 +1,8 @@
-// Package api is the client for the WeChat Official Account HTTP API:
-// access_token (classic and stable), its upstream check, jsapi_ticket, and a
-// generic JSON call for everything else. Its Transport — also the one under
+// Package api is the client for the HTTP APIs of WeChat (Official Accounts
+// and Mini Programs) and WeCom (企业微信) applications: access_token
+// (classic, stable, WeCom's gettoken), its upstream check, jsapi_ticket,
+// late delivery of a reply (Deliver), and a generic JSON call for everything
+// else. One Client is one account: it carries that account's token only. Its Transport — also the one under
 // silenceper's SDK — carries the managed token, answers a rejected token with
 // one compare-and-refresh and one retry, and retries what WeChat says is
 // transient without sleeping past the caller's deadline. No secret or token
@@ -13,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,13 +34,30 @@ const (
 	ModeStable Mode = "stable"
 )
 
+// The public base URLs, the defaults a caller configures (WECHAT_API_BASE,
+// WECOM_API_BASE).
+const (
+	WeChatBaseURL = "https://api.weixin.qq.com"
+	WeComBaseURL  = "https://qyapi.weixin.qq.com"
+)
+
 // Config configures a Client. HTTP is required; zero values elsewhere take
 // the defaults documented on each field.
 type Config struct {
-	BaseURL   string // e.g. https://api.weixin.qq.com; a trailing slash is trimmed
-	AppID     string
+	BaseURL string // e.g. WeChatBaseURL or WeComBaseURL; a trailing slash is trimmed
+	// Platform is the API the account uses: the zero value is WeChat's
+	// (Official Accounts and Mini Programs); wechat.PlatformWeCom makes
+	// this a WeCom application's client, whose errcodes are read in
+	// WeCom's table.
+	Platform wechat.Platform
+	// AppID is the appid, or a WeCom application's corp id.
+	AppID string
+	// AppSecret is the app secret, or a WeCom application's secret (corpsecret).
 	AppSecret wechat.Secret
-	Mode      Mode // "" means ModeClassic
+	// AgentID is a WeCom application's agent id (digits): required for WeCom,
+	// which sends messages as it; empty otherwise.
+	AgentID string
+	Mode    Mode // "" means ModeClassic; WeCom has only classic
 
 	// HTTP sends every request: its Transport (nil: the default) carries
 	// the attempts and its Timeout bounds each one; the caller's context
@@ -69,8 +89,9 @@ type Client struct {
 	http *http.Client // over the Transport
 	// plain is http without Tokens and Refresher, for the calls that fetch
 	// and check the token they manage (see request.plain).
-	plain *http.Client
-	now   func() time.Time
+	plain   *http.Client
+	now     func() time.Time
+	agentID int64 // WeCom's, parsed from Config.AgentID
 }
 
 // New validates cfg and returns a Client.
@@ -98,6 +119,10 @@ func New(cfg Config) (*Client, error) {
 	default:
 		return nil, fmt.Errorf("wechat api: unknown mode %q (want %q or %q)", cfg.Mode, ModeClassic, ModeStable)
 	}
+	agentID, err := checkPlatform(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.MaxAttempts < 0 || cfg.Backoff < 0 || cfg.MaxBackoff < 0 {
 		return nil, errors.New("wechat api: MaxAttempts, Backoff and MaxBackoff must not be negative")
 	}
@@ -105,7 +130,7 @@ func New(cfg Config) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Client{base: base, cfg: cfg, now: cfg.Now}
+	c := &Client{base: base, cfg: cfg, now: cfg.Now, agentID: agentID}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -115,7 +140,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	// Zero MaxAttempts, Backoff and MaxBackoff take the Transport's defaults.
 	t := &Transport{
-		Base: cfg.HTTP.Transport, APIBase: apiBase, Source: cfg.Tokens, Refresher: cfg.Refresher,
+		Base: cfg.HTTP.Transport, APIBase: apiBase, Platform: cfg.Platform, Source: cfg.Tokens, Refresher: cfg.Refresher,
 		AttemptTimeout: cfg.HTTP.Timeout, MaxAttempts: cfg.MaxAttempts, Backoff: cfg.Backoff,
 		MaxBackoff: cfg.MaxBackoff, Rand: cfg.Rand, Logger: log,
 	}
@@ -130,14 +155,39 @@ func New(cfg Config) (*Client, error) {
 // retries: hand it to silenceper's SDK so that its calls are made the same way.
 func (c *Client) HTTPClient() *http.Client { return c.http }
 
-// AppID returns the configured appid.
+// AppID returns the configured appid, or a WeCom application's corp id.
 func (c *Client) AppID() string { return c.cfg.AppID }
+
+// Platform returns the API the client calls.
+func (c *Client) Platform() wechat.Platform { return c.cfg.Platform }
 
 // BaseURL returns the base URL without a trailing slash.
 func (c *Client) BaseURL() string { return c.base }
 
 // Mode returns the access_token mode in use.
 func (c *Client) Mode() Mode { return c.cfg.Mode }
+
+// checkPlatform checks what cfg's platform requires and returns WeCom's
+// agent id as the number message/send takes.
+func checkPlatform(cfg *Config) (int64, error) {
+	switch cfg.Platform {
+	case wechat.PlatformWeChat:
+		if cfg.AgentID != "" {
+			return 0, errors.New("wechat api: an agent id is for WeCom applications only")
+		}
+		return 0, nil
+	case wechat.PlatformWeCom:
+		if cfg.Mode != ModeClassic {
+			return 0, fmt.Errorf("wecom api: mode %q: WeCom has only gettoken (classic)", cfg.Mode)
+		}
+		id, err := strconv.ParseInt(cfg.AgentID, 10, 64)
+		if err != nil || id < 0 || strings.TrimLeft(cfg.AgentID, "0123456789") != "" {
+			return 0, fmt.Errorf("wecom api: agent id %q: want the application's AgentId, digits", cfg.AgentID)
+		}
+		return id, nil
+	}
+	return 0, fmt.Errorf("wechat api: unknown platform %d", cfg.Platform)
+}
 
 // HTTPError is an answer with a non-2xx HTTP status. WeChat itself answers
 // 200 even for errors, so this comes from a gateway or a wrong base URL.

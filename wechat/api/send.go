@@ -67,7 +67,7 @@ func (c *Client) send(ctx context.Context, req request) ([]byte, error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, &HTTPError{Endpoint: req.path, StatusCode: resp.StatusCode}
 	}
-	if err := wechat.CheckResponse(req.path, body); err != nil {
+	if err := c.cfg.Platform.CheckResponse(req.path, body); err != nil {
 		return nil, err
 	}
 	return body, nil

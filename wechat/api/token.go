@@ -33,7 +33,12 @@ const maxExpiresIn = 366 * 24 * 3600
 // request so that it errs early.
 // https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_access_token.html
 // https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/getStableAccessToken.html
+//
+// A WeCom client fetches with fetchWeComToken instead (see there).
 func (c *Client) FetchAccessToken(ctx context.Context, force bool) (token.Token, error) {
+	if c.cfg.Platform == wechat.PlatformWeCom {
+		return c.fetchWeComToken(ctx)
+	}
 	if c.cfg.AppID == "" || c.cfg.AppSecret.Empty() {
 		return token.Token{}, errors.New("wechat api: appid and app secret are required to fetch an access_token")
 	}
@@ -98,11 +103,19 @@ func (c *Client) JSAPITicketFetcher() token.Fetcher {
 // calling get_api_domain_ip: it needs only the token, changes nothing and
 // answers a few hundred bytes. It returns nil when WeChat accepts the token
 // and an error matching wechat.ErrTokenInvalid when WeChat says it is
-// invalid, expired or no longer the latest (40001, 40014, 42001); other
-// errors (busy after the retries, HTTP, network) mean the token's state is
-// unknown. The client's Refresher is not asked: it would answer a rejection
-// by replacing the very token being checked.
+// invalid, expired or no longer the latest (40001, 40014, 42001; WeCom's
+// 40014, 42001); other errors (busy after the retries, HTTP, network) mean
+// the token's state is unknown. The client's Refresher is not asked: it
+// would answer a rejection by replacing the very token being checked.
+//
+// The same endpoint serves every kind of account. Official Accounts:
 // https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_the_WeChat_server_IP_address.html
+// Mini Programs: the endpoint's page lists 小程序 among the accounts that may
+// call it (适用范围), with the same access_token; no Mini Program API is
+// cheaper or freer of side effects:
+// https://developers.weixin.qq.com/doc/service/api/base/api_getapidomainip.html
+// WeCom has its own at the same path, which also answers errcode 0:
+// https://developer.work.weixin.qq.com/document/path/92520
 func (c *Client) CheckAccessToken(ctx context.Context, accessToken string) error {
 	req, err := newCallWith(http.MethodGet, pathAPIDomainIP, accessToken, nil)
 	if err != nil {

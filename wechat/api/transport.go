@@ -51,7 +51,8 @@ const (
 //     domain, a proxy, a local fake).
 //   - A request without ?access_token= gets one from Source, if set.
 //   - An answer saying the token it carried is invalid or expired
-//     (40001, 40014, 42001) is answered with Refresher's compare-and-refresh
+//     (wechat.ErrTokenInvalid on Platform: WeChat's 40001, 40014, 42001;
+//     WeCom's 40014, 42001, not its 40001, a wrong secret) is answered with Refresher's compare-and-refresh
 //     and one retry with the new token, never more.
 //   - Transient failures are retried with exponential backoff and full
 //     jitter, never sleeping past the request's deadline: errcode -1 always
@@ -64,6 +65,7 @@ const (
 type Transport struct {
 	Base           http.RoundTripper // nil: http.DefaultTransport
 	APIBase        *url.URL          // nil: no rewrite
+	Platform       wechat.Platform   // whose errcodes the answers carry; zero: WeChat's
 	Source         TokenSource       // nil: requests go out as they are
 	Refresher      Refresher         // nil: a rejected token is not refreshed
 	AttemptTimeout time.Duration     // 0: no per-attempt bound
@@ -198,7 +200,7 @@ func (t *Transport) attempt(req *http.Request) (*http.Response, answer, error) {
 	cancel()
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	var ae *wechat.APIError
-	if errors.As(wechat.CheckResponse(req.URL.Path, body), &ae) {
+	if errors.As(t.Platform.CheckResponse(req.URL.Path, body), &ae) {
 		a.errcode, a.rejected = ae.Code, errors.Is(ae, wechat.ErrTokenInvalid)
 	}
 	return resp, a, nil

@@ -7,17 +7,17 @@ import (
 	"net/http"
 )
 
-// readJSON reads a JSON request body, answering 47001 like WeChat when it is
-// not JSON.
-func readJSON(w http.ResponseWriter, r *http.Request) (json.RawMessage, bool) {
+// readJSON reads a JSON request body, answering 47001 like WeChat (or
+// WeCom) when it is not JSON.
+func readJSON(w http.ResponseWriter, r *http.Request, wecom bool) (json.RawMessage, bool) {
 	if r.Method != http.MethodPost {
-		writeErr(w, 43002, "require POST method")
+		writeErrOn(w, wecom, 43002, "require POST method")
 		return nil, false
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	var buf bytes.Buffer
 	if err != nil || json.Compact(&buf, body) != nil {
-		writeErr(w, 47001, "data format error")
+		writeErrOn(w, wecom, 47001, "data format error")
 		return nil, false
 	}
 	return json.RawMessage(buf.Bytes()), true
@@ -25,28 +25,21 @@ func readJSON(w http.ResponseWriter, r *http.Request) (json.RawMessage, bool) {
 
 // handleTicket implements GET /cgi-bin/ticket/getticket?type=jsapi.
 // https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/JS-SDK.html
-func (s *Server) handleTicket(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleTicket(w http.ResponseWriter, r *http.Request, a *App) {
 	if typ := r.URL.Query().Get("type"); typ != "jsapi" && typ != "wx_card" {
 		writeErr(w, 40097, "invalid args: type")
 		return
 	}
 	s.mu.Lock()
-	t := s.mint(ticket, s.opts.Now())
+	t := a.mint(ticket, s.opts.Now())
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"errcode": 0, "errmsg": "ok", "ticket": t, "expires_in": seconds(s.opts.ExpiresIn)})
 }
 
-// Ticket returns the jsapi_ticket minted last, or "".
-func (s *Server) Ticket() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.current[ticket]
-}
-
-// handleMenuCreate implements POST /cgi-bin/menu/create, storing the menu.
+// handleMenuCreate implements POST /cgi-bin/menu/create, storing the app's menu.
 // https://developers.weixin.qq.com/doc/offiaccount/Custom_Menus/Creating_Custom-Defined_Menu.html
-func (s *Server) handleMenuCreate(w http.ResponseWriter, r *http.Request) {
-	body, ok := readJSON(w, r)
+func (s *Server) handleMenuCreate(w http.ResponseWriter, r *http.Request, a *App) {
+	body, ok := readJSON(w, r, false)
 	if !ok {
 		return
 	}
@@ -58,16 +51,16 @@ func (s *Server) handleMenuCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.menu = body
+	a.menu = body
 	s.mu.Unlock()
 	writeErr(w, 0, "ok")
 }
 
 // handleMenuGet implements GET /cgi-bin/menu/get.
 // https://developers.weixin.qq.com/doc/offiaccount/Custom_Menus/Querying_Custom_Menus.html
-func (s *Server) handleMenuGet(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleMenuGet(w http.ResponseWriter, r *http.Request, a *App) {
 	s.mu.Lock()
-	menu := s.menu
+	menu := a.menu
 	s.mu.Unlock()
 	if menu == nil {
 		writeErr(w, 46003, "menu no exist")
@@ -78,32 +71,18 @@ func (s *Server) handleMenuGet(w http.ResponseWriter, r *http.Request) {
 
 // handleMenuDelete implements GET /cgi-bin/menu/delete.
 // https://developers.weixin.qq.com/doc/offiaccount/Custom_Menus/Deleting_Custom-Defined_Menu.html
-func (s *Server) handleMenuDelete(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleMenuDelete(w http.ResponseWriter, r *http.Request, a *App) {
 	s.mu.Lock()
-	s.menu = nil
+	a.menu = nil
 	s.mu.Unlock()
 	writeErr(w, 0, "ok")
 }
 
-// Menu returns the stored menu as created, or nil.
-func (s *Server) Menu() json.RawMessage {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Clone(s.menu)
-}
-
-// SetMenu stores a menu as if menu/create had been called (nil deletes it).
-func (s *Server) SetMenu(menu json.RawMessage) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.menu = bytes.Clone(menu)
-}
-
 // handleCustomSend implements POST /cgi-bin/message/custom/send, recording
-// each accepted message.
+// each accepted message for the token's app (and the server).
 // https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Service_Center_messages.html
-func (s *Server) handleCustomSend(w http.ResponseWriter, r *http.Request) {
-	body, ok := readJSON(w, r)
+func (s *Server) handleCustomSend(w http.ResponseWriter, r *http.Request, a *App) {
+	body, ok := readJSON(w, r, false)
 	if !ok {
 		return
 	}
@@ -120,8 +99,9 @@ func (s *Server) handleCustomSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	code, rejected := s.reject[m.ToUser]
+	code, rejected := a.reject[m.ToUser]
 	if !rejected {
+		a.messages = append(a.messages, body)
 		s.messages = append(s.messages, body)
 	}
 	s.mu.Unlock()
@@ -132,29 +112,6 @@ func (s *Server) handleCustomSend(w http.ResponseWriter, r *http.Request) {
 	writeErr(w, 0, "ok")
 }
 
-// CustomMessages returns the customer-service messages accepted so far, as sent.
-func (s *Server) CustomMessages() []json.RawMessage {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]json.RawMessage, len(s.messages))
-	for i, m := range s.messages {
-		out[i] = bytes.Clone(m)
-	}
-	return out
-}
-
-// RejectCustomFor makes custom/send answer code (e.g. 45015, the 48-hour
-// window being closed) for messages to openid. Code 0 stops rejecting.
-func (s *Server) RejectCustomFor(openid string, code int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if code == 0 {
-		delete(s.reject, openid)
-		return
-	}
-	s.reject[openid] = code
-}
-
 // Sample answers of the server-IP endpoints, in WeChat's mix of addresses
 // and ranges, so that callers parsing them meet both.
 var (
@@ -163,11 +120,17 @@ var (
 )
 
 // ipList implements GET /cgi-bin/get_api_domain_ip and GET
-// /cgi-bin/getcallbackip: an access_token check with no side effect, which
-// makes them the cheapest way to ask whether a token works.
+// /cgi-bin/getcallbackip, on WeChat and on WeCom: an access_token check
+// with no side effect, which makes them the cheapest way to ask whether a
+// token works. WeCom's answer carries errcode 0 besides the list.
 // https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_the_WeChat_server_IP_address.html
-func ipList(ips []string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+// https://developer.work.weixin.qq.com/document/path/92520
+func ipList(ips []string) func(http.ResponseWriter, *http.Request, *App) {
+	return func(w http.ResponseWriter, _ *http.Request, a *App) {
+		if a.wecom {
+			writeJSON(w, http.StatusOK, map[string]any{"ip_list": ips, "errcode": 0, "errmsg": "ok"})
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]any{"ip_list": ips})
 	}
 }

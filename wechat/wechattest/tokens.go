@@ -12,26 +12,27 @@ import (
 type family int
 
 const (
-	classic family = iota // /cgi-bin/token
+	classic family = iota // /cgi-bin/token, and WeCom's /cgi-bin/gettoken
 	stable                // /cgi-bin/stable_token, isolated from classic as in WeChat
 	ticket                // jsapi_ticket
 )
 
-// grant is one minted credential.
+// grant is one minted credential, of one app.
 type grant struct {
+	app       *App
 	family    family
 	expiresAt time.Time
 	retireAt  time.Time // zero: not replaced; else stops working at this time
 }
 
-// Codes a token check answers.
+// States of a token a call carries.
 const (
-	codeOK      = 0
-	codeInvalid = 40001
-	codeExpired = 42001
+	codeOK = iota
+	codeInvalid
+	codeExpired
 )
 
-// status reports how WeChat would answer a call carrying tok. s.mu must be held.
+// status reports how the API would take a call carrying tok. s.mu must be held.
 func (s *Server) status(tok string, now time.Time) int {
 	g, ok := s.tokens[tok]
 	if !ok {
@@ -46,57 +47,103 @@ func (s *Server) status(tok string, now time.Time) int {
 	return codeOK
 }
 
-// mint issues a new credential of family f and retires the previous one after
-// the overlap. s.mu must be held.
-func (s *Server) mint(f family, now time.Time) string {
+// errcodes answers a token's state with the codes of WeChat or of WeCom.
+// https://developers.weixin.qq.com/doc/offiaccount/Getting_Started/Global_Return_Code.html
+// https://developer.work.weixin.qq.com/document/path/96213
+func errcodes(state int, wecom bool) (int, string) {
+	switch {
+	case state == codeExpired:
+		return 42001, "access_token expired"
+	case wecom:
+		return 40014, "invalid access_token"
+	}
+	return 40001, "invalid credential, access_token is invalid or not latest"
+}
+
+// mint issues a new credential of family f for a. A WeChat access_token
+// retires the previous one of its family after the overlap. s.mu must be held.
+func (a *App) mint(f family, now time.Time) string {
+	s := a.s
 	b := make([]byte, 64)
 	_, _ = rand.Read(b)
 	prefix := "FAKE_"
-	if f == ticket {
+	switch {
+	case f == ticket:
 		prefix = "FAKETICKET_"
+	case a.wecom:
+		prefix = "FAKEWECOM_"
 	}
 	tok := prefix + hex.EncodeToString(b) // 133+ chars, like WeChat's 100+
-	if prev, ok := s.tokens[s.current[f]]; ok && f != ticket && prev.retireAt.IsZero() {
+	if prev, ok := s.tokens[a.current[f]]; ok && f != ticket && !a.wecom && prev.retireAt.IsZero() {
 		prev.retireAt = now.Add(s.opts.Overlap)
 	}
-	s.tokens[tok] = &grant{family: f, expiresAt: now.Add(s.opts.ExpiresIn)}
-	s.current[f] = tok
+	s.tokens[tok] = &grant{app: a, family: f, expiresAt: now.Add(s.opts.ExpiresIn)}
+	a.current[f] = tok
 	if f != ticket {
-		s.latest = tok
+		a.latest = tok
 	}
 	return tok
+}
+
+// usable reports whether a's current token of family f can be handed out
+// again (stable_token, WeCom's gettoken). s.mu must be held.
+func (a *App) usable(f family, now time.Time) bool {
+	cur := a.current[f]
+	return cur != "" && a.s.status(cur, now) == codeOK && a.s.tokens[cur].expiresAt.Sub(now) >= time.Second
 }
 
 // seconds renders a remaining lifetime as WeChat's expires_in.
 func seconds(d time.Duration) int64 { return max(1, int64(d/time.Second)) }
 
-// checkCredentials returns the errcode WeChat answers for these parameters.
-func (s *Server) checkCredentials(grantType, appID, secret string) (int, string) {
+// credentials finds the app of a token call and the errcode WeChat answers
+// for these parameters. The app is nil for an unknown appid. s.mu must be held.
+func (s *Server) credentials(grantType, appID, secret string) (*App, int, string) {
+	a := s.findApp(appID)
 	switch {
 	case grantType != "client_credential":
-		return 40002, "invalid grant_type"
+		return a, 40002, "invalid grant_type"
 	case appID == "":
-		return 41002, "appid missing"
+		return a, 41002, "appid missing"
 	case secret == "":
-		return 41004, "appsecret missing"
-	case appID != s.opts.AppID:
-		return 40013, "invalid appid"
-	case secret != s.opts.AppSecret:
-		return 40125, "invalid appsecret"
+		return a, 41004, "appsecret missing"
+	case a == nil:
+		return a, 40013, "invalid appid"
+	case secret != a.secret:
+		return a, 40125, "invalid appsecret"
 	}
-	return 0, ""
+	return a, 0, ""
+}
+
+// tokenCall attributes a token call and takes the app's injected failure:
+// it returns the app and true when the call may go on, having answered
+// otherwise.
+func (s *Server) tokenCall(w http.ResponseWriter, r *http.Request, path, grantType, appID, secret string) (*App, bool) {
+	s.mu.Lock()
+	a, code, msg := s.credentials(grantType, appID, secret)
+	f, fail := Failure{}, false
+	if a != nil {
+		f, fail = a.enter(path)
+	}
+	s.mu.Unlock()
+	switch {
+	case fail:
+		s.fail(w, r, f, false)
+	case code != 0:
+		writeErr(w, code, msg)
+	}
+	return a, !fail && code == 0
 }
 
 // handleToken implements GET /cgi-bin/token: every success mints a new token.
 // https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_access_token.html
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if code, msg := s.checkCredentials(q.Get("grant_type"), q.Get("appid"), q.Get("secret")); code != 0 {
-		writeErr(w, code, msg)
+	a, ok := s.tokenCall(w, r, pathToken, q.Get("grant_type"), q.Get("appid"), q.Get("secret"))
+	if !ok {
 		return
 	}
 	s.mu.Lock()
-	tok := s.mint(classic, s.opts.Now())
+	tok := a.mint(classic, s.opts.Now())
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "expires_in": seconds(s.opts.ExpiresIn)})
 }
@@ -129,19 +176,18 @@ func (s *Server) handleStableToken(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, 47001, "data format error")
 		return
 	}
-	if code, msg := s.checkCredentials(req.GrantType, req.AppID, req.Secret); code != 0 {
-		writeErr(w, code, msg)
+	a, ok := s.tokenCall(w, r, pathStableToken, req.GrantType, req.AppID, req.Secret)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.opts.Now()
-	cur := s.current[stable]
-	usable := cur != "" && s.status(cur, now) == codeOK && s.tokens[cur].expiresAt.Sub(now) >= time.Second
+	usable := a.usable(stable, now)
 	if req.ForceRefresh {
 		day := now.In(beijing).Format(time.DateOnly)
 		n, last := 0, time.Time{}
-		for _, t := range s.forced {
+		for _, t := range a.forced {
 			if t.In(beijing).Format(time.DateOnly) == day {
 				n++
 			}
@@ -151,100 +197,48 @@ func (s *Server) handleStableToken(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, 45009, "reach max api daily quota limit")
 			return
 		}
-		s.forced = append(s.forced, now)
+		a.forced = append(a.forced, now)
 		// WeChat ignores a force within 30 s of the last one.
 		usable = usable && !last.IsZero() && now.Sub(last) < forceRefreshGap
 	}
+	cur := a.current[stable]
 	if !usable {
-		cur = s.mint(stable, now)
+		cur = a.mint(stable, now)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": cur, "expires_in": seconds(s.tokens[cur].expiresAt.Sub(now))})
 }
 
-// protected checks ?access_token= the way every WeChat API does before
-// calling h.
-func (s *Server) protected(w http.ResponseWriter, r *http.Request, h http.HandlerFunc) {
-	tok := r.URL.Query().Get("access_token")
-	if tok == "" {
-		writeErr(w, 41001, "access_token missing")
-		return
-	}
-	s.mu.Lock()
-	code := s.status(tok, s.opts.Now())
-	if g, ok := s.tokens[tok]; ok && g.family == ticket {
-		code = codeInvalid
-	}
-	s.mu.Unlock()
-	switch code {
-	case codeInvalid:
-		writeErr(w, 40001, "invalid credential, access_token is invalid or not latest")
-	case codeExpired:
-		writeErr(w, 42001, "access_token expired")
-	default:
-		h(w, r)
-	}
-}
-
-// Valid reports whether tok (an access_token or a ticket) would be accepted now.
-func (s *Server) Valid(tok string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.status(tok, s.opts.Now()) == codeOK
-}
-
-// Current returns the access_token minted last (classic or stable), or "".
-func (s *Server) Current() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.latest
-}
-
-// Expire makes tok expired: calls carrying it get 42001.
-func (s *Server) Expire(tok string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if g, ok := s.tokens[tok]; ok {
-		g.expiresAt = s.opts.Now()
-	}
-}
-
-// Invalidate makes the given tokens invalid at once (40001), as a leaked
-// token being revoked would be. With no arguments it invalidates every
-// access_token minted so far.
-func (s *Server) Invalidate(toks ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.opts.Now()
-	if len(toks) == 0 {
-		for _, g := range s.tokens {
-			if g.family != ticket {
-				g.retireAt = now
-			}
+// protected checks ?access_token= the way every API of the host (WeChat's,
+// or with wecom WeCom's) does, then calls h with the token's app. A token
+// of the other host is unknown here, as on the real ones.
+func (s *Server) protected(path string, wecom bool, h func(http.ResponseWriter, *http.Request, *App)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok := r.URL.Query().Get("access_token")
+		if tok == "" {
+			writeErrOn(w, wecom, 41001, "access_token missing")
+			return
 		}
-		return
-	}
-	for _, tok := range toks {
-		if g, ok := s.tokens[tok]; ok {
-			g.retireAt = now
+		s.mu.Lock()
+		state := s.status(tok, s.opts.Now())
+		var a *App
+		if g, ok := s.tokens[tok]; ok && g.family != ticket && g.app.wecom == wecom {
+			a = g.app
+		} else {
+			state = codeInvalid
+		}
+		f, fail := Failure{}, false
+		if a != nil {
+			f, fail = a.enter(path)
+		}
+		s.mu.Unlock()
+		switch {
+		case fail:
+			s.fail(w, r, f, wecom)
+		case state != codeOK:
+			code, msg := errcodes(state, wecom)
+			writeErrOn(w, wecom, code, msg)
+		default:
+			h(w, r, a)
 		}
 	}
-}
-
-// FetchElsewhere simulates another system calling /cgi-bin/token with our
-// appid: it mints a new classic access_token and retires the previous
-// classic one at once rather than after the overlap, the harshest case, which
-// a token manager must recover from by refreshing. Stable tokens are
-// untouched, as in WeChat. It is not one of our calls: Calls and TokenCalls
-// do not change and injected failures do not apply. It returns the new
-// token, which Current then returns too.
-func (s *Server) FetchElsewhere() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.opts.Now()
-	prev, hadPrev := s.tokens[s.current[classic]]
-	tok := s.mint(classic, now)
-	if hadPrev && prev.retireAt.After(now) { // mint gave it the overlap
-		prev.retireAt = now
-	}
-	return tok
 }
