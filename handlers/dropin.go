@@ -204,7 +204,7 @@ func wechatError(c *gin.Context, code int) {
 func wecomError(c *gin.Context, code int) {
 	msg, ok := wecomErrmsg[code]
 	if !ok {
-		msg = wechat.CodeMeaning(code)
+		msg = wechat.PlatformWeCom.CodeMeaning(code)
 	}
 	c.JSON(http.StatusOK, gin.H{"errcode": code, "errmsg": msg})
 }

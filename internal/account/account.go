@@ -173,6 +173,9 @@ func newTokenPart(spec config.Account, sh Shared, log *slog.Logger) (*tokenPart,
 		BaseURL: spec.APIBase.String(), AppID: spec.AppID, AppSecret: spec.Secret,
 		Mode: spec.Mode, HTTP: httpc, Logger: log,
 	}
+	if spec.Kind == config.KindWeCom {
+		apiCfg.Platform, apiCfg.AgentID, apiCfg.Mode = wechat.PlatformWeCom, spec.AgentID, ""
+	}
 	plain, err := api.New(apiCfg)
 	if err != nil {
 		return nil, err
@@ -234,7 +237,9 @@ func (a *Account) callback(sh Shared, m *metrics.Account) (*handlers.Callback, e
 	ns := spec.Identity() + ":"
 	target := reply.Target{Namespace: ns}
 	if a.Calls != nil {
-		target.Deliverer = customSender{a.Calls}
+		// Late answers and a Mini Program's replies go out with the
+		// account's own client, and so with its token.
+		target.Deliverer = a.Calls
 	}
 	rc := reply.Config{
 		Rules: a.rules.engine, Forwarder: sh.Forwarder.For(target), Store: sh.Dedup, Namespace: ns,
@@ -264,19 +269,6 @@ func callbackMode(spec config.Account) string {
 		mode += " (JSON)"
 	}
 	return mode
-}
-
-// customSender sends a reply as a customer-service message with the
-// account's own client, and so with the account's token.
-// https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Service_Center_messages.html
-type customSender struct{ c *api.Client }
-
-func (s customSender) Deliver(ctx context.Context, openID string, r wechat.Reply) error {
-	b, err := wechat.CustomMessage(openID, r)
-	if err != nil {
-		return err
-	}
-	return s.c.Do(ctx, http.MethodPost, "/cgi-bin/message/custom/send", json.RawMessage(b), nil)
 }
 
 // rulesRef is an account's parsed rules and the digest of the file they
