@@ -15,8 +15,15 @@ import (
 // It is r's neutral form under the API's field names (music_url becomes
 // musicurl, pic_url picurl, ...). A news reply sends its first article
 // only: the API takes one external article. transfer_customer_service
-// exists only as a passive reply, so it is an error.
+// exists only as a passive reply, so it is an error. A Mini Program's link
+// and miniprogrampage replies exist only here (a link without title or
+// url, or a card without title, pagepath or thumb_media_id, is an error):
+//
+//	{"msgtype":"link","link":{"description":"...","thumb_url":"...","title":"...","url":"..."},"touser":"oUser"}
+//	{"msgtype":"miniprogrampage","miniprogrampage":{"pagepath":"pages/index/index","thumb_media_id":"...","title":"..."},"touser":"oUser"}
+//
 // https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Service_Center_messages.html
+// https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/kf-mgnt/kf-message/sendCustomMessage.html
 func CustomMessage(openID string, r Reply) ([]byte, error) {
 	if r == nil {
 		return nil, fmt.Errorf("%w: nil reply", ErrInvalidReply)
@@ -24,6 +31,11 @@ func CustomMessage(openID string, r Reply) ([]byte, error) {
 	d := r.Data()
 	if d.Type == "transfer_customer_service" {
 		return nil, fmt.Errorf("%w: a %s reply cannot be sent as a customer-service message", ErrInvalidReply, d.Type)
+	}
+	if c, ok := r.(interface{ checkCustom() error }); ok {
+		if err := c.checkCustom(); err != nil {
+			return nil, err
+		}
 	}
 	var body any = customFields(replyFields[:], d.Field)
 	if d.Type == "news" {

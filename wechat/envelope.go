@@ -21,6 +21,12 @@ func ParseEnvelope(body []byte) (Envelope, error) {
 	if err != nil {
 		return Envelope{}, err
 	}
+	return envelopeOf(nodes)
+}
+
+// envelopeOf reads the envelope from the scanned nodes of a body (XML or
+// JSON alike).
+func envelopeOf(nodes []node) (Envelope, error) {
 	var env Envelope
 	var to, enc int32
 	var ferr error

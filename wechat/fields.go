@@ -15,6 +15,7 @@ type fieldReader struct {
 	idx   [numFields]int32 // node of each known top-level field; 0 (the root) = absent
 	dup   uint64           // bit k set: field k appears more than once
 	err   *error
+	wecom bool // a WeCom push (see messageOf)
 }
 
 func (f *fieldReader) fail(err error) {

@@ -19,12 +19,16 @@ const (
 )
 
 // Header holds the fields every pushed message carries. ToUserName is the
-// account's original id (gh_...), FromUserName the sender's openid.
+// account's original id (gh_...), FromUserName the sender's openid; for
+// WeCom they are the corp id and the member's userid, and AgentID names the
+// application the push is for (set by ParseWeComMessage only, so that a
+// forward's JSON of any other push is as it was).
 type Header struct {
 	ToUserName   string
 	FromUserName string
 	CreateTime   int64
 	MsgType      MsgType
+	AgentID      string `json:",omitempty"`
 }
 
 // Head returns the header; embedding Header makes a type a Message.

@@ -38,6 +38,7 @@ const (
 	fScanCodeInfo
 	fSendPicsInfo
 	fSendLocationInfo
+	fAgentID
 	numFields
 )
 
@@ -46,6 +47,7 @@ var fieldTags = [numFields]string{
 	"PicUrl", "MediaId", "Format", "Recognition", "ThumbMediaId", "Location_X", "Location_Y",
 	"Scale", "Label", "Title", "Description", "Url", "EventKey", "Ticket", "Latitude",
 	"Longitude", "Precision", "MenuId", "Status", "ScanCodeInfo", "SendPicsInfo", "SendLocationInfo",
+	"AgentID",
 }
 
 func topField(name string) int {
@@ -110,6 +112,8 @@ func topField(name string) int {
 		return fSendPicsInfo
 	case "SendLocationInfo":
 		return fSendLocationInfo
+	case "AgentID":
+		return fAgentID
 	}
 	return -1
 }
@@ -128,8 +132,14 @@ func ParseMessage(body []byte) (Message, error) {
 	if err != nil {
 		return nil, err
 	}
+	return messageOf(nodes, false)
+}
+
+// messageOf builds the message the scanned nodes of a push describe (XML or
+// JSON alike). wecom reads WeCom's AgentID and its spelling of menu events.
+func messageOf(nodes []node, wecom bool) (Message, error) {
 	var ferr error
-	f := fieldReader{nodes: nodes, err: &ferr}
+	f := fieldReader{nodes: nodes, err: &ferr, wecom: wecom}
 	for i := 1; i < len(nodes); i++ {
 		if nodes[i].parent != 0 {
 			continue
@@ -149,6 +159,9 @@ func ParseMessage(body []byte) (Message, error) {
 		FromUserName: f.str(fFrom),
 		CreateTime:   f.int64(fCreateTime),
 		MsgType:      MsgType(f.str(fMsgType)),
+	}
+	if wecom {
+		h.AgentID = f.str(fAgentID)
 	}
 	for _, k := range [...]int{fTo, fFrom, fCreateTime, fMsgType} {
 		if f.idx[k] == 0 || nodes[f.idx[k]].val == "" {
@@ -191,6 +204,9 @@ func (f *fieldReader) build(h Header) Message {
 }
 
 func (f *fieldReader) buildEvent(e EventHeader) Message {
+	if f.wecom {
+		e.Event = weComEvent(e.Event)
+	}
 	switch e.Event {
 	case EventSubscribe:
 		return &Subscribe{EventHeader: e, EventKey: f.str(fEventKey), Ticket: f.str(fTicket)}

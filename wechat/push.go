@@ -57,7 +57,19 @@ func VerifyPush(token string, q PushQuery, now time.Time, maxSkew time.Duration)
 	if q.Signature == "" || q.Timestamp == "" || q.Nonce == "" {
 		return ErrMissingSignature
 	}
-	sent, err := strconv.ParseInt(q.Timestamp, 10, 64)
+	if err := checkTimestamp(q.Timestamp, now, maxSkew); err != nil {
+		return err
+	}
+	if !VerifySignature(token, q.Timestamp, q.Nonce, q.Signature) {
+		return ErrBadSignature
+	}
+	return nil
+}
+
+// checkTimestamp checks that timestamp is a number and, with maxSkew > 0,
+// within maxSkew of now.
+func checkTimestamp(timestamp string, now time.Time, maxSkew time.Duration) error {
+	sent, err := strconv.ParseInt(timestamp, 10, 64)
 	if err != nil {
 		return ErrBadTimestamp
 	}
@@ -65,9 +77,6 @@ func VerifyPush(token string, q PushQuery, now time.Time, maxSkew time.Duration)
 		if d := now.Sub(time.Unix(sent, 0)); d > maxSkew || d < -maxSkew {
 			return ErrClockSkew
 		}
-	}
-	if !VerifySignature(token, q.Timestamp, q.Nonce, q.Signature) {
-		return ErrBadSignature
 	}
 	return nil
 }
@@ -78,6 +87,11 @@ func VerifyPush(token string, q PushQuery, now time.Time, maxSkew time.Duration)
 // is checked before the body is decrypted. A plaintext body is returned as
 // is, with no work and no allocation.
 func OpenPush(token string, c *Crypter, q PushQuery, body []byte) ([]byte, error) {
+	return openPush(token, c, q, body, ParseEnvelope)
+}
+
+// openPush is OpenPush with the envelope read by parse (XML or JSON).
+func openPush(token string, c *Crypter, q PushQuery, body []byte, parse func([]byte) (Envelope, error)) ([]byte, error) {
 	if !q.Encrypted() {
 		if c != nil {
 			return nil, ErrPlaintextRefused
@@ -90,14 +104,20 @@ func OpenPush(token string, c *Crypter, q PushQuery, body []byte) ([]byte, error
 	if q.MsgSignature == "" {
 		return nil, ErrMissingMsgSignature
 	}
-	env, err := ParseEnvelope(body)
+	env, err := parse(body)
 	if err != nil {
 		return nil, err
 	}
-	if !VerifyMsgSignature(token, q.Timestamp, q.Nonce, env.Encrypt, q.MsgSignature) {
+	return openEnvelope(token, c, q, env.Encrypt)
+}
+
+// openEnvelope checks the msg_signature over the ciphertext, then
+// decrypts it.
+func openEnvelope(token string, c *Crypter, q PushQuery, encrypted string) ([]byte, error) {
+	if !VerifyMsgSignature(token, q.Timestamp, q.Nonce, encrypted, q.MsgSignature) {
 		return nil, ErrBadMsgSignature
 	}
-	plain, err := c.Decrypt(env.Encrypt)
+	plain, err := c.Decrypt(encrypted)
 	if err != nil {
 		return nil, &reasonError{ErrDecrypt, err}
 	}
@@ -111,6 +131,18 @@ func OpenPush(token string, c *Crypter, q PushQuery, body []byte) ([]byte, error
 // original id). WeChat also puts the sender's openid in the query; add it
 // if the receiver needs it.
 func SealPush(token string, c *Crypter, account string, plain []byte, timestamp, nonce string) (url.Values, []byte, error) {
+	return sealPush(token, c, plain, timestamp, nonce, func(enc string) []byte {
+		b := make([]byte, 0, len(enc)+len(account)+96)
+		b = append(b, "<xml>"...)
+		b = AppendCDATAElem(b, "ToUserName", account)
+		b = AppendCDATAElem(b, "Encrypt", enc)
+		return append(b, "</xml>"...)
+	})
+}
+
+// sealPush is SealPush with the envelope around the ciphertext built by
+// envelope (XML or JSON).
+func sealPush(token string, c *Crypter, plain []byte, timestamp, nonce string, envelope func(enc string) []byte) (url.Values, []byte, error) {
 	q := url.Values{
 		"signature": {Sign(token, timestamp, nonce)},
 		"timestamp": {timestamp},
@@ -125,9 +157,5 @@ func SealPush(token string, c *Crypter, account string, plain []byte, timestamp,
 	}
 	q.Set("encrypt_type", "aes")
 	q.Set("msg_signature", Sign(token, timestamp, nonce, enc))
-	b := make([]byte, 0, len(enc)+len(account)+96)
-	b = append(b, "<xml>"...)
-	b = AppendCDATAElem(b, "ToUserName", account)
-	b = AppendCDATAElem(b, "Encrypt", enc)
-	return q, append(b, "</xml>"...), nil
+	return q, envelope(enc), nil
 }

@@ -21,7 +21,9 @@ var ErrInvalidReply = errors.New("wechat: invalid reply")
 const maxArticles = 8
 
 // Reply is a passive reply: *TextReply, *ImageReply, *VoiceReply,
-// *VideoReply, *MusicReply, *NewsReply or *TransferCustomerServiceReply.
+// *VideoReply, *MusicReply, *NewsReply or *TransferCustomerServiceReply;
+// or a reply that only a customer-service message carries, *LinkReply or
+// *MiniProgramPageReply (MarshalReply refuses those).
 type Reply interface {
 	// Data returns the reply in neutral form; ReplyData.Reply is its
 	// inverse.

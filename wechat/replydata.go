@@ -15,6 +15,11 @@ import "fmt"
 //	{"type":"news","articles":[{"title":"...","description":"...","pic_url":"...","url":"..."}]}
 //	{"type":"transfer_customer_service","kf_account":"..."}   {"type":"success"}: no reply
 //
+// and, as customer-service messages only (see LinkReply):
+//
+//	{"type":"link","title":"...","description":"...","url":"...","thumb_url":"..."}
+//	{"type":"miniprogrampage","title":"...","pagepath":"...","thumb_media_id":"...","appid":"..."}
+//
 // Convert with Reply and, back, with Reply.Data.
 type ReplyData struct {
 	Type         string        `json:"type"`
@@ -26,6 +31,10 @@ type ReplyData struct {
 	HQMusicURL   string        `json:"hq_music_url,omitempty"`
 	ThumbMediaID string        `json:"thumb_media_id,omitempty"`
 	KfAccount    string        `json:"kf_account,omitempty"`
+	URL          string        `json:"url,omitempty"`
+	ThumbURL     string        `json:"thumb_url,omitempty"`
+	PagePath     string        `json:"pagepath,omitempty"`
+	AppID        string        `json:"appid,omitempty"`
 	Articles     []ArticleData `json:"articles,omitempty"`
 }
 
@@ -63,6 +72,10 @@ func (d ReplyData) Reply() (Reply, error) {
 		return n, nil
 	case "transfer_customer_service":
 		return &TransferCustomerServiceReply{KfAccount: d.KfAccount}, nil
+	case "link":
+		return &LinkReply{Title: d.Title, Description: d.Description, URL: d.URL, ThumbURL: d.ThumbURL}, nil
+	case "miniprogrampage":
+		return &MiniProgramPageReply{Title: d.Title, AppID: d.AppID, PagePath: d.PagePath, ThumbMediaID: d.ThumbMediaID}, nil
 	}
 	return nil, fmt.Errorf("%w: unknown reply type %q", ErrInvalidReply, d.Type)
 }
@@ -89,6 +102,14 @@ func (d *ReplyData) Field(key string) *string {
 		return &d.ThumbMediaID
 	case "kf_account":
 		return &d.KfAccount
+	case "url":
+		return &d.URL
+	case "thumb_url":
+		return &d.ThumbURL
+	case "pagepath":
+		return &d.PagePath
+	case "appid":
+		return &d.AppID
 	}
 	return nil
 }
@@ -127,6 +148,12 @@ var replyFields = [...][3]string{
 	{"hq_music_url", "HQMusicUrl", "hqmusicurl"},
 	{"thumb_media_id", "ThumbMediaId", "thumb_media_id"},
 	{"kf_account", "KfAccount", ""},
+	// No passive reply has these; the XML names are those of the
+	// messages a user sends (<Url> of a link, <PagePath> of a card).
+	{"url", "Url", "url"},
+	{"thumb_url", "ThumbUrl", "thumb_url"},
+	{"pagepath", "PagePath", "pagepath"},
+	{"appid", "AppId", "appid"},
 }
 
 // articleFields is replyFields for ArticleData.

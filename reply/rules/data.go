@@ -21,6 +21,7 @@ type Data struct {
 	Scene        string // QR-code scene of subscribe (without qrscene_) and SCAN
 	Recognition  string // voice messages, when speech recognition is on
 	Label        string // location messages and location_select events
+	AgentID      string // WeCom: the application the push is for
 	Match        []string
 	Rest         string // prefix rules: the text after the prefix, trimmed
 	Msg          wechat.Message
@@ -37,6 +38,7 @@ func dataOf(msg wechat.Message, d *Data) {
 		FromUserName: h.FromUserName,
 		CreateTime:   h.CreateTime,
 		MsgType:      string(h.MsgType),
+		AgentID:      h.AgentID,
 		Event:        string(wechat.EventOf(msg)),
 		EventKey:     wechat.EventKeyOf(msg),
 		Msg:          msg,

@@ -43,7 +43,7 @@ func Parse(filename string, data []byte) (*Engine, error) {
 	if !ok {
 		return nil, p.err()
 	}
-	e := &Engine{}
+	e := &Engine{file: filename}
 	if en := lookup(top, "rules"); en != nil {
 		e.rules = p.rules(en.v)
 	}

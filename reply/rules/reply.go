@@ -36,9 +36,16 @@ var replySpecs = map[string][]field{
 		{key: "hq_music_url", url: true}, {key: "thumb_media_id", required: true}},
 	"news":                      {{key: "articles", required: true}},
 	"transfer_customer_service": {{key: "kf_account"}},
+	// Customer-service messages only (a Mini Program's answers): see
+	// Engine.CheckReplies.
+	"link": {{key: "title", required: true}, {key: "description"}, {key: "url", required: true, url: true},
+		{key: "thumb_url", url: true}},
+	"miniprogrampage": {{key: "title", required: true}, {key: "pagepath", required: true},
+		{key: "thumb_media_id", required: true}, {key: "appid"}},
 }
 
-var replyTypes = []string{"text", "image", "voice", "video", "music", "news", "transfer_customer_service", "success"}
+var replyTypes = []string{"text", "image", "voice", "video", "music", "news", "transfer_customer_service",
+	"link", "miniprogrampage", "success"}
 
 var articleFields = []field{{key: "title", required: true}, {key: "description"}, {key: "pic_url", url: true}, {key: "url", required: true, url: true}}
 
@@ -60,6 +67,7 @@ var replyKeys = func() []string {
 // (absent ones render as "").
 type reply struct {
 	typ      string // a key of replySpecs
+	line     int    // of its type, for Engine.CheckReplies
 	spec     []field
 	fields   []text
 	articles [][]text // news: title, description, pic_url, url
@@ -67,7 +75,7 @@ type reply struct {
 
 func (p *parser) reply(en *entry, forMessage bool) *reply {
 	if en.v.Kind == yaml.ScalarNode && strings.TrimSpace(en.v.Value) == "success" {
-		return &reply{typ: "success"}
+		return &reply{typ: "success", line: en.v.Line}
 	}
 	if en.v.Kind == yaml.ScalarNode {
 		p.errorf(en.v, "reply: want success or a mapping like {type: text, content: \"...\"}, got %s", kindName(en.v))
@@ -92,7 +100,7 @@ func (p *parser) reply(en *entry, forMessage bool) *reply {
 		p.errorf(t.v, "reply: unknown type %q (want one of %s)", name, strings.Join(replyTypes, ", "))
 		return nil
 	}
-	r := &reply{typ: typ, spec: spec}
+	r := &reply{typ: typ, spec: spec, line: t.v.Line}
 	for _, e := range es {
 		if e.key != "type" && !slices.ContainsFunc(spec, func(f field) bool { return f.key == e.key }) {
 			p.errorf(e.k, "reply: type %s takes %s, not %s", name, fieldList(spec), e.key)

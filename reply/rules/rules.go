@@ -26,6 +26,7 @@ import (
 // Engine answers messages by the rules of one file. It is immutable and safe
 // for concurrent use.
 type Engine struct {
+	file  string // as given to Parse, for CheckReplies
 	rules []rule
 	def   *rule // nil: unmatched user messages get "success"
 }
@@ -77,6 +78,35 @@ func (e *Engine) ForwardsWithoutURL() []string {
 		names = append(names, "default")
 	}
 	return names
+}
+
+// CheckReplies reports every reply of the rules and the default whose type
+// accept refuses, as "file:line: ..." errors joined with errors.Join, each
+// an *Error. Which types a reply may have depends on the account, which a
+// rules file does not know: start-up passes, for instance,
+//
+//	func(t string) error { return wechat.CheckReplyType(wechat.MiniProgramCustomMessage, t) }
+//
+// so that an Official Account's rules cannot answer with a link card, nor a
+// Mini Program's with music. A forward's answers are not known before they
+// come.
+func (e *Engine) CheckReplies(accept func(typ string) error) error {
+	var errs []error
+	check := func(r *rule) {
+		if r == nil || r.act.reply == nil {
+			return
+		}
+		if err := accept(r.act.reply.typ); err != nil {
+			why := strings.TrimPrefix(err.Error(), wechat.ErrInvalidReply.Error()+": ")
+			errs = append(errs, &Error{File: e.file, Line: r.act.reply.line,
+				Msg: fmt.Sprintf("reply: type %s cannot be sent by this account: %s", r.act.reply.typ, why)})
+		}
+	}
+	for i := range e.rules {
+		check(&e.rules[i])
+	}
+	check(e.def)
+	return errors.Join(errs...)
 }
 
 // Match finds the rule for msg and renders its reply. An error means a

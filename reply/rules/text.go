@@ -40,6 +40,7 @@ const (
 	fRecognition
 	fLabel
 	fRest
+	fAgentID
 )
 
 // stringFields are the Data fields the fast path can splice in. A string
@@ -47,7 +48,7 @@ const (
 var stringFields = map[string]stringField{
 	"ToUserName": fToUserName, "FromUserName": fFromUserName, "MsgType": fMsgType,
 	"Content": fContent, "Event": fEvent, "EventKey": fEventKey, "Scene": fScene,
-	"Recognition": fRecognition, "Label": fLabel, "Rest": fRest,
+	"Recognition": fRecognition, "Label": fLabel, "Rest": fRest, "AgentID": fAgentID,
 }
 
 func (d *Data) field(f stringField) string {
@@ -72,6 +73,8 @@ func (d *Data) field(f stringField) string {
 		return d.Label
 	case fRest:
 		return d.Rest
+	case fAgentID:
+		return d.AgentID
 	}
 	return ""
 }
