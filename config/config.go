@@ -1,13 +1,12 @@
-// Package config turns a .env file plus the process environment into one
-// typed, validated Config. It reports every problem at once, one line per
-// variable, so an operator fixes a broken deployment in a single pass.
+// Package config turns a .env file plus the process environment, and the
+// accounts file they may name (ACCOUNTS_FILE), into one typed, validated
+// Config. It reports every problem at once, one line per variable or
+// FILE:LINE, so an operator fixes a broken deployment in a single pass.
 package config
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"os"
 	"slices"
@@ -33,6 +32,17 @@ const (
 // Print or log it as a *Config (String, LogValue): a dereferenced Config
 // would print FORWARD_URL with its query.
 type Config struct {
+	// Accounts are the accounts served, at least one: those of
+	// ACCOUNTS_FILE, or without it the one built from the single-account
+	// variables, named DefaultAccountName.
+	Accounts []Account
+	// AccountsFile is ACCOUNTS_FILE as given (relative to the working
+	// directory); "" in single-account mode.
+	AccountsFile string
+
+	// The single-account variables, set only without ACCOUNTS_FILE (and
+	// then also in Accounts[0]); zero with it.
+
 	AppID     string        // WECHAT_APP_ID; "" disables active calls
 	AppSecret wechat.Secret // WECHAT_APP_SECRET
 	// Token is the callback token used in the signature (WECHAT_TOKEN).
@@ -41,21 +51,26 @@ type Config struct {
 	// (WECHAT_ENCODING_AES_KEY); empty means plaintext mode only.
 	// Only its validity is checked here; wechat.NewCrypter decodes it.
 	EncodingAESKey wechat.Secret
+	CallbackPath   string   // WECHAT_CALLBACK_PATH, starts with "/"
+	RulesFile      string   // RULES_FILE; "" uses the embedded templates/rules.yaml
+	TokenMode      api.Mode // TOKEN_MODE
 
-	APIBase         *url.URL      // WECHAT_API_BASE, no trailing slash, no query
+	// APIBase (WECHAT_API_BASE) is the API base of the single account, and
+	// with ACCOUNTS_FILE the default of its Official Accounts and Mini
+	// Programs; WeComAPIBase (WECOM_API_BASE) that of its WeCom accounts.
+	// No trailing slash, no query.
+	APIBase         *url.URL
+	WeComAPIBase    *url.URL
 	ListenAddr      string        // LISTEN_ADDR, host:port
-	CallbackPath    string        // WECHAT_CALLBACK_PATH, starts with "/"
 	MaxClockSkew    time.Duration // WECHAT_MAX_CLOCK_SKEW; 0 turns the timestamp check off
-	RulesFile       string        // RULES_FILE; "" uses the embedded templates/rules.yaml
 	LogLevel        slog.Level    // LOG_LEVEL
 	LogFormat       LogFormat     // LOG_FORMAT
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 	HTTPTimeout     time.Duration // WECHAT_HTTP_TIMEOUT, per outbound call to WeChat
 
 	TokenStore         token.Spec    // TOKEN_STORE
-	TokenMode          api.Mode      // TOKEN_MODE
 	TokenRefreshMargin time.Duration // TOKEN_REFRESH_MARGIN, in (0, 1h)
-	TokenDailyLimit    int           // TOKEN_DAILY_LIMIT, > 0
+	TokenDailyLimit    int           // TOKEN_DAILY_LIMIT, > 0; with ACCOUNTS_FILE, the default daily_limit
 	// TokenAPIKey guards /api/token and /api/jssdk/config; empty means those
 	// endpoints are not served.
 	TokenAPIKey wechat.Secret
@@ -96,6 +111,9 @@ type Config struct {
 	// notes are warnings found while loading that the fields cannot
 	// reproduce, e.g. misspelled variables in .env.
 	notes []string
+	// accountVars are the ${VAR}s ACCOUNTS_FILE references: variables of
+	// the env file that are not misspelled ones of ours.
+	accountVars []string
 }
 
 // VarError is the problem with one variable. Load and FromMap return all of
@@ -108,51 +126,9 @@ type VarError struct {
 func (e *VarError) Error() string { return e.Var + ": " + e.Problem }
 
 // ActiveCalls reports whether the credentials for calling WeChat (menus,
-// customer-service messages, access tokens) are present.
+// customer-service messages, access tokens) are present in the
+// single-account variables; with ACCOUNTS_FILE, ask each Account.
 func (c *Config) ActiveCalls() bool { return c.AppID != "" && !c.AppSecret.Empty() }
-
-// Warnings returns non-fatal notes about the configuration, one line each,
-// meant to be logged at startup.
-func (c *Config) Warnings() []string {
-	var w []string
-	switch {
-	case c.AppID == "" && c.AppSecret.Empty():
-		w = append(w, "WECHAT_APP_ID/WECHAT_APP_SECRET empty: active calls (menus, customer-service, token) are disabled")
-	case c.AppSecret.Empty():
-		w = append(w, "WECHAT_APP_SECRET empty: active calls (menus, customer-service, token) are disabled")
-	case c.AppID == "":
-		w = append(w, "WECHAT_APP_ID empty: active calls (menus, customer-service, token) are disabled")
-	}
-	if n := len(c.TokenAPIKey.Reveal()); n > 0 && n < minAPIKeyLen {
-		w = append(w, fmt.Sprintf("TOKEN_API_KEY is %d characters: a short key is guessable; use at least %d (e.g. openssl rand -hex 24)", n, minAPIKeyLen))
-	}
-	if c.TokenAPIKey.Empty() {
-		w = append(w, "TOKEN_API_KEY is empty: /api/token and /api/jssdk/config are not served")
-	} else if !c.ActiveCalls() {
-		w = append(w, "TOKEN_API_KEY is set but WECHAT_APP_ID/WECHAT_APP_SECRET are not: /api/token cannot fetch a token")
-	}
-	if c.EncodingAESKey.Empty() {
-		w = append(w, "WECHAT_ENCODING_AES_KEY is empty: only plaintext-mode callbacks can be handled")
-	}
-	if c.MaxClockSkew == 0 {
-		w = append(w, "WECHAT_MAX_CLOCK_SKEW is 0: callback timestamps are not checked, replayed requests are accepted")
-	}
-	if c.TokenStore.Kind == token.KindMemory {
-		w = append(w, "TOKEN_STORE=memory: the access_token is lost on restart and not shared between processes; every fetch counts against the daily quota")
-	}
-	for _, p := range c.TrustedProxies {
-		if _, n, err := net.ParseCIDR(p); err == nil {
-			if ones, _ := n.Mask.Size(); ones == 0 {
-				w = append(w, "TRUSTED_PROXIES contains "+p+": every client can choose its address with X-Forwarded-For and so escape the limit on failed authentications")
-			}
-		}
-	}
-	if c.ForwardTimeout < c.ReplyDeadline {
-		w = append(w, fmt.Sprintf("FORWARD_TIMEOUT (%s) is shorter than REPLY_DEADLINE (%s): slow forwarded replies are dropped instead of delivered late",
-			c.ForwardTimeout, c.ReplyDeadline))
-	}
-	return append(w, c.notes...)
-}
 
 // Load reads an env file without touching the process environment, then
 // builds the Config. dotenvPath "" means ".env" in the working directory,
@@ -195,7 +171,7 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		return nil, err
 	}
 	cfg.EnvFile = read
-	cfg.notes = unknownKeys(dotenv, dotenvPath)
+	cfg.notes = unknownKeys(dotenv, dotenvPath, cfg.accountVars)
 	return cfg, nil
 }
 
@@ -212,23 +188,17 @@ func FromMap(m map[string]string) (*Config, error) {
 func build(lookup func(string) string) (*Config, error) {
 	l := &loader{lookup: lookup}
 	c := &Config{
-		AppID:          l.str(envAppID, ""),
-		AppSecret:      wechat.Secret(l.str(envAppSecret, "")),
-		Token:          l.callbackToken(envToken),
-		EncodingAESKey: l.aesKey(envEncodingAESKey, envAppID),
-		APIBase:        l.apiBase(envAPIBase, "https://api.weixin.qq.com"),
-		ListenAddr:     l.listenAddr(envListenAddr, ":8080"),
-		CallbackPath:   l.callbackPath(envCallbackPath, "/wechat"),
-		MaxClockSkew:   l.duration(envMaxClockSkew, "5m", atLeastZero),
-		RulesFile:      l.str(envRulesFile, ""),
-		LogLevel:       l.logLevel(envLogLevel, "info"),
-		LogFormat:      LogFormat(l.oneOf(envLogFormat, "text", string(LogText), string(LogJSON))),
-
+		AccountsFile:    l.str(envAccountsFile, ""),
+		APIBase:         l.apiBase(envAPIBase, "https://api.weixin.qq.com"),
+		WeComAPIBase:    l.apiBase(envWeComAPIBase, defaultWeComAPIBase),
+		ListenAddr:      l.listenAddr(envListenAddr, ":8080"),
+		MaxClockSkew:    l.duration(envMaxClockSkew, "5m", atLeastZero),
+		LogLevel:        l.logLevel(envLogLevel, "info"),
+		LogFormat:       LogFormat(l.oneOf(envLogFormat, "text", string(LogText), string(LogJSON))),
 		ShutdownTimeout: l.duration(envShutdownTimeout, "15s", positive),
 		HTTPTimeout:     l.duration(envHTTPTimeout, "10s", positive),
 
 		TokenStore:         l.store(envTokenStore, "file:data/access_token.json"),
-		TokenMode:          api.Mode(l.oneOf(envTokenMode, string(api.ModeClassic), string(api.ModeClassic), string(api.ModeStable))),
 		TokenRefreshMargin: l.duration(envTokenRefreshMargin, "5m", between(0, time.Hour)),
 		TokenDailyLimit:    l.positiveInt(envTokenDailyLimit, "2000"),
 		TokenAPIKey:        l.apiKey(envTokenAPIKey),
@@ -245,8 +215,13 @@ func build(lookup func(string) string) (*Config, error) {
 
 		AdminSecureCookie: l.boolean(envAdminSecureCookie, false),
 	}
-	if len(l.errs) > 0 {
-		return nil, errors.Join(l.errs...)
+	if c.AccountsFile == "" {
+		c.singleAccount(l)
+	} else {
+		c.Accounts, c.accountVars = l.accounts(c.AccountsFile, c.accountDefaults())
+	}
+	if err := l.err(); err != nil {
+		return nil, err
 	}
 	c.Accounts = []Account{c.singleAccount()}
 	return c, nil
@@ -263,9 +238,12 @@ func (c *Config) singleAccount() Account {
 
 // unknownKeys flags .env entries that look like ours but are not, so a typo
 // such as WECHAT_APPID does not silently fall back to a default.
-func unknownKeys(dotenv map[string]string, path string) []string {
+func unknownKeys(dotenv map[string]string, path string, referenced []string) []string {
 	known := make(map[string]bool, len(allVars))
 	for _, k := range allVars {
+		known[k] = true
+	}
+	for _, k := range referenced {
 		known[k] = true
 	}
 	var notes []string
@@ -281,7 +259,7 @@ func unknownKeys(dotenv map[string]string, path string) []string {
 }
 
 func hasOurPrefix(k string) bool {
-	for _, p := range []string{"WECHAT_", "TOKEN_", "LOG_", "REPLY_", "FORWARD_", "RULES_", "LISTEN_", "SHUTDOWN_", "TRUSTED_", "DEDUP_", "NGROK_", "ADMIN_"} {
+	for _, p := range []string{"WECHAT_", "TOKEN_", "LOG_", "REPLY_", "FORWARD_", "RULES_", "LISTEN_", "SHUTDOWN_", "TRUSTED_", "DEDUP_", "NGROK_", "ADMIN_", "ACCOUNTS_", "WECOM_"} {
 		if strings.HasPrefix(k, p) {
 			return true
 		}

@@ -120,6 +120,14 @@ func fields() map[string]func(c *Config) string {
 		envForwardURL:         func(c *Config) string { return fmt.Sprint(c.ForwardURL) },
 		envForwardTimeout:     func(c *Config) string { return c.ForwardTimeout.String() },
 		envTrustedProxies:     func(c *Config) string { return strings.Join(c.TrustedProxies, "|") },
+		envWeComAPIBase:       func(c *Config) string { return c.WeComAPIBase.String() },
+		envAccountsFile: func(c *Config) string {
+			names := make([]string, len(c.Accounts))
+			for i, a := range c.Accounts {
+				names[i] = a.Name
+			}
+			return c.AccountsFile + "|" + strings.Join(names, ",")
+		},
 	}
 }
 
@@ -174,6 +182,9 @@ func TestVariableValid(t *testing.T) {
 		{key: envForwardTimeout, value: "2m", want: "2m0s"},
 		{key: envTrustedProxies, value: "127.0.0.1", want: "127.0.0.1"},
 		{key: envTrustedProxies, value: " 10.0.0.0/8 , ::1,fd00::/8, ", want: "10.0.0.0/8|::1|fd00::/8"},
+		{key: envWeComAPIBase, value: "http://127.0.0.1:9999/", want: "http://127.0.0.1:9999"},
+		{key: envAccountsFile, value: "testdata/two.yaml", extra: []string{envToken, "", "OA_SECRET", "s1"},
+			want: "testdata/two.yaml|oa,mini"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
@@ -243,6 +254,8 @@ func TestVariableInvalid(t *testing.T) {
 		{key: envTrustedProxies, value: "proxy.local", want: `"proxy.local": want IP addresses or CIDRs`},
 		{key: envTrustedProxies, value: "10.0.0.1, 10.0.0.0/33, 300.1.1.1", want: `"10.0.0.0/33", "300.1.1.1": want`},
 		{key: envTrustedProxies, value: "::ffff:10.0.0.1", want: "IPv4 written as such"},
+		{key: envWeComAPIBase, value: "qyapi.weixin.qq.com", want: "absolute http(s) URL (e.g. https://qyapi.weixin.qq.com)"},
+		{key: envAccountsFile, value: "testdata/absent.yaml", extra: []string{envToken, ""}, want: "testdata/absent.yaml does not exist"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {

@@ -40,12 +40,14 @@ const (
 	envDedupCacheSize     = "DEDUP_CACHE_SIZE"
 	envNgrokAuthtoken     = "NGROK_AUTHTOKEN"
 	envAdminSecureCookie  = "ADMIN_SECURE_COOKIE"
+	envAccountsFile       = "ACCOUNTS_FILE"
+	envWeComAPIBase       = "WECOM_API_BASE"
 )
 
 // allVars lists every variable Config reads; never modified.
 var allVars = [...]string{
-	envAppID, envAppSecret, envToken, envEncodingAESKey, envAPIBase,
-	envListenAddr, envCallbackPath, envMaxClockSkew, envRulesFile,
+	envAccountsFile, envAppID, envAppSecret, envToken, envEncodingAESKey, envAPIBase,
+	envWeComAPIBase, envListenAddr, envCallbackPath, envMaxClockSkew, envRulesFile,
 	envLogLevel, envLogFormat, envShutdownTimeout, envHTTPTimeout,
 	envTokenStore, envTokenMode, envTokenRefreshMargin, envTokenDailyLimit,
 	envTokenAPIKey, envReplyDeadline, envForwardURL, envForwardTimeout,
@@ -187,19 +189,26 @@ func (l *loader) callbackPath(key, def string) string {
 // apiBase parses the WeChat API origin. Tests point it at a fake server; a
 // trailing slash is trimmed so callers can append "/cgi-bin/...".
 func (l *loader) apiBase(key, def string) *url.URL {
-	v := l.str(key, def)
+	u, problem := parseAPIBase(l.str(key, def), def)
+	if problem != "" {
+		l.fail(key, "%s", problem)
+	}
+	return u
+}
+
+// parseAPIBase is apiBase's check, shared with ACCOUNTS_FILE's api_base:
+// the URL, or what is wrong with v (echoed without query or password).
+func parseAPIBase(v, example string) (*url.URL, string) {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-		l.fail(key, "%q is not an absolute http(s) URL (e.g. https://api.weixin.qq.com)", echo(v))
-		return nil
+		return nil, fmt.Sprintf("%q is not an absolute http(s) URL (e.g. %s)", echo(v), example)
 	}
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		l.fail(key, "%q must not carry a query or fragment", echo(v)+"?...")
-		return nil
+		return nil, fmt.Sprintf("%q must not carry a query or fragment", echo(v)+"?...")
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = strings.TrimRight(u.RawPath, "/")
-	return u
+	return u, ""
 }
 
 // forwardURL never echoes the value: a forwarding endpoint often carries a
@@ -219,24 +228,6 @@ func (l *loader) forwardURL(key string) *url.URL {
 
 func (l *loader) apiKey(key string) wechat.Secret {
 	return wechat.Secret(l.str(key, ""))
-}
-
-// aesKey validates the safe-mode key, which only works together with the
-// appid: every decrypted message is checked against it.
-func (l *loader) aesKey(key, appIDKey string) wechat.Secret {
-	v := l.str(key, "")
-	if v == "" {
-		return ""
-	}
-	_, err := wechat.DecodeAESKey(v)
-	if err != nil {
-		l.fail(key, "must be the 43-character base64 EncodingAESKey from the admin console (got %d characters; value not shown)", len(v))
-		return ""
-	}
-	if l.str(appIDKey, "") == "" {
-		l.fail(key, "is set but %s is empty: compatible/safe mode checks the appid of every message", appIDKey)
-	}
-	return wechat.Secret(v)
 }
 
 // trustedProxies parses a comma-separated list of IPs and CIDRs in the form
@@ -285,26 +276,6 @@ func echo(v string) string {
 		v = v[:cut]
 	}
 	return redactUserinfo(v)
-}
-
-// callbackToken checks WECHAT_TOKEN against WeChat's own rule for the
-// console's Token field — 3 to 32 letters or digits — so a value the console
-// would refuse (or one with a stray quote or space) fails here, not as a
-// signature mismatch later. The value is never echoed: it signs callbacks.
-func (l *loader) callbackToken(key string) wechat.Secret {
-	v := l.required(key, "the Token set in the WeChat admin console, 3-32 letters or digits")
-	if v == "" {
-		return ""
-	}
-	ok := len(v) >= 3 && len(v) <= 32
-	for i := 0; ok && i < len(v); i++ {
-		c := v[i]
-		ok = c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-	}
-	if !ok {
-		l.fail(key, "must be 3-32 letters or digits, as WeChat's console requires (got %d characters; value not shown)", len(v))
-	}
-	return wechat.Secret(v)
 }
 
 // boolean reads true/false (also 1/0, yes/no, on/off).

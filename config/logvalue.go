@@ -7,15 +7,17 @@ import (
 	"strings"
 )
 
-// LogValue lists the effective settings for the startup log. Secrets show
-// only whether they are set, the Redis password is masked, and FORWARD_URL
-// loses its query, which often carries a key.
+// LogValue lists the effective settings for the startup log, the accounts
+// last. Secrets show only whether they are set, the Redis password is
+// masked, and FORWARD_URL loses its query, which often carries a key.
 func (c *Config) LogValue() slog.Value {
 	return slog.GroupValue(
+		slog.String("accounts_file", c.AccountsFile),
 		slog.String("app_id", c.AppID),
 		slog.Bool("app_secret_set", !c.AppSecret.Empty()),
 		slog.Bool("encoding_aes_key_set", !c.EncodingAESKey.Empty()),
 		slog.String("api_base", urlWithoutQuery(c.APIBase)),
+		slog.String("wecom_api_base", urlWithoutQuery(c.WeComAPIBase)),
 		slog.String("listen_addr", c.ListenAddr),
 		slog.String("callback_path", c.CallbackPath),
 		slog.String("max_clock_skew", c.MaxClockSkew.String()),
@@ -37,7 +39,38 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool("ngrok_authtoken_set", !c.NgrokAuthtoken.Empty()),
 		slog.Bool("admin_secure_cookie", c.AdminSecureCookie),
 		slog.String("trusted_proxies", strings.Join(c.TrustedProxies, ",")),
+		slog.Attr{Key: "accounts", Value: accountsLogValue(c.Accounts)},
 	)
+}
+
+// accountsLogValue is one group per account, keyed by its name.
+func accountsLogValue(accounts []Account) slog.Value {
+	groups := make([]slog.Attr, len(accounts))
+	for i := range accounts {
+		a := &accounts[i]
+		attrs := []slog.Attr{slog.String("kind", string(a.Kind))}
+		if a.Kind == KindWeCom {
+			attrs = append(attrs, slog.String("corp_id", a.AppID), slog.String("agent_id", a.AgentID),
+				slog.Bool("corp_secret_set", !a.Secret.Empty()))
+		} else {
+			attrs = append(attrs, slog.String("app_id", a.AppID), slog.Bool("app_secret_set", !a.Secret.Empty()),
+				slog.String("token_mode", string(a.Mode)))
+		}
+		attrs = append(attrs, slog.Bool("token_set", !a.Token.Empty()))
+		if a.Callback() {
+			attrs = append(attrs, slog.String("callback_path", a.CallbackPath),
+				slog.Bool("encoding_aes_key_set", !a.EncodingAESKey.Empty()), slog.String("rules_file", a.RulesFile))
+		}
+		if a.DataFormat != "" {
+			attrs = append(attrs, slog.String("data_format", string(a.DataFormat)))
+		}
+		attrs = append(attrs, slog.String("api_base", urlWithoutQuery(a.APIBase)), slog.Int("daily_limit", a.DailyLimit))
+		if a.Source != "" {
+			attrs = append(attrs, slog.String("source", a.Source))
+		}
+		groups[i] = slog.Attr{Key: a.Name, Value: slog.GroupValue(attrs...)}
+	}
+	return slog.GroupValue(groups...)
 }
 
 // String renders the same view as LogValue, so printing a *Config with

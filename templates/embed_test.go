@@ -5,7 +5,7 @@ import (
 	"io/fs"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // TestEmbedded: the binary carries every shipped default, and each parses
