@@ -87,13 +87,6 @@ func (a *Account) Identity() string {
 	return a.AppID
 }
 
-// ReloadAccounts returns the accounts a SIGHUP reload serves. Without
-// ACCOUNTS_FILE they are the ones loaded at start-up: the environment
-// cannot be read again.
-func (c *Config) ReloadAccounts(getenv func(string) string) ([]Account, error) {
-	return c.Accounts, nil
-}
-
 // ChooseAccount picks the account named by name or appID (an Official
 // Account's or Mini Program's), or the only one: the token API's rule, for
 // the command line (--account, --appid).

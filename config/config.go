@@ -98,12 +98,6 @@ type Config struct {
 	// listed can claim any client address.
 	TrustedProxies []string
 
-	// Accounts are the accounts served: the ACCOUNTS_FILE's, or the one of
-	// the single-account variables (named DefaultAccountName).
-	Accounts []Account
-	// AccountsFile is ACCOUNTS_FILE, "" without one.
-	AccountsFile string
-
 	// EnvFile is the env file Load read, "" for none: start-up names it,
 	// since a file read from an unexpected directory is a classic surprise.
 	EnvFile string
@@ -223,17 +217,7 @@ func build(lookup func(string) string) (*Config, error) {
 	if err := l.err(); err != nil {
 		return nil, err
 	}
-	c.Accounts = []Account{c.singleAccount()}
 	return c, nil
-}
-
-// singleAccount is the account of the single-account variables.
-func (c *Config) singleAccount() Account {
-	return Account{
-		Name: DefaultAccountName, Kind: KindOfficialAccount, AppID: c.AppID, Secret: c.AppSecret, Mode: c.TokenMode,
-		Token: c.Token, EncodingAESKey: c.EncodingAESKey, CallbackPath: c.CallbackPath, RulesFile: c.RulesFile,
-		APIBase: c.APIBase, DailyLimit: c.TokenDailyLimit,
-	}
 }
 
 // unknownKeys flags .env entries that look like ours but are not, so a typo

@@ -35,12 +35,17 @@ type callback struct {
 	account string
 	token   string
 	crypter *wechat.Crypter
-	skew    time.Duration
-	now     func() time.Time
-	answers Answerer
-	log     *slog.Logger
-	obs     CallbackObserver
-	traffic Traffic
+	wecom   bool // WeCom's protocol: always encrypted, msg_signature only
+	json    bool // a Mini Program's JSON pushes
+	// msgTypeTag tells compatible mode (plaintext fields beside the
+	// ciphertext) from safe mode, in the account's format.
+	msgTypeTag []byte
+	skew       time.Duration
+	now        func() time.Time
+	answers    Answerer
+	log        *slog.Logger
+	obs        CallbackObserver
+	traffic    Traffic
 	// warn paces the lines about refused pushes: WeChat's console never
 	// shows our answer, so the log must say why, but a flood of forged
 	// requests must not become a flood of lines. One for all accounts.
@@ -54,17 +59,24 @@ func (rt *Router) callback(a *Account) *callback {
 	if cb.Observer != nil {
 		obs = cb.Observer
 	}
+	tag := msgTypeXML
+	if cb.JSON {
+		tag = msgTypeJSON
+	}
 	return &callback{
-		account: a.Name,
-		token:   cb.Token.Reveal(),
-		crypter: cb.Crypter,
-		skew:    rt.d.MaxClockSkew,
-		now:     rt.d.Now,
-		answers: cb.Answerer,
-		log:     rt.d.Logger,
-		obs:     obs,
-		traffic: rt.d.Traffic,
-		warn:    rt.warn,
+		account:    a.Name,
+		token:      cb.Token.Reveal(),
+		crypter:    cb.Crypter,
+		wecom:      a.Kind == WeCom,
+		json:       cb.JSON,
+		msgTypeTag: tag,
+		skew:       rt.d.MaxClockSkew,
+		now:        rt.d.Now,
+		answers:    cb.Answerer,
+		log:        rt.d.Logger,
+		obs:        obs,
+		traffic:    rt.d.Traffic,
+		warn:       rt.warn,
 	}
 }
 
@@ -73,12 +85,24 @@ const (
 	contentText = "text/plain; charset=utf-8"
 )
 
-// verify answers WeChat's URL check when the callback is configured.
+// verify answers WeChat's URL check: the echostr itself once the
+// signature checks out; for WeCom, whose echostr is ciphertext under
+// msg_signature, its plaintext.
 // https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Access_Overview.html
+// https://developer.work.weixin.qq.com/document/path/90930
 func (h *callback) verify(c *gin.Context) {
 	q := wechat.ParsePushQuery(c.Request.URL.RawQuery)
 	if q.EchoStr == "" {
 		badRequest(c, "missing echostr")
+		return
+	}
+	if h.wecom {
+		echo, err := wechat.VerifyWeComURL(h.token, h.crypter, q, h.now(), h.skew)
+		if err != nil {
+			h.refuse(c, err)
+			return
+		}
+		c.Data(http.StatusOK, contentText, echo)
 		return
 	}
 	if err := wechat.VerifyPush(h.token, q, h.now(), h.skew); err != nil {
@@ -88,17 +112,25 @@ func (h *callback) verify(c *gin.Context) {
 	c.Data(http.StatusOK, contentText, []byte(q.EchoStr))
 }
 
-// receive handles a pushed message or event in plaintext, compatible or safe
-// mode and answers with a passive reply.
+// receive handles a pushed message or event — plaintext, compatible or safe
+// mode; XML, or JSON for a Mini Program that chose it; always encrypted for
+// WeCom — and answers with a passive reply (a Mini Program's Answerer
+// answers "success" and sends its reply itself).
 // https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_standard_messages.html
+// https://developers.weixin.qq.com/miniprogram/dev/framework/server-ability/message-push.html
+// https://developer.work.weixin.qq.com/document/path/90238
 func (h *callback) receive(c *gin.Context) {
 	start := time.Now()
 	var msg wechat.Message
 	defer func() { h.record(c, start, msg) }()
 	q := wechat.ParsePushQuery(c.Request.URL.RawQuery)
-	if err := wechat.VerifyPush(h.token, q, h.now(), h.skew); err != nil {
-		h.refuse(c, err)
-		return
+	// A WeCom push has no signature of its own: its msg_signature covers
+	// the body, which is read first.
+	if !h.wecom {
+		if err := wechat.VerifyPush(h.token, q, h.now(), h.skew); err != nil {
+			h.refuse(c, err)
+			return
+		}
 	}
 	buf := bodyPool.Get().(*bytes.Buffer)
 	defer bodyPool.Put(buf)
@@ -115,19 +147,19 @@ func (h *callback) receive(c *gin.Context) {
 		return
 	}
 	mode := metrics.ModePlain
-	if q.Encrypted() {
+	if q.Encrypted() || h.wecom {
 		// Compatible mode sends the plaintext fields beside the ciphertext.
 		mode = metrics.ModeSafe
-		if bytes.Contains(buf.Bytes(), msgTypeTag) {
+		if bytes.Contains(buf.Bytes(), h.msgTypeTag) {
 			mode = metrics.ModeCompat
 		}
 	}
-	body, err := wechat.OpenPush(h.token, h.crypter, q, buf.Bytes())
+	body, err := h.open(q, buf.Bytes())
 	if err != nil {
 		h.refuse(c, err)
 		return
 	}
-	if msg, err = wechat.ParseMessage(body); err != nil {
+	if msg, err = h.parse(body); err != nil {
 		h.rejected(c, metrics.RejectBadXML, http.StatusBadRequest, "malformed message: "+err.Error())
 		return
 	}
@@ -137,16 +169,38 @@ func (h *callback) receive(c *gin.Context) {
 		write(c, textHeader, reply)
 		return
 	}
-	if q.Encrypted() {
+	if q.Encrypted() || h.wecom {
 		sealed, err := h.crypter.SealReply(h.token, reply, strconv.FormatInt(h.now().Unix(), 10), q.Nonce)
 		if err != nil {
-			h.log.Error("seal reply", "err", err)
+			h.log.Error("seal reply", "account", h.account, "err", err)
 			write(c, textHeader, wechat.SuccessReply)
 			return
 		}
 		reply = sealed
 	}
 	write(c, xmlHeader, reply)
+}
+
+// open returns the plaintext message of a push in the account's protocol.
+func (h *callback) open(q wechat.PushQuery, body []byte) ([]byte, error) {
+	switch {
+	case h.wecom:
+		return wechat.OpenWeComPush(h.token, h.crypter, q, body, h.now(), h.skew)
+	case h.json:
+		return wechat.OpenJSONPush(h.token, h.crypter, q, body)
+	}
+	return wechat.OpenPush(h.token, h.crypter, q, body)
+}
+
+// parse reads the plaintext message in the account's format.
+func (h *callback) parse(body []byte) (wechat.Message, error) {
+	switch {
+	case h.wecom:
+		return wechat.ParseWeComMessage(body)
+	case h.json:
+		return wechat.ParseJSONMessage(body)
+	}
+	return wechat.ParseMessage(body)
 }
 
 // Shared, never modified: setting the header from these saves an
@@ -214,7 +268,10 @@ func (h *callback) record(c *gin.Context, start time.Time, msg wechat.Message) {
 	h.traffic.Record(e)
 }
 
-var msgTypeTag = []byte("<MsgType>")
+var (
+	msgTypeXML  = []byte("<MsgType>")
+	msgTypeJSON = []byte(`"MsgType"`)
+)
 
 func badRequest(c *gin.Context, reason string) {
 	c.String(http.StatusBadRequest, "%s\n", reason)

@@ -234,12 +234,21 @@ func (a *Account) callback(sh Shared, m *metrics.Account) (*handlers.Callback, e
 	if names := a.rules.engine.ForwardsWithoutURL(); len(names) > 0 && cfg.ForwardURL == nil {
 		return nil, fmt.Errorf("reply rules %q forward without a url: and FORWARD_URL is not set", names)
 	}
+	ch := channel(spec.Kind)
+	if err := a.rules.engine.CheckReplies(func(typ string) error { return checkReplyType(ch, typ) }); err != nil {
+		return nil, fmt.Errorf("reply rules for a %s:\n%w", spec.Kind, err)
+	}
 	ns := spec.Identity() + ":"
 	target := reply.Target{Namespace: ns}
 	if a.Calls != nil {
 		// Late answers and a Mini Program's replies go out with the
 		// account's own client, and so with its token.
 		target.Deliverer = a.Calls
+		if ch == wechat.MiniProgramCustomMessage {
+			// A forward endpoint may answer what a Mini Program cannot
+			// send; say so rather than have WeChat refuse it.
+			target.Deliverer = checkedDeliverer{a.Calls, ch}
+		}
 	}
 	rc := reply.Config{
 		Rules: a.rules.engine, Forwarder: sh.Forwarder.For(target), Store: sh.Dedup, Namespace: ns,
@@ -254,6 +263,47 @@ func (a *Account) callback(sh Shared, m *metrics.Account) (*handlers.Callback, e
 	}
 	return &handlers.Callback{Path: spec.CallbackPath, Token: spec.Token, Crypter: crypter,
 		JSON: spec.DataFormat == config.FormatJSON, Answerer: p, Observer: m}, nil
+}
+
+// channel is what carries an account's replies.
+func channel(k config.Kind) wechat.Channel {
+	switch k {
+	case config.KindWeCom:
+		return wechat.WeComPassiveReply
+	case config.KindMiniProgram:
+		return wechat.MiniProgramCustomMessage
+	}
+	return wechat.PassiveReply
+}
+
+// checkReplyType is wechat.CheckReplyType, with news accepted where
+// checkedDeliverer sends it as a link.
+func checkReplyType(ch wechat.Channel, typ string) error {
+	if ch == wechat.MiniProgramCustomMessage && typ == "news" {
+		return nil
+	}
+	return wechat.CheckReplyType(ch, typ)
+}
+
+// checkedDeliverer sends a Mini Program's replies: a news reply goes out as
+// the link card of its first article (a Mini Program's customer-service API
+// has no news, and a link is what a news article is), so one rules file —
+// the shipped one included — serves every kind; anything else its channel
+// cannot carry is refused before any call.
+type checkedDeliverer struct {
+	d  reply.Deliverer
+	ch wechat.Channel
+}
+
+func (c checkedDeliverer) Deliver(ctx context.Context, to string, r wechat.Reply) error {
+	if n, ok := r.(*wechat.NewsReply); ok && len(n.Articles) > 0 {
+		a := n.Articles[0]
+		r = &wechat.LinkReply{Title: a.Title, Description: a.Description, URL: a.URL, ThumbURL: a.PicURL}
+	}
+	if err := wechat.CheckReplyType(c.ch, r.Kind()); err != nil {
+		return err
+	}
+	return c.d.Deliver(ctx, to, r)
 }
 
 // callbackMode says how the account's pushes arrive, for the admin page.

@@ -35,6 +35,8 @@ const (
 	KindMusic    = "music"
 	KindNews     = "news"
 	KindTransfer = "transfer_customer_service"
+	KindLink     = "link"            // a Mini Program's customer-service message
+	KindMiniPage = "miniprogrampage" // ... and its Mini Program card
 	KindSuccess  = "success"
 )
 
@@ -54,7 +56,7 @@ var (
 	modeLabels   = [...]string{ModePlain, ModeCompat, ModeSafe, Other}
 	reasonLabels = [...]string{RejectBadSignature, RejectStaleTimestamp, RejectBadXML, RejectDecrypt,
 		RejectTooLarge, RejectPlaintextRefused, RejectNoKey, RejectMissingParams, Other}
-	kindLabels    = [...]string{KindText, KindImage, KindVoice, KindVideo, KindMusic, KindNews, KindTransfer, KindSuccess, Other}
+	kindLabels    = [...]string{KindText, KindImage, KindVoice, KindVideo, KindMusic, KindNews, KindTransfer, KindLink, KindMiniPage, KindSuccess, Other}
 	forwardLabels = [...]string{ForwardInTime, ForwardLate, ForwardDelivered, ForwardDeliveryFailed, ForwardFailed}
 
 	// typeLabels are WeChat's message types and, as "event:<Event>", the
