@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +25,13 @@ type FollowerConfig struct {
 	Token   string          // the callback token
 	Crypter *wechat.Crypter // nil: plaintext mode; else safe mode
 	OpenID  string          // the simulated user (FromUserName)
-	Account string          // the account's original id (ToUserName)
+	Account string          // the account's original id (ToUserName); a WeCom corp id
+	// JSON pushes as a Mini Program whose data format is JSON does.
+	JSON bool
+	// AgentID, if set, pushes as WeCom does to that application: always
+	// encrypted (Crypter is required, built with the corp id), with only a
+	// msg_signature, and the AgentID in the message.
+	AgentID string
 
 	// Client sends the pushes; HandlerClient serves them in-process.
 	// Default: a client with a 10 s timeout.
@@ -57,6 +64,9 @@ func NewFollower(cfg FollowerConfig) (*Follower, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("callback URL %q is not an absolute http(s) URL", cfg.URL)
+	}
+	if cfg.AgentID != "" && (cfg.Crypter == nil || cfg.JSON) {
+		return nil, errors.New("a WeCom follower needs a Crypter (WeCom always encrypts) and speaks XML")
 	}
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 10 * time.Second}
@@ -108,8 +118,50 @@ func (f *Follower) Send(ctx context.Context, m Message) (Result, error) {
 	// the same second would look like a retry: keep CreateTime increasing.
 	created := max(f.cfg.Now().Unix(), f.lastCreate+1)
 	f.lastCreate = created
-	f.last = m.XML(f.cfg.Account, f.cfg.OpenID, created, f.cfg.MsgID())
+	if f.cfg.AgentID != "" {
+		m.Fields = append(slices.Clone(m.Fields), [2]string{"AgentID", f.cfg.AgentID})
+	}
+	if f.cfg.JSON {
+		f.last = m.JSON(f.cfg.Account, f.cfg.OpenID, created, f.cfg.MsgID())
+	} else {
+		f.last = m.XML(f.cfg.Account, f.cfg.OpenID, created, f.cfg.MsgID())
+	}
 	return f.push(ctx, f.last)
+}
+
+// VerifyURL makes the URL check the console makes when the callback URL
+// is saved, with echo as the echostr (encrypted for WeCom), and returns
+// what the server echoed.
+func (f *Follower) VerifyURL(ctx context.Context, echo string) (string, error) {
+	ts, nonce := strconv.FormatInt(f.cfg.Now().Unix(), 10), f.cfg.Nonce()
+	var q url.Values
+	if f.cfg.AgentID != "" {
+		var err error
+		if q, err = wechat.SealWeComURLCheck(f.cfg.Token, f.cfg.Crypter, echo, ts, nonce); err != nil {
+			return "", err
+		}
+	} else {
+		q = url.Values{"signature": {wechat.Sign(f.cfg.Token, ts, nonce)}, "timestamp": {ts}, "nonce": {nonce}, "echostr": {echo}}
+	}
+	u := f.url
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := f.cfg.Client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("GET %s: %w", f.cfg.URL, wechat.StripURL(err))
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", &HTTPError{Status: resp.StatusCode, Body: strings.TrimSpace(string(b))}
+	}
+	return string(b), nil
 }
 
 // Retry sends the last message again with the same MsgId and CreateTime
@@ -125,11 +177,22 @@ func (f *Follower) Retry(ctx context.Context) (Result, error) {
 // https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Message_encryption_and_decryption_instructions.html
 func (f *Follower) push(ctx context.Context, plain []byte) (Result, error) {
 	ts := strconv.FormatInt(f.cfg.Now().Unix(), 10)
-	q, body, err := wechat.SealPush(f.cfg.Token, f.cfg.Crypter, f.cfg.Account, plain, ts, f.cfg.Nonce())
+	seal := wechat.SealPush
+	switch {
+	case f.cfg.AgentID != "":
+		seal = func(token string, c *wechat.Crypter, _ string, plain []byte, ts, nonce string) (url.Values, []byte, error) {
+			return wechat.SealWeComPush(token, c, f.cfg.AgentID, plain, ts, nonce)
+		}
+	case f.cfg.JSON:
+		seal = wechat.SealJSONPush
+	}
+	q, body, err := seal(f.cfg.Token, f.cfg.Crypter, f.cfg.Account, plain, ts, f.cfg.Nonce())
 	if err != nil {
 		return Result{}, err
 	}
-	q.Set("openid", f.cfg.OpenID)
+	if f.cfg.AgentID == "" {
+		q.Set("openid", f.cfg.OpenID)
+	}
 	u := f.url
 	u.RawQuery = q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
@@ -137,6 +200,9 @@ func (f *Follower) push(ctx context.Context, plain []byte) (Result, error) {
 		return Result{}, err
 	}
 	req.Header.Set("Content-Type", "text/xml")
+	if f.cfg.JSON {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("User-Agent", "Mozilla/4.0 (wxoa sim)")
 	start := time.Now()
 	resp, err := f.cfg.Client.Do(req)

@@ -1,6 +1,7 @@
 package wechattest
 
 import (
+	"encoding/json"
 	"strconv"
 
 	"wxoa/wechat"
@@ -60,6 +61,41 @@ func (m Message) XML(account, openID string, createTime, msgID int64) []byte {
 		b = appendElem(b, "MsgId", strconv.FormatInt(msgID, 10))
 	}
 	return append(b, "</xml>"...)
+}
+
+// JSON renders the push as a Mini Program whose data format is JSON gets
+// it: the same fields, numbers as JSON numbers.
+// https://developers.weixin.qq.com/miniprogram/dev/framework/server-ability/message-push.html
+func (m Message) JSON(account, openID string, createTime, msgID int64) []byte {
+	b := make([]byte, 0, 256)
+	b = append(b, '{')
+	field := func(k, v string, number bool) {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, k)
+		b = append(b, ':')
+		if number {
+			b = append(b, v...)
+		} else {
+			q, _ := json.Marshal(v)
+			b = append(b, q...)
+		}
+	}
+	field("ToUserName", account, false)
+	field("FromUserName", openID, false)
+	field("CreateTime", strconv.FormatInt(createTime, 10), true)
+	field("MsgType", m.MsgType, false)
+	if m.Event != "" {
+		field("Event", m.Event, false)
+	}
+	for _, f := range m.Fields {
+		field(f[0], f[1], isNumberField(f[0]))
+	}
+	if m.HasMsgID() {
+		field("MsgId", strconv.FormatInt(msgID, 10), true)
+	}
+	return append(b, '}')
 }
 
 // appendElem appends <tag>v</tag> for a number, which WeChat writes
