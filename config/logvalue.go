@@ -43,10 +43,16 @@ func (c *Config) LogValue() slog.Value {
 	)
 }
 
-// accountsLogValue is one group per account, keyed by its name.
+// maxAccountsLogged bounds the accounts listed in the start-up line: a
+// thousand accounts would make it hundreds of KiB, which log collectors
+// split or cut. The admin page and /healthz list them all.
+const maxAccountsLogged = 20
+
+// accountsLogValue is one group per account, keyed by its name, for the
+// first maxAccountsLogged, and how many more there are.
 func accountsLogValue(accounts []Account) slog.Value {
-	groups := make([]slog.Attr, len(accounts))
-	for i := range accounts {
+	groups := make([]slog.Attr, min(len(accounts), maxAccountsLogged), min(len(accounts), maxAccountsLogged)+1)
+	for i := range groups {
 		a := &accounts[i]
 		attrs := []slog.Attr{slog.String("kind", string(a.Kind))}
 		if a.Kind == KindWeCom {
@@ -69,6 +75,9 @@ func accountsLogValue(accounts []Account) slog.Value {
 			attrs = append(attrs, slog.String("source", a.Source))
 		}
 		groups[i] = slog.Attr{Key: a.Name, Value: slog.GroupValue(attrs...)}
+	}
+	if more := len(accounts) - len(groups); more > 0 {
+		groups = append(groups, slog.Int("more", more))
 	}
 	return slog.GroupValue(groups...)
 }

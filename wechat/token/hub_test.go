@@ -112,3 +112,37 @@ func TestHubIsShared(t *testing.T) {
 		t.Errorf("goroutines for 2×60 tokens = %d; want at most %d: one subscription and one poller per hub", got, most)
 	}
 }
+
+// Tokens fetched together (a start-up, a Redis flush) are refreshed ahead
+// of expiry spread over Spread, not all in the same second.
+func TestSpreadSpreadsRefreshes(t *testing.T) {
+	clock := wechattestClock()
+	var first, last time.Time
+	for i := range 200 {
+		f := newFakeFetcher(clock)
+		m := mustManager(t, Config{Store: NewMemoryStore(), Fetcher: f, Now: clock, Margin: 5 * time.Minute, Spread: 5 * time.Minute})
+		if _, err := m.Token(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		next := m.Stats().NextRefresh
+		if i == 0 || next.Before(first) {
+			first = next
+		}
+		if next.After(last) {
+			last = next
+		}
+		expires := m.Stats().Token.ExpiresAt
+		if d := expires.Sub(next); d < 5*time.Minute || d >= 10*time.Minute {
+			t.Fatalf("refresh %v before expiry; want within [margin, margin+spread)", d)
+		}
+	}
+	if spread := last.Sub(first); spread < 3*time.Minute {
+		t.Errorf("200 tokens fetched at one instant refresh within %v of each other; want spread over most of 5m", spread)
+	}
+}
+
+// wechattestClock is a frozen clock: every manager fetches at one instant.
+func wechattestClock() func() time.Time {
+	t0 := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	return func() time.Time { return t0 }
+}
