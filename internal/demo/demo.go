@@ -34,6 +34,12 @@ const (
 	demoAPIKey        = "demo-token-api-key-0000"
 	demoOpenID        = "oDemoUser0000000000000000001"
 	demoAccount       = "gh_demo00000001"
+	// The Mini Program beside the Official Account: its own appid, secret,
+	// callback token and data format.
+	demoMiniAppID  = "wxdemomini000001"
+	demoMiniSecret = "demominisecret"
+	demoMiniToken  = "demominitoken"
+	demoMiniUser   = "oDemoMiniUser00000000000001"
 	demoTeamDelay     = 1500 * time.Millisecond
 	demoReplyDeadline = "1s"
 	demoBound         = time.Minute // the whole tour, even if a step hangs
@@ -41,8 +47,11 @@ const (
 
 // Help is what `wxoa demo -h` prints.
 const Help = `The whole product offline, in this process: a fake WeChat API, a slow team
-endpoint and the real server on 127.0.0.1, walked through the token API, the
-menu, a safe-mode conversation and the 5-second rule. It reads no configuration.
+endpoint and the real server on 127.0.0.1 serving two accounts side by side
+(an Official Account, "shop", and a Mini Program, "miniapp", from an accounts
+file), walked through the token API, the menu, a safe-mode conversation, the
+5-second rule, a Mini Program's JSON push and the quota guard. It reads no
+configuration.
 `
 
 // Run runs `wxoa demo`: the offline tour. It starts a fake WeChat API, a
@@ -65,11 +74,12 @@ func Run(ctx context.Context, args []string, cli harness.CLI, stdout, stderr io.
 		title string
 		run   func(context.Context) error
 	}{
-		{"Your services get the access_token from wxoa (GET /api/token)", d.stepToken},
-		{"Push the menu (templates/menu.json) with `wxoa menu push`", d.stepMenu},
-		{"A conversation, sent the way WeChat sends it (safe mode: signed and AES-encrypted)", d.stepConversation},
+		{"Your services get each account's access_token from wxoa (GET /api/token?account=...)", d.stepToken},
+		{"Push the shop's menu (templates/menu.json) with `wxoa menu --account shop push`", d.stepMenu},
+		{"A conversation with the shop, sent the way WeChat sends it (safe mode: signed and AES-encrypted)", d.stepConversation},
 		{fmt.Sprintf("A rule that asks your team's endpoint, which takes %.1fs (REPLY_DEADLINE=%s)", demoTeamDelay.Seconds(), demoReplyDeadline), d.stepForward},
 		{"WeChat retries that message (same MsgId)", d.stepRetry},
+		{"The Mini Program gets a message (JSON): it takes no passive reply", d.stepMiniProgram},
 		{"A service reports a rejected token (POST /api/token/refresh)", d.stepRefresh},
 	}
 	for i, s := range steps {
@@ -88,10 +98,12 @@ func Run(ctx context.Context, args []string, cli harness.CLI, stdout, stderr io.
 	}
 	fmt.Fprintf(d.out, "\n✓ Tour complete in %.1fs; the server stopped cleanly.\n", time.Since(start).Seconds())
 	fmt.Fprint(d.out, `
-Next, with your own account:
+Next, without an account: README's "Try it without an account" (go run . fake).
+With your own account:
   cp .env.example .env      fill in WECHAT_TOKEN (and the rest, see README)
   go run . serve            the callback server and the token API
   go run . sim              talk to it as WeChat would, from another terminal
+Several accounts: templates/accounts.example.yaml and README's "Several accounts".
 `)
 	return nil
 }
@@ -106,10 +118,12 @@ type demoRig struct {
 	vars     map[string]string
 	base     string // the server, http://127.0.0.1:port
 	wx       *wechattest.Server
+	mini     *wechattest.App // the Mini Program's app at the fake
 	team     *httptest.Server
 	teamHits atomic.Int64
 	http     *http.Client
-	user     *wechattest.Follower
+	user     *wechattest.Follower // writes to the shop
+	miniUser *wechattest.Follower // writes to the Mini Program
 	srv      *harness.Server
 
 	firstToken string // from step 1, reported stale in step 6
@@ -122,6 +136,7 @@ func startDemo(ctx context.Context, cli harness.CLI, stdout, stderr io.Writer) (
 	}
 	d := &demoRig{out: stdout, stderr: stderr, cli: cli, dir: dir}
 	d.wx = wechattest.New(wechattest.Options{})
+	d.mini = d.wx.AddApp(demoMiniAppID, demoMiniSecret)
 	d.team = httptest.NewServer(http.HandlerFunc(d.answer))
 	ok := false
 	defer func() {
@@ -139,21 +154,39 @@ func startDemo(ctx context.Context, cli harness.CLI, stdout, stderr io.Writer) (
 	if err := writeDemoRules(rulesPath, d.team.URL+"/ask"); err != nil {
 		return nil, err
 	}
+	accountsPath := filepath.Join(dir, "accounts.yaml")
+	accounts := fmt.Sprintf(`accounts:
+  - name: shop
+    app_id: %s
+    app_secret: ${SHOP_SECRET}
+    token: %s
+    encoding_aes_key: %s
+    callback_path: /wechat
+    rules_file: %s
+  - name: miniapp
+    kind: mini_program
+    app_id: %s
+    app_secret: ${MINIAPP_SECRET}
+    token: %s
+    encoding_aes_key: %s
+    data_format: json
+`, d.wx.AppID(), demoToken, demoAESKey, rulesPath, demoMiniAppID, demoMiniToken, demoAESKey)
+	if err := os.WriteFile(accountsPath, []byte(accounts), 0o600); err != nil {
+		return nil, err
+	}
 	d.base = "http://" + addr
 	d.vars = map[string]string{
-		"ENV_FILE":                config.NoEnvFile, // a developer's .env must not interfere
-		"LISTEN_ADDR":             addr,
-		"WECHAT_TOKEN":            demoToken,
-		"WECHAT_APP_ID":           d.wx.AppID(),
-		"WECHAT_APP_SECRET":       d.wx.AppSecret(),
-		"WECHAT_ENCODING_AES_KEY": demoAESKey,
-		"WECHAT_API_BASE":         d.wx.URL,
-		"TOKEN_STORE":             "file:" + filepath.Join(dir, "access_token.json"),
-		"TOKEN_API_KEY":           demoAPIKey,
-		"REPLY_DEADLINE":          demoReplyDeadline,
-		"RULES_FILE":              rulesPath,
-		"SHUTDOWN_TIMEOUT":        "5s",
-		"LOG_LEVEL":               "warn",
+		"ENV_FILE":         config.NoEnvFile, // a developer's .env must not interfere
+		"LISTEN_ADDR":      addr,
+		"ACCOUNTS_FILE":    accountsPath,
+		"SHOP_SECRET":      d.wx.AppSecret(),
+		"MINIAPP_SECRET":   demoMiniSecret,
+		"WECHAT_API_BASE":  d.wx.URL,
+		"TOKEN_STORE":      "file:" + filepath.Join(dir, "access_token.json"),
+		"TOKEN_API_KEY":    demoAPIKey,
+		"REPLY_DEADLINE":   demoReplyDeadline,
+		"SHUTDOWN_TIMEOUT": "5s",
+		"LOG_LEVEL":        "warn",
 	}
 	crypter, err := wechat.NewCrypter(demoAESKey, d.wx.AppID())
 	if err != nil {
@@ -165,6 +198,14 @@ func startDemo(ctx context.Context, cli harness.CLI, stdout, stderr io.Writer) (
 	d.http = d.srv.Client
 	d.user, err = wechattest.NewFollower(wechattest.FollowerConfig{URL: d.base + "/wechat", Token: demoToken,
 		Crypter: crypter, OpenID: demoOpenID, Account: demoAccount, Client: d.http})
+	var miniCrypter *wechat.Crypter
+	if err == nil {
+		miniCrypter, err = wechat.NewCrypter(demoAESKey, demoMiniAppID)
+	}
+	if err == nil {
+		d.miniUser, err = wechattest.NewFollower(wechattest.FollowerConfig{URL: d.base + "/wechat/miniapp", Token: demoMiniToken,
+			Crypter: miniCrypter, JSON: true, OpenID: demoMiniUser, Account: "gh_demomini0001", Client: d.http})
+	}
 	if err != nil {
 		return nil, errors.Join(err, d.srv.Stop())
 	}
@@ -172,8 +213,10 @@ func startDemo(ctx context.Context, cli harness.CLI, stdout, stderr io.Writer) (
 	fmt.Fprintf(d.out, `wxoa demo: a tour of the server, offline. Everything runs in this process on 127.0.0.1:
   fake WeChat API   %s   (wechattest; counts every call)
   team endpoint     %s/ask   (answers after %.1fs)
-  wxoa server       %s   (safe mode; token store %s)
-`, d.wx.URL, d.team.URL, demoTeamDelay.Seconds(), d.base, d.vars["TOKEN_STORE"])
+  wxoa server       %s   (token store %s), two accounts from %s:
+    shop      Official Account, safe mode, callback /wechat
+    miniapp   Mini Program, JSON pushes in safe mode, callback /wechat/miniapp
+`, d.wx.URL, d.team.URL, demoTeamDelay.Seconds(), d.base, d.vars["TOKEN_STORE"], filepath.Base(accountsPath))
 	return d, nil
 }
 

@@ -88,23 +88,34 @@ func (d *demoRig) tokenAPI(ctx context.Context, method, path, body string) (toke
 
 func (d *demoRig) stepToken(ctx context.Context) error {
 	before := d.calls()
-	t, err := d.tokenAPI(ctx, http.MethodGet, "/api/token", "")
+	t, err := d.tokenAPI(ctx, http.MethodGet, "/api/token?account=shop", "")
 	if err != nil {
 		return err
 	}
 	d.firstToken = t.AccessToken
-	if err := d.expect(before, wxCalls{Token: 1}, fmt.Sprintf("a token, valid %ds: fetched from WeChat and kept in the store", t.ExpiresIn)); err != nil {
+	if err := d.expect(before, wxCalls{Token: 1}, fmt.Sprintf("shop: a token, valid %ds, fetched from WeChat and kept in the store", t.ExpiresIn)); err != nil {
 		return err
 	}
 	before = d.calls()
-	again, err := d.tokenAPI(ctx, http.MethodGet, "/api/token", "")
+	mini, err := d.tokenAPI(ctx, http.MethodGet, "/api/token?appid="+demoMiniAppID, "")
+	if err != nil {
+		return err
+	}
+	if mini.AccessToken == t.AccessToken {
+		return errors.New("the Mini Program got the shop's token")
+	}
+	if err := d.expect(before, wxCalls{Token: 1}, "miniapp (chosen by appid): its own token, with its own secret, store file and quota"); err != nil {
+		return err
+	}
+	before = d.calls()
+	again, err := d.tokenAPI(ctx, http.MethodGet, "/api/token?account=shop", "")
 	if err != nil {
 		return err
 	}
 	if again.AccessToken != t.AccessToken {
 		return errors.New("the second GET /api/token returned another token")
 	}
-	return d.expect(before, wxCalls{}, "asked again: the same token, from the store")
+	return d.expect(before, wxCalls{}, "shop asked again: the same token, from memory")
 }
 
 func (d *demoRig) stepMenu(ctx context.Context) error {
@@ -118,11 +129,11 @@ func (d *demoRig) stepMenu(ctx context.Context) error {
 	}
 	before := d.calls()
 	var out bytes.Buffer
-	if err := d.cli(ctx, []string{"wxoa", "menu", "push", path}, d.getenv, strings.NewReader(""), &out, d.stderr); err != nil {
+	if err := d.cli(ctx, []string{"wxoa", "menu", "--account", "shop", "push", path}, d.getenv, strings.NewReader(""), &out, d.stderr); err != nil {
 		return err
 	}
-	fmt.Fprintf(d.out, "   $ wxoa menu push %s\n     %s\n", src, sim.Indent(strings.TrimRight(out.String(), "\n"), "     "))
-	return d.expect(before, wxCalls{MenuCreate: 1}, "one menu/create; the command reused the server's token (same store)")
+	fmt.Fprintf(d.out, "   $ wxoa menu --account shop push %s\n     %s\n", src, sim.Indent(strings.TrimRight(out.String(), "\n"), "     "))
+	return d.expect(before, wxCalls{MenuCreate: 1}, "one menu/create; the command reused the shop's token (same store)")
 }
 
 // demoMenu returns the example menu shipped in the binary.
@@ -158,7 +169,7 @@ func (d *demoRig) stepConversation(ctx context.Context) error {
 
 func (d *demoRig) stepForward(ctx context.Context) error {
 	before := d.calls()
-	sent := len(d.wx.CustomMessages())
+	sent := len(d.wx.DefaultApp().Messages())
 	const question = "ask When do you open?"
 	fmt.Fprintf(d.out, "   > %s\n", question)
 	res, err := d.user.Send(ctx, wechattest.Text(question))
@@ -174,7 +185,7 @@ func (d *demoRig) stepForward(ctx context.Context) error {
 	}
 	fmt.Fprintf(d.out, "     WeChat got its answer in time; the team's answer will follow as a customer-service message\n")
 	start := time.Now()
-	msg, err := d.waitCustomMessage(ctx, sent)
+	msg, err := waitMessage(ctx, d.wx.DefaultApp(), sent)
 	if err != nil {
 		return err
 	}
@@ -189,25 +200,6 @@ func (d *demoRig) stepForward(ctx context.Context) error {
 	}
 	fmt.Fprintf(d.out, "   ← text (customer-service message, %.1fs later): %s\n", time.Since(start).Seconds(), m.Text.Content)
 	return d.expect(before, wxCalls{CustomSend: 1}, "the late answer was delivered once, with the server's token")
-}
-
-// waitCustomMessage polls the fake WeChat until a customer-service message
-// beyond the first n arrives, for 10 s at most.
-func (d *demoRig) waitCustomMessage(ctx context.Context, n int) (json.RawMessage, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	tick := time.NewTicker(25 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if msgs := d.wx.CustomMessages(); len(msgs) > n {
-			return msgs[n], nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, errors.New("no customer-service message arrived within 10s (see the server's log above)")
-		case <-tick.C:
-		}
-	}
 }
 
 func (d *demoRig) stepRetry(ctx context.Context) error {
@@ -234,8 +226,59 @@ func (d *demoRig) stepRetry(ctx context.Context) error {
 	return d.expect(before, wxCalls{}, fmt.Sprintf("after %.1fs: the team was not asked again, nothing was sent twice", wait.Seconds()))
 }
 
+// stepMiniProgram: a Mini Program's JSON push is acknowledged at once and
+// its reply goes out as a customer-service message with its own token.
+func (d *demoRig) stepMiniProgram(ctx context.Context) error {
+	before := d.calls()
+	sent := len(d.mini.Messages())
+	const text = "Hello from the Mini Program"
+	fmt.Fprintf(d.out, "   > %s   (POST /wechat/miniapp: JSON, AES-encrypted)\n", text)
+	res, err := d.miniUser.Send(ctx, wechattest.Text(text))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "   %s (at once)\n", sim.Show(res.Reply))
+	if res.Reply != nil {
+		return fmt.Errorf("want success (a Mini Program takes no passive reply), got %s", sim.ReplyText(res.Reply))
+	}
+	msg, err := waitMessage(ctx, d.mini, sent)
+	if err != nil {
+		return err
+	}
+	var m struct {
+		ToUser string `json:"touser"`
+		Text   struct {
+			Content string `json:"content"`
+		} `json:"text"`
+	}
+	if err := json.Unmarshal(msg, &m); err != nil || m.ToUser != demoMiniUser || m.Text.Content != text {
+		return fmt.Errorf("unexpected customer-service message %s", msg)
+	}
+	fmt.Fprintf(d.out, "   ← text (customer-service message, with miniapp's token): %s\n", m.Text.Content)
+	return d.expect(before, wxCalls{CustomSend: 1}, "the rule's reply went out once, as the Mini Program, not as the shop")
+}
+
+// waitMessage polls app until a customer-service message beyond the first n
+// arrives, for 10 s at most.
+func waitMessage(ctx context.Context, app *wechattest.App, n int) (json.RawMessage, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if msgs := app.Messages(); len(msgs) > n {
+			return msgs[n], nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, errors.New("no customer-service message arrived within 10s (see the server's log above)")
+		case <-tick.C:
+		}
+	}
+}
+
 func (d *demoRig) stepRefresh(ctx context.Context) error {
-	stale, err := json.Marshal(map[string]string{"stale_token": d.firstToken})
+	stale, err := json.Marshal(map[string]string{"account": "shop", "stale_token": d.firstToken})
 	if err != nil {
 		return err
 	}
@@ -263,7 +306,7 @@ func (d *demoRig) stepRefresh(ctx context.Context) error {
 	if err := d.expect(before, wxCalls{}, "a late report of that outdated token gets the new one, no fetch"); err != nil {
 		return err
 	}
-	current, err := json.Marshal(map[string]string{"stale_token": fresh.AccessToken})
+	current, err := json.Marshal(map[string]string{"account": "shop", "stale_token": fresh.AccessToken})
 	if err != nil {
 		return err
 	}
