@@ -22,9 +22,10 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("run(demo) = %v; want nil\nstdout:\n%s\nstderr:\n%s", err, out.String(), errOut.String())
 	}
 	for _, want := range []string{
-		"1. Your services get the access_token",
-		"(WeChat API: token ×1)",
-		"asked again: the same token, from the store  (WeChat API: no call)",
+		"1. Your services get each account's access_token",
+		"shop: a token, valid 7200s, fetched from WeChat and kept in the store  (WeChat API: token ×1)",
+		"miniapp (chosen by appid): its own token, with its own secret, store file and quota  (WeChat API: token ×1)",
+		"shop asked again: the same token, from memory  (WeChat API: no call)",
 		"(WeChat API: menu/create ×1)",
 		"← text: Hello from the demo",
 		"conversation: 4 steps passed",
@@ -33,6 +34,8 @@ func TestDemo(t *testing.T) {
 		"Team here! About “When do you open?”",
 		"(WeChat API: message/custom/send ×1)",
 		"the team was not asked again, nothing was sent twice  (WeChat API: no call)",
+		"← text (customer-service message, with miniapp's token): Hello from the Mini Program",
+		"the rule's reply went out once, as the Mini Program, not as the shop  (WeChat API: message/custom/send ×1)",
 		"WeChat confirms it rejects the reported token: one new token fetched  (WeChat API: token ×1, get_api_domain_ip ×1)",
 		"a report of a token WeChat still accepts: kept, nothing fetched",
 		"no fetch  (WeChat API: no call)",

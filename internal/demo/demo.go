@@ -29,17 +29,17 @@ import (
 
 // The demo's fixed, public values: nothing here is a secret.
 const (
-	demoToken         = "demotoken2026"
-	demoAESKey        = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG" // WeChat's documented sample key
-	demoAPIKey        = "demo-token-api-key-0000"
-	demoOpenID        = "oDemoUser0000000000000000001"
-	demoAccount       = "gh_demo00000001"
+	demoToken   = "demotoken2026"
+	demoAESKey  = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG" // WeChat's documented sample key
+	demoAPIKey  = "demo-token-api-key-0000"
+	demoOpenID  = "oDemoUser0000000000000000001"
+	demoAccount = "gh_demo00000001"
 	// The Mini Program beside the Official Account: its own appid, secret,
 	// callback token and data format.
-	demoMiniAppID  = "wxdemomini000001"
-	demoMiniSecret = "demominisecret"
-	demoMiniToken  = "demominitoken"
-	demoMiniUser   = "oDemoMiniUser00000000000001"
+	demoMiniAppID     = "wxdemomini000001"
+	demoMiniSecret    = "demominisecret"
+	demoMiniToken     = "demominitoken"
+	demoMiniUser      = "oDemoMiniUser00000000000001"
 	demoTeamDelay     = 1500 * time.Millisecond
 	demoReplyDeadline = "1s"
 	demoBound         = time.Minute // the whole tour, even if a step hangs
