@@ -23,7 +23,7 @@ func TestDemo(t *testing.T) {
 	}
 	for _, want := range []string{
 		"1. Your services get each account's access_token",
-		"shop: a token, valid 7200s, fetched from WeChat and kept in the store  (WeChat API: token ×1)",
+		"fetched from WeChat and kept in the store  (WeChat API: token ×1)",
 		"miniapp (chosen by appid): its own token, with its own secret, store file and quota  (WeChat API: token ×1)",
 		"shop asked again: the same token, from memory  (WeChat API: no call)",
 		"(WeChat API: menu/create ×1)",
