@@ -175,6 +175,9 @@ func TestUnitRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if got, _ := u.last("Service", "ExecReload"); got != "/bin/kill -HUP $MAINPID" {
+		t.Errorf("ExecReload = %q; want a SIGHUP, which reloads the accounts", got)
+	}
 	if got, _ := u.last("Service", "ExecStart"); got != "/usr/local/bin/wxoa serve" {
 		t.Errorf("ExecStart = %q; want the README's install path, %q", got, "/usr/local/bin/wxoa serve")
 	}
