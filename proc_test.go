@@ -47,6 +47,7 @@ func TestMain(m *testing.M) {
 // proc is `wxoa serve` in a process of its own.
 type proc struct {
 	name   string
+	vars   map[string]string // its environment, to start it again
 	base   string
 	client *http.Client
 	cmd    *exec.Cmd
@@ -79,7 +80,7 @@ func startBinary(t *testing.T, name, bin string, vars map[string]string) *proc {
 	for _, k := range keys {
 		cmd.Env = append(cmd.Env, k+"="+vars[k])
 	}
-	p := &proc{name: name, base: "http://" + vars["LISTEN_ADDR"], logs: &lockedBuffer{}, stdout: &lockedBuffer{}, cmd: cmd, done: make(chan error, 1),
+	p := &proc{name: name, vars: vars, base: "http://" + vars["LISTEN_ADDR"], logs: &lockedBuffer{}, stdout: &lockedBuffer{}, cmd: cmd, done: make(chan error, 1),
 		client: &http.Client{Transport: &http.Transport{}, Timeout: 15 * time.Second}}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.logs
 	if err := cmd.Start(); err != nil {

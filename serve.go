@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -18,10 +19,12 @@ import (
 	"wxoa/internal/banner"
 	"wxoa/internal/logsink"
 	"wxoa/internal/metrics"
+	"wxoa/internal/revoke"
 	"wxoa/internal/tunnel"
 	"wxoa/reply"
 	"wxoa/wechat/dedup"
 	"wxoa/wechat/redisurl"
+	"wxoa/wechat/token"
 )
 
 const serveHelp = `Runs every account's callback and, with TOKEN_API_KEY, the token API, the
@@ -182,7 +185,8 @@ func (a *app) server() (*server, error) {
 		Observer:       m,
 		Metrics:        m.Handler(),
 		Traffic:        &admin.Traffic{},
-		Admin:          &admin.Config{Store: cfg.TokenStore.String(), Logger: a.log, Secure: cfg.AdminSecureCookie},
+		Admin: &admin.Config{Store: cfg.TokenStore.String(), Logger: a.log, Secure: cfg.AdminSecureCookie,
+			Revocations: a.revocations()},
 	}
 	s := &server{forwarder: fwd}
 	sh := a.shared()
@@ -196,6 +200,24 @@ func (a *app) server() (*server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// revocations is where the admin page keeps sign-outs: where the fleet
+// shares the tokens (the token store's Redis, or a file beside its token
+// files), so a sign-out holds on every instance and after a restart; with
+// TOKEN_STORE=memory, this process (and a restart signs everyone out).
+func (a *app) revocations() admin.Revocations {
+	switch a.cfg.TokenStore.Kind {
+	case token.KindRedis:
+		return revoke.NewRedis(a.redis, "")
+	case token.KindFile:
+		f, err := revoke.NewFile(filepath.Join(filepath.Dir(a.cfg.TokenStore.Path), "admin_sessions.json"), nil)
+		if err == nil {
+			return f
+		}
+		a.log.Warn("admin sign-outs kept in memory: the token directory is not usable", "err", err)
+	}
+	return nil
 }
 
 // bannerInfo is what start-up prints about this server.

@@ -86,7 +86,7 @@ type Router struct {
 // the start, so a reload that adds a WeCom application counts its drop-in
 // by name.
 var fixedRoutes = [...]string{"/healthz", "/metrics", "/api/token", "/api/token/refresh", "/api/jssdk/config",
-	"/cgi-bin/token", "/cgi-bin/stable_token", "/cgi-bin/gettoken", "/admin", "/admin/login", "/admin/refresh", "/admin/logout"}
+	"/cgi-bin/token", "/cgi-bin/stable_token", "/cgi-bin/gettoken", "/admin", "/admin/login", "/admin/refresh", "/admin/logout", "/admin/logout-all"}
 
 // routes is one account set and the engine serving it.
 type routes struct {
@@ -243,7 +243,7 @@ func (rt *Router) mountAdmin(r *gin.Engine, obs gin.HandlerFunc) {
 	}
 	g := r.Group("/admin", obs, rt.lim.gate(refuseText))
 	g.GET("", h)
-	for _, p := range []string{"/login", "/refresh", "/logout"} {
+	for _, p := range []string{"/login", "/refresh", "/logout", "/logout-all"} {
 		g.POST(p, limitBody(4<<10), h)
 	}
 }

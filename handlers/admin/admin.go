@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"time"
 
+	"wxoa/internal/revoke"
 	"wxoa/templates"
 	"wxoa/wechat"
 	"wxoa/wechat/token"
@@ -69,6 +70,10 @@ type Config struct {
 	// accepts the others' sessions (behind a load balancer, across
 	// restarts), and changing the API key signs everyone out.
 	SessionKey []byte
+	// Revocations keeps sign-outs where the fleet shares state (the token
+	// store: revoke.File, revoke.Redis); nil: this process only
+	// (revoke.Memory), whose sessions end with it.
+	Revocations Revocations
 	// AuthFailed is told about each failed authentication (a wrong key, a
 	// forged cookie), so the server's per-client limiter can count it; the
 	// reason never contains what was presented. nil: a WARN line.
@@ -128,6 +133,9 @@ func New(cfg Config) (*Admin, error) {
 	if cfg.NoMenu == nil {
 		cfg.NoMenu = IsNoMenu
 	}
+	if cfg.Revocations == nil {
+		cfg.Revocations = revoke.NewMemory(cfg.Now)
+	}
 	tmpl, err := template.ParseFS(templates.FS, templates.AdminFile)
 	if err != nil {
 		return nil, err
@@ -141,9 +149,10 @@ func New(cfg Config) (*Admin, error) {
 		key: cfg.Key, accounts: cfg.Accounts, store: cfg.Store, traffic: cfg.Traffic, now: cfg.Now, log: cfg.Logger,
 		noMenu:     cfg.NoMenu,
 		authFailed: cfg.AuthFailed,
-		sess:       &sessions{key: bytes.Clone(key), now: cfg.Now, secure: cfg.Secure, revoked: map[[idLen]byte]time.Time{}},
-		tmpl:       tmpl,
-		mux:        http.NewServeMux(),
+		sess: &sessions{key: bytes.Clone(key), now: cfg.Now, secure: cfg.Secure, store: cfg.Revocations, log: cfg.Logger,
+			local: map[[idLen]byte]time.Time{}},
+		tmpl: tmpl,
+		mux:  http.NewServeMux(),
 	}
 	if a.authFailed == nil {
 		a.authFailed = func(r *http.Request, reason string) {
@@ -157,6 +166,7 @@ func New(cfg Config) (*Admin, error) {
 	a.mux.HandleFunc("POST /admin/login", a.login)
 	a.mux.HandleFunc("POST /admin/refresh", a.refresh)
 	a.mux.HandleFunc("POST /admin/logout", a.logout)
+	a.mux.HandleFunc("POST /admin/logout-all", a.logoutAll)
 	return a, nil
 }
 

@@ -75,10 +75,10 @@ func (a *Admin) login(w http.ResponseWriter, r *http.Request) {
 		a.challenge(w, r, "Wrong key.")
 		return
 	}
-	c, err := a.sess.issue()
+	c, err := a.sess.issue(r.Context())
 	if err != nil {
-		a.log.Error("admin: new session", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		a.log.Error("admin: new session: the session store does not answer", "err", err)
+		http.Error(w, "cannot start a session: the token store does not answer (see /healthz); the bearer key still works", http.StatusServiceUnavailable)
 		return
 	}
 	http.SetCookie(w, c)
@@ -93,11 +93,35 @@ func (a *Admin) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !c.bearer {
-		a.sess.revoke(c.sess)
+		a.sess.revoke(r.Context(), c.sess)
 		http.SetCookie(w, a.sess.clear(SessionCookie))
 		a.sess.setFlash(w, flashInfo, "Signed out.")
 		a.log.Info("admin: signed out", "client", r.RemoteAddr)
 	}
+	http.Redirect(w, r, "/admin", http.StatusSeeOther)
+}
+
+// logoutAll ends every session, on every instance sharing the store: after
+// a cookie may have leaked, or a person with access left. The caller is
+// signed out too.
+func (a *Admin) logoutAll(w http.ResponseWriter, r *http.Request) {
+	c, ok := a.authorizePost(w, r)
+	if !ok {
+		return
+	}
+	if err := a.sess.revokeAll(r.Context()); err != nil {
+		a.log.Error("admin: sign out everywhere failed: the session store does not answer", "err", err)
+		a.sess.setFlash(w, flashErr, "Not signed out everywhere: the token store does not answer (see /healthz). Try again.")
+		http.Redirect(w, r, "/admin", http.StatusSeeOther)
+		return
+	}
+	by := "session"
+	if c.bearer {
+		by = "bearer"
+	}
+	a.log.Warn("admin: every session signed out", "client", r.RemoteAddr, "by", by)
+	http.SetCookie(w, a.sess.clear(SessionCookie))
+	a.sess.setFlash(w, flashInfo, "Signed out everywhere: every session on every instance has ended.")
 	http.Redirect(w, r, "/admin", http.StatusSeeOther)
 }
 

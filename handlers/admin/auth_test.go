@@ -102,12 +102,13 @@ func TestLoginForm(t *testing.T) {
 	}
 }
 
-// Instances sharing TOKEN_API_KEY (a fleet behind a load balancer, or one
-// instance after a restart) accept each other's sessions; an instance with
-// another key does not.
+// Instances sharing TOKEN_API_KEY and the token store (a fleet behind a
+// load balancer, or one instance after a restart) accept each other's
+// sessions; an instance with another key does not.
 func TestSessionAcrossInstances(t *testing.T) {
-	a, b := newEnv(t), newEnv(t)
-	other := newEnv(t, func(c *testCfg) { c.Key = wechat.Secret(testKey + "-rotated") })
+	shared := sharedRevocations(t)
+	a, b := newEnv(t, shared), newEnv(t, shared)
+	other := newEnv(t, shared, func(c *testCfg) { c.Key = wechat.Secret(testKey + "-rotated") })
 	c := cookieNamed(a.do("POST", "/admin/login", url.Values{"key": {testKey}}), SessionCookie)
 	if c == nil {
 		t.Fatal("POST /admin/login set no session cookie")

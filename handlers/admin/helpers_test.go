@@ -6,12 +6,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"wxoa/internal/revoke"
 	"wxoa/templates"
 	"wxoa/wechat"
 	"wxoa/wechat/token"
@@ -108,6 +110,16 @@ func shippedMenu(t testing.TB) MenuFunc {
 type testCfg struct {
 	*Config
 	*Account
+}
+
+// sharedRevocations makes the instances it is given to share sign-outs
+// through one file, as instances sharing a token directory do.
+func sharedRevocations(t testing.TB) func(*testCfg) {
+	f, err := revoke.NewFile(filepath.Join(t.TempDir(), "admin_sessions.json"), wechattest.NewClock(t0).Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(c *testCfg) { c.Revocations = f }
 }
 
 func newEnv(t testing.TB, edit ...func(*testCfg)) *env {

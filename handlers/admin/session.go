@@ -1,14 +1,18 @@
 package admin
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,9 +28,10 @@ const SessionTTL = 12 * time.Hour
 
 const (
 	idLen       = 16
-	payloadLen  = idLen + 8 // id, expiry (Unix seconds, big endian)
-	maxRevoked  = 1024      // logouts remembered until their sessions expire
+	payloadLen  = idLen + 8 + 8 // id, expiry (Unix seconds), generation; big endian
+	maxLocal    = 1024          // sign-outs kept here while the store is down
 	sessionPath = "/admin"
+	storeWait   = 2 * time.Second
 )
 
 var b64 = base64.RawURLEncoding
@@ -35,21 +40,41 @@ var b64 = base64.RawURLEncoding
 type session struct {
 	id      [idLen]byte
 	expires time.Time
+	gen     uint64
+}
+
+// Revocations keeps sign-outs where the fleet shares state (revoke.Store):
+// a revoked session until it would have expired, and the generation that
+// "sign out everywhere" moves on.
+type Revocations interface {
+	Generation(ctx context.Context) (uint64, error)
+	Check(ctx context.Context, id string) (generation uint64, revoked bool, err error)
+	Revoke(ctx context.Context, id string, until time.Time) error
+	NewGeneration(ctx context.Context) (uint64, error)
 }
 
 // sessions signs and checks the session cookie. The cookie holds a random
-// id and an expiry signed with a key derived from the API key (or
-// Config.SessionKey), never the API key itself: a leaked cookie ends with
-// its expiry or a logout, the key stays secret. Every instance with the same
-// key accepts the session; a logout is remembered by the instance that
-// served it, and the browser drops the cookie.
+// id, an expiry and the generation it was issued under, signed with a key
+// derived from the API key (or Config.SessionKey), never the API key
+// itself: a leaked cookie ends with its expiry, a sign-out or a sign-out
+// everywhere, the key stays secret. Every instance with the same key
+// accepts the session, and sign-outs are kept in store, which the fleet
+// shares (the token store's Redis or directory), so they hold there and
+// after a restart.
+//
+// While store cannot be reached the page stays usable: sessions are checked
+// against the generation last seen and the sign-outs made here meanwhile
+// (bounded), which is what this instance knows.
 type sessions struct {
 	key    []byte
 	now    func() time.Time
 	secure bool
+	store  Revocations
+	log    *slog.Logger
 
+	lastGen atomic.Uint64 // the generation last read from store
 	mu      sync.Mutex
-	revoked map[[idLen]byte]time.Time // logged-out ids until their expiry
+	local   map[[idLen]byte]time.Time // sign-outs store did not take, until their expiry
 }
 
 // mac is HMAC-SHA256 over a purpose label and data, so a value signed for
@@ -62,14 +87,36 @@ func (s *sessions) mac(purpose string, data []byte) []byte {
 	return h.Sum(nil)
 }
 
+// generation is store's current generation, or the last one seen while
+// store fails.
+func (s *sessions) generation(ctx context.Context) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, storeWait)
+	defer cancel()
+	g, err := s.store.Generation(ctx)
+	if err == nil {
+		s.lastGen.Store(g)
+		return g, nil
+	}
+	if g := s.lastGen.Load(); g != 0 {
+		s.log.Warn("admin: session store unavailable; using the generation last seen", "err", err)
+		return g, nil
+	}
+	return 0, err
+}
+
 // issue creates a session and the cookie that carries it.
-func (s *sessions) issue() (*http.Cookie, error) {
+func (s *sessions) issue(ctx context.Context) (*http.Cookie, error) {
+	gen, err := s.generation(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var p [payloadLen]byte
 	if _, err := rand.Read(p[:idLen]); err != nil {
 		return nil, err
 	}
 	exp := s.now().Add(SessionTTL).Truncate(time.Second)
 	binary.BigEndian.PutUint64(p[idLen:], uint64(exp.Unix()))
+	binary.BigEndian.PutUint64(p[idLen+8:], gen)
 	v := b64.EncodeToString(p[:]) + "." + b64.EncodeToString(s.mac("session", p[:]))
 	c := s.cookie(SessionCookie, v)
 	c.Expires = exp
@@ -87,7 +134,8 @@ const (
 	forged  // not signed by us (or by a previous process): worth a warning
 )
 
-// check verifies the session cookie of r.
+// check verifies the session cookie of r: signed by us, not expired, of
+// the current generation, not signed out.
 func (s *sessions) check(r *http.Request) (session, verdict) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
@@ -102,7 +150,8 @@ func (s *sessions) check(r *http.Request) (session, verdict) {
 	var ss session
 	copy(ss.id[:], p)
 	ss.expires = time.Unix(int64(binary.BigEndian.Uint64(p[idLen:])), 0)
-	if !s.now().Before(ss.expires) || s.isRevoked(ss.id) {
+	ss.gen = binary.BigEndian.Uint64(p[idLen+8:])
+	if !s.now().Before(ss.expires) || s.isRevoked(r.Context(), ss) {
 		return session{}, expired
 	}
 	return ss, valid
@@ -120,27 +169,62 @@ func (s *sessions) csrfOK(ss session, got string) bool {
 	return err == nil && hmac.Equal(m, s.mac("csrf", ss.id[:]))
 }
 
-// revoke ends a session on logout: the browser drops the cookie, and a copy
-// of it taken earlier stops working here too.
-func (s *sessions) revoke(ss session) {
+// revoke ends a session on sign-out, everywhere: the browser drops the
+// cookie, and a copy taken earlier stops working on every instance and
+// after a restart. If store does not take it, this instance keeps it.
+func (s *sessions) revoke(ctx context.Context, ss session) {
+	ctx, cancel := context.WithTimeout(ctx, storeWait)
+	defer cancel()
+	err := s.store.Revoke(ctx, hex.EncodeToString(ss.id[:]), ss.expires)
+	if err == nil {
+		return
+	}
+	s.log.Warn("admin: sign-out not stored; it holds on this instance only", "err", err)
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for id, exp := range s.revoked {
+	for id, exp := range s.local {
 		if !now.Before(exp) {
-			delete(s.revoked, id)
+			delete(s.local, id)
 		}
 	}
-	if len(s.revoked) < maxRevoked {
-		s.revoked[ss.id] = ss.expires
+	if len(s.local) < maxLocal {
+		s.local[ss.id] = ss.expires
 	}
 }
 
-func (s *sessions) isRevoked(id [idLen]byte) bool {
+// revokeAll ends every session issued so far ("sign out everywhere").
+func (s *sessions) revokeAll(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, storeWait)
+	defer cancel()
+	g, err := s.store.NewGeneration(ctx)
+	if err != nil {
+		return err
+	}
+	s.lastGen.Store(g)
+	return nil
+}
+
+// isRevoked reports whether ss is over: of another generation than the
+// store's, or signed out. While store fails: of another generation than
+// the last one seen, or signed out here.
+func (s *sessions) isRevoked(ctx context.Context, ss session) bool {
+	ctx, cancel := context.WithTimeout(ctx, storeWait)
+	defer cancel()
+	gen, revoked, err := s.store.Check(ctx, hex.EncodeToString(ss.id[:]))
+	if err != nil {
+		s.log.Warn("admin: session store unavailable; checking against what this instance knows", "err", err)
+		gen, revoked = s.lastGen.Load(), false
+	} else {
+		s.lastGen.Store(gen)
+	}
+	if revoked || ss.gen != gen {
+		return true
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.revoked[id]
-	return ok
+	_, local := s.local[ss.id]
+	return local
 }
 
 // cookie returns a cookie with the attributes every admin cookie has.
