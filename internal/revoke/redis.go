@@ -33,7 +33,7 @@ func NewRedis(c redis.UniversalClient, prefix string) *Redis {
 	return &Redis{c: c, prefix: prefix}
 }
 
-func (r *Redis) genKey() string               { return r.prefix + "generation" }
+func (r *Redis) genKey() string              { return r.prefix + "generation" }
 func (r *Redis) revokedKey(id string) string { return r.prefix + "revoked:" + id }
 
 func (r *Redis) Generation(ctx context.Context) (uint64, error) {
