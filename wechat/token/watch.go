@@ -16,7 +16,7 @@ const watchOpTimeout = 2 * time.Second
 func (m *Manager) onChange() {
 	ctx, cancel := context.WithTimeout(m.done, watchOpTimeout)
 	defer cancel()
-	t, err := m.store.Load(ctx)
+	t, err := m.load(ctx)
 	m.changePending.Store(err != nil && !errors.Is(err, ErrNoToken))
 	switch {
 	case err == nil:
@@ -68,7 +68,7 @@ func (m *Manager) resync(ctx context.Context) {
 	if !ok {
 		return
 	}
-	saved, err := m.store.Save(ctx, hot)
+	saved, err := m.store.Save(ctx, hot, m.supersede(m.now(), ""))
 	if err != nil {
 		m.storeFailed(err)
 		return
