@@ -105,6 +105,7 @@ type Manager struct {
 	failures atomic.Int32 // consecutive failed background refreshes
 
 	health        atomic.Pointer[storeHealth] // nil: the store answers
+	outage        outage                      // the store's failure as logged
 	changePending atomic.Bool                 // a change was seen but not yet read
 	stats         counters
 

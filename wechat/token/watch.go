@@ -41,10 +41,11 @@ func (m *Manager) onProbe(err error) {
 	if m.changePending.Load() {
 		m.onChange()
 	}
-	if m.health.Load() == nil {
+	// Called on every probe, not only while failing: an outage is logged as
+	// over once the store has answered for storeUpHold.
+	if !m.storeOK() {
 		return
 	}
-	m.storeOK()
 	if _, ok := m.hotToken(); !ok {
 		// Nothing to share, but the store may hold a token another instance
 		// fetched while this one could not read it. The watcher reports no
