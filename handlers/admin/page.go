@@ -91,8 +91,10 @@ func (a *Admin) refresh(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err != nil:
 		log.Warn("admin: refresh failed", "err", err)
+		// The error says what happened (refused, reset, timed out after how
+		// long); only this page's own deadline is "no answer".
 		msg := who + "Refresh failed: " + err.Error()
-		if errors.Is(err, context.DeadlineExceeded) {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			msg = who + "Refresh failed: no answer within " + refreshTimeout.String() + "; it may still complete: reload the page."
 		}
 		a.sess.setFlash(w, flashErr, msg)

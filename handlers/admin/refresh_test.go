@@ -3,11 +3,13 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"wxoa/wechat"
 	"wxoa/wechat/token"
@@ -111,25 +113,40 @@ func TestCrossOrigin(t *testing.T) {
 
 func TestRefreshOutcomes(t *testing.T) {
 	tests := []struct {
-		name  string
-		fn    func(context.Context, string) (token.Token, error)
-		flash string
+		name    string
+		fn      func(context.Context, string) (token.Token, error)
+		flash   string
+		expired bool // the page's own deadline is over: the refresh gets no time
 	}{
 		{"failure", func(context.Context, string) (token.Token, error) {
 			return token.Token{}, &wechat.APIError{Code: 45009, Endpoint: "/cgi-bin/token"}
-		}, `class="flash error" id="flash">Refresh failed: wechat /cgi-bin/token: errcode 45009`},
+		}, `class="flash error" id="flash">Refresh failed: wechat /cgi-bin/token: errcode 45009`, false},
 		{"still accepted", func(_ context.Context, stale string) (token.Token, error) {
 			return token.Token{Value: wechat.Secret(stale), ExpiresAt: t0.Add(90 * 60e9)}, nil
-		}, `class="flash info" id="flash">Nothing fetched: WeChat still accepts the token in service`},
-		{"timeout", func(context.Context, string) (token.Token, error) {
-			return token.Token{}, context.DeadlineExceeded
-		}, `Refresh failed: no answer within 30s`},
+		}, `class="flash info" id="flash">Nothing fetched: WeChat still accepts the token in service`, false},
+		{"WeChat timed out", func(context.Context, string) (token.Token, error) {
+			return token.Token{}, fmt.Errorf("token access_token: fetch: wechat /cgi-bin/token: timed out after 10.002s: %w", context.DeadlineExceeded)
+		}, `Refresh failed: token access_token: fetch: wechat /cgi-bin/token: timed out after 10.002s`, false},
+		{"WeChat refused", func(context.Context, string) (token.Token, error) {
+			return token.Token{}, errors.New("token access_token: fetch: wechat /cgi-bin/token: connection refused after 4ms")
+		}, `Refresh failed: token access_token: fetch: wechat /cgi-bin/token: connection refused after 4ms`, false},
+		{"no answer within the page's deadline", func(ctx context.Context, _ string) (token.Token, error) {
+			<-ctx.Done()
+			return token.Token{}, ctx.Err()
+		}, `Refresh failed: no answer within 30s`, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
 			e.tokens.RefreshFn = tt.fn
-			w := e.do("POST", "/admin/refresh", nil, bearer(testKey))
+			deadline := func(r *http.Request) {
+				if tt.expired {
+					ctx, cancel := context.WithDeadline(r.Context(), time.Now())
+					t.Cleanup(cancel)
+					*r = *r.WithContext(ctx)
+				}
+			}
+			w := e.do("POST", "/admin/refresh", nil, bearer(testKey), deadline)
 			if w.Code != http.StatusSeeOther {
 				t.Fatalf("POST /admin/refresh = %d; want 303 whatever the outcome", w.Code)
 			}

@@ -171,12 +171,11 @@ func (t *Transport) attempt(req *http.Request) (*http.Response, answer, error) {
 	if t.AttemptTimeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, t.AttemptTimeout)
 	}
+	start := time.Now()
 	resp, err := t.base().RoundTrip(req.WithContext(ctx))
 	if err != nil {
+		err = describeFailure(err, time.Since(start), ctx, req.Context(), t.AttemptTimeout)
 		cancel()
-		if ctx.Err() != nil && req.Context().Err() == nil {
-			err = fmt.Errorf("attempt timed out after %s: %w", t.AttemptTimeout, context.DeadlineExceeded)
-		}
 		return nil, answer{}, err
 	}
 	a := answer{status: resp.StatusCode}
@@ -186,6 +185,7 @@ func (t *Transport) attempt(req *http.Request) (*http.Response, answer, error) {
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
+		err = describeFailure(err, time.Since(start), ctx, req.Context(), t.AttemptTimeout)
 		resp.Body.Close()
 		cancel()
 		return nil, answer{}, fmt.Errorf("read response: %w", err)

@@ -18,4 +18,13 @@
 // while callers keep getting the current one; a failed fetch never replaces
 // a token that still works. Stores come from Open ("memory", "file:PATH",
 // "redis://...") wrapped in an in-memory cache.
+//
+// What a store holds is checked, not trusted: a record claiming more than
+// WeChat issues (expires_in 7200 s; fetched in the future or expiring more
+// than 7200 s ahead, give or take five minutes of clock skew) is expired
+// wherever it is read and replaced by the next save, as is a token WeChat
+// rejected, whatever its timestamps. A token file is read only if it is a
+// small regular file, without blocking; every store operation has a
+// deadline; and a store that flaps is logged once when it fails and once
+// when it has answered for ten seconds, with the outage's whole length.
 package token

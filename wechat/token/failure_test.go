@@ -170,9 +170,9 @@ type stubStore struct {
 	saveErr error
 }
 
-func (s *stubStore) Save(ctx context.Context, t Token) (Token, error) {
+func (s *stubStore) Save(ctx context.Context, t Token, sup Supersede) (Token, error) {
 	if s.saveErr != nil {
 		return Token{}, fmt.Errorf("stub: %w", s.saveErr)
 	}
-	return s.Store.Save(ctx, t)
+	return s.Store.Save(ctx, t, sup)
 }

@@ -27,6 +27,7 @@ type fakeFetcher struct {
 	forced atomic.Int64
 	now    func() time.Time
 	ttl    time.Duration
+	prefix string
 
 	mu     sync.Mutex
 	err    error
@@ -34,11 +35,15 @@ type fakeFetcher struct {
 	minted []string
 }
 
-func newFakeFetcher(now func() time.Time) *fakeFetcher {
+func newFakeFetcher(now func() time.Time) *fakeFetcher { return newFakeFetcherPrefix(now, "TOK") }
+
+// newFakeFetcherPrefix mints tokens starting with prefix, so that two
+// fetchers standing for two hosts mint different values.
+func newFakeFetcherPrefix(now func() time.Time, prefix string) *fakeFetcher {
 	if now == nil {
 		now = time.Now
 	}
-	return &fakeFetcher{now: now, ttl: 7200 * time.Second}
+	return &fakeFetcher{now: now, ttl: 7200 * time.Second, prefix: prefix}
 }
 
 func (f *fakeFetcher) Fetch(ctx context.Context, force bool) (Token, error) {
@@ -60,7 +65,7 @@ func (f *fakeFetcher) Fetch(ctx context.Context, force bool) (Token, error) {
 		return Token{}, err
 	}
 	now := f.now()
-	v := fmt.Sprintf("TOK%04d-%s", n, strings.Repeat("x", 24))
+	v := fmt.Sprintf("%s%04d-%s", f.prefix, n, strings.Repeat("x", 24))
 	f.mu.Lock()
 	f.minted = append(f.minted, v)
 	f.mu.Unlock()

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/fsnotify/fsnotify"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -265,64 +265,74 @@ func (h *Hub) watchFile(ctx context.Context, s *fileStore, changed func(), probe
 }
 
 // pollFiles follows every watched token file. A store writes a token by
-// renaming a temporary file over it, which changes the modification time
-// of the directory, and every account's files share TOKEN_STORE's
-// directory: so each DefaultFilePoll it stats the directories, and the
-// files only in a directory that changed, or every fullScanEvery in case a
-// file changed in place or within the directory time's granularity. A
-// thousand accounts cost a few stats a second, not thousands.
+// renaming a temporary file over it, in TOKEN_STORE's directory, which all
+// the accounts' files share: the directory is watched with inotify
+// (fsnotify), and a file is looked at when an event names it. Every
+// fullScanEvery every file is looked at anyway — the probe of the store's
+// health, and the way changes are seen where inotify is not (a network
+// mount, a changed directory). Without inotify at all, every file is
+// looked at each DefaultFilePoll, as a store alone would. A thousand
+// accounts cost a look each every few seconds, not thousands a second.
 func (h *Hub) pollFiles() {
 	defer h.wg.Done()
+	nw, err := fsnotify.NewWatcher()
+	if err != nil {
+		h.log.Warn("token hub: no inotify; polling the token files", "err", err)
+	} else {
+		defer nw.Close()
+	}
+	watched := map[string]bool{} // directories given to nw
 	tick := time.NewTicker(DefaultFilePoll)
 	defer tick.Stop()
-	dirs := map[string]*dirState{}
+	var lastFull time.Time
+	var events <-chan fsnotify.Event
+	var errs <-chan error
+	if nw != nil {
+		events, errs = nw.Events, nw.Errors
+	}
 	for {
-		h.mu.Lock()
-		byDir := make(map[string][]fileWatch, len(dirs))
-		for w, s := range h.files {
-			d := filepath.Dir(s.path)
-			byDir[d] = append(byDir[d], fileWatch{w, s})
-		}
-		h.mu.Unlock()
-		now := time.Now()
-		for d, ws := range byDir {
-			st := dirs[d]
-			if st == nil {
-				st = &dirState{}
-				dirs[d] = st
-			}
-			fi, err := os.Stat(d)
-			full := st.fi == nil || now.Sub(st.scanned) >= fullScanEvery || err != nil ||
-				!os.SameFile(st.fi, fi) || !st.fi.ModTime().Equal(fi.ModTime())
-			st.fi = fi
-			for _, fw := range ws {
-				switch {
-				case full || !fw.w.fi.known:
-					changed, err := fw.s.stat(&fw.w.fi)
-					fw.w.post(changed, true, err)
-				default:
-					fw.w.post(false, true, nil)
-				}
-			}
-			if full {
-				st.scanned = now
-			}
-		}
-		for d := range dirs {
-			if _, ok := byDir[d]; !ok {
-				delete(dirs, d)
-			}
-		}
+		var only string // "": look at every file
 		select {
 		case <-h.ctx.Done():
 			return
+		case ev := <-events:
+			only = filepath.Clean(ev.Name)
+			if ev.Has(fsnotify.Remove) && watched[only] {
+				delete(watched, only) // the directory itself went: look again at the next scan
+				only = ""
+			}
+		case err := <-errs:
+			h.log.Debug("token hub: inotify", "err", err)
+			only = "" // events may have been lost
 		case <-tick.C:
+			if nw != nil && time.Since(lastFull) < fullScanEvery {
+				continue
+			}
+		}
+		if only == "" {
+			lastFull = time.Now()
+		}
+		h.mu.Lock()
+		batch := make([]fileWatch, 0, len(h.files))
+		for w, s := range h.files {
+			if only == "" || s.path == only {
+				batch = append(batch, fileWatch{w, s})
+			}
+		}
+		h.mu.Unlock()
+		for _, fw := range batch {
+			if d := filepath.Dir(fw.s.path); nw != nil && !watched[d] && nw.Add(d) == nil {
+				watched[d] = true
+				// Changes before the watch began are seen by this look.
+			}
+			changed, err := fw.s.stat(h.ctx, &fw.w.fi)
+			fw.w.post(changed, true, err)
 		}
 	}
 }
 
-// fullScanEvery is how often pollFiles stats every file whatever its
-// directory says.
+// fullScanEvery is how often pollFiles looks at every file whatever
+// inotify says.
 const fullScanEvery = 5 * time.Second
 
 type fileWatch struct {
@@ -330,8 +340,3 @@ type fileWatch struct {
 	s *fileStore
 }
 
-// dirState is what pollFiles last saw of a directory.
-type dirState struct {
-	fi      os.FileInfo // nil: not seen, or missing
-	scanned time.Time   // the last full scan of its files
-}

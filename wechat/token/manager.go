@@ -101,6 +101,8 @@ type Manager struct {
 	// checked is WeChat's last answer on a check of a reported token
 	// (CheckMemo).
 	checked atomic.Pointer[checkMemo]
+	// distrusted names the untrusted stored record last warned about.
+	distrusted atomic.Pointer[string]
 
 	group singleflight.Group
 
@@ -109,6 +111,7 @@ type Manager struct {
 	failures atomic.Int32 // consecutive failed background refreshes
 
 	health        atomic.Pointer[storeHealth] // nil: the store answers
+	outage        outage                      // the store's failure as logged
 	changePending atomic.Bool                 // a change was seen but not yet read
 	stats         counters
 
@@ -306,11 +309,18 @@ type hotEntry struct {
 	validUntil time.Time // expires; monotonic with the real clock
 }
 
+// before reports whether t, an instant the Manager computed from its clock
+// (a token's expiry, a back-off's end), is still ahead — and no further
+// ahead than a token can live: should a configured clock be set back, what
+// it computed before counts as passed, not as years to come.
 func (m *Manager) before(t time.Time) bool {
+	var d time.Duration
 	if m.realClock {
-		return time.Until(t) > 0
+		d = time.Until(t)
+	} else {
+		d = t.Sub(m.now())
 	}
-	return m.now().Before(t)
+	return d > 0 && d <= maxLifetime+clockSkew
 }
 
 // remember makes t the hot token unless it is expired, rejected, or older
@@ -361,6 +371,17 @@ func (m *Manager) hotToken() (Token, bool) {
 func (m *Manager) isRejected(v wechat.Secret) bool {
 	r := m.rejected.Load()
 	return r != nil && v.Equal(*r)
+}
+
+// supersede is what a save at now replaces although it is newer: anything
+// untrusted at now, and the value WeChat last rejected (or, for a report,
+// the value reported).
+func (m *Manager) supersede(now time.Time, stale string) Supersede {
+	s := Supersede{Now: now, Rejected: wechat.Secret(stale)}
+	if r := m.rejected.Load(); stale == "" && r != nil {
+		s.Rejected = wechat.Secret(*r)
+	}
+	return s
 }
 
 // reject records that WeChat refused v and stops serving it.

@@ -74,7 +74,7 @@ func TestOpenFileNamesSiblingPerToken(t *testing.T) {
 		{"jsapi_ticket", "jsapi_ticket.json"},
 	} {
 		s := mustOpen(t, spec, c.name)
-		if _, err := s.Save(context.Background(), tok("V-"+c.name, now.Add(time.Hour), now)); err != nil {
+		if _, err := s.Save(context.Background(), tok("V-"+c.name, now.Add(time.Hour), now), Supersede{}); err != nil {
 			t.Fatal(err)
 		}
 		b, err := os.ReadFile(filepath.Join(dir, c.file))
@@ -100,7 +100,7 @@ func TestOpenRedisKeys(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Open(redis, %q) = %v", name, err)
 			}
-			if _, err := s.Save(context.Background(), tok("R-"+app+name, now.Add(time.Hour), now)); err != nil {
+			if _, err := s.Save(context.Background(), tok("R-"+app+name, now.Add(time.Hour), now), Supersede{}); err != nil {
 				t.Fatal(err)
 			}
 			closer.Close()

@@ -36,11 +36,11 @@ func (s *flakyStore) Load(ctx context.Context) (Token, error) {
 	return s.Store.Load(ctx)
 }
 
-func (s *flakyStore) Save(ctx context.Context, t Token) (Token, error) {
+func (s *flakyStore) Save(ctx context.Context, t Token, sup Supersede) (Token, error) {
 	if err := s.check("save"); err != nil {
 		return Token{}, err
 	}
-	return s.Store.Save(ctx, t)
+	return s.Store.Save(ctx, t, sup)
 }
 
 func (s *flakyStore) Lock(ctx context.Context) (func(), error) {
@@ -231,7 +231,7 @@ func TestChangeSeenDuringOutageIsReadLater(t *testing.T) {
 	now := time.Now()
 	newer := tok("FROM-ANOTHER-INSTANCE", now.Add(2*time.Hour), now.Add(time.Second))
 	store.down.Store(true)
-	if _, err := store.Store.Save(context.Background(), newer); err != nil {
+	if _, err := store.Store.Save(context.Background(), newer, Supersede{}); err != nil {
 		t.Fatal(err)
 	}
 	m.onChange() // the notification arrives while the store cannot be read
@@ -266,7 +266,7 @@ func TestStoreRecoveryServesStoredTokenOverRememberedFailure(t *testing.T) {
 			inner := NewMemoryStore()
 			stored := tok("FROM-ANOTHER-INSTANCE-xxxxxxxx", clk.Now().Add(2*time.Hour), clk.Now())
 			save := func() {
-				if _, err := inner.Save(context.Background(), stored); err != nil {
+				if _, err := inner.Save(context.Background(), stored, Supersede{}); err != nil {
 					t.Fatal(err)
 				}
 			}

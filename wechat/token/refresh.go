@@ -219,9 +219,12 @@ func (m *Manager) fetch(ctx context.Context, md mode, stale string, cur Token) (
 		return Token{}, fmt.Errorf("fetch: %w", err)
 	}
 	now := m.now()
-	if t.FetchedAt.IsZero() {
+	// The token is stamped by this clock, and lives no longer than WeChat
+	// issues tokens for, whatever the fetcher computed.
+	if t.FetchedAt.IsZero() || t.FetchedAt.After(now) {
 		t.FetchedAt = now
 	}
+	t.ExpiresAt = minTime(t.ExpiresAt, now.Add(maxLifetime))
 	if t.By == "" {
 		t.By = m.instance
 	}
@@ -232,7 +235,17 @@ func (m *Manager) fetch(ctx context.Context, md mode, stale string, cur Token) (
 		return Token{}, errors.New("fetch: token already expired")
 	}
 	m.remember(t, now)
-	saved, err := m.store.Save(ctx, t)
+	var rejected string
+	if md == modeStale {
+		rejected = stale
+	}
+	saved, err := m.store.Save(ctx, t, m.supersede(now, rejected))
+	if err == nil && (!saved.Valid(now) || m.isRejected(saved.Value)) {
+		// A store keeps only a newer token it can vouch for; one that is
+		// neither is not served in place of the token just fetched.
+		m.log.Warn("the store kept a token that is expired or rejected; serving the fetched token")
+		saved = t
+	}
 	if err != nil {
 		// The token is good; only sharing it failed. Serve it, and share it
 		// when the store is back.
@@ -261,7 +274,7 @@ func (m *Manager) settled(ctx context.Context, md mode, stale string, started ti
 			return hot, true
 		}
 	}
-	t, err := m.store.Load(ctx)
+	t, err := m.load(ctx)
 	if err != nil {
 		if !errors.Is(err, ErrNoToken) {
 			m.storeFailed(err)
@@ -312,6 +325,13 @@ func shanghai() *time.Location {
 		return loc
 	}
 	return time.FixedZone("CST", 8*60*60)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // checkSavable rejects a token a store must not hold.

@@ -120,10 +120,7 @@ func (m *Manager) Stats() Stats {
 }
 
 // storeHealth is the store's last failure.
-type storeHealth struct {
-	err   error
-	since time.Time
-}
+type storeHealth struct{ err error }
 
 // Health returns the store's last error while it fails, nil while it
 // answers. A failing store does not stop the Manager from serving the
@@ -135,22 +132,74 @@ func (m *Manager) Health() error {
 	return nil
 }
 
-// storeFailed records a store failure; the first of a run is logged.
+// storeUpHold is how long a store that failed must answer without a
+// failure before it is logged as available again. A store flapping faster
+// (a read-only token directory, a Redis restarting in a loop) is one
+// outage, logged when it begins and when it has been over for this long,
+// not once per flap. Ten seconds spans several watcher probes (every 250 ms
+// for a file, 500 ms for Redis) and the first background retries (1 s,
+// 2 s, 4 s).
+const storeUpHold = 10 * time.Second
+
+// outage is the store's failure as logged, with hysteresis: it begins at
+// the first failure and ends once the store has answered for storeUpHold
+// without failing again, so a flapping store is one outage, two lines.
+type outage struct {
+	mu       sync.Mutex
+	active   bool
+	since    time.Time // the first failure
+	upSince  time.Time // the first answer since the last failure; zero while failing
+	failures int
+}
+
+// storeFailed records a store failure; the first of an outage is logged.
 func (m *Manager) storeFailed(err error) {
 	var se *StoreError
 	if !errors.As(err, &se) {
 		return
 	}
-	prev := m.health.Swap(&storeHealth{err: se, since: m.now()})
-	if prev == nil {
+	m.health.Store(&storeHealth{err: se})
+	now := m.now()
+	o := &m.outage
+	o.mu.Lock()
+	first := !o.active
+	if first {
+		o.active, o.since, o.failures = true, now, 0
+	}
+	o.failures++
+	o.upSince = time.Time{}
+	o.mu.Unlock()
+	if first {
 		m.log.Warn("token store unavailable; serving the token in memory until it is back", "err", se)
 	}
 }
 
-// storeOK records that the store answered; after an outage it shares the
-// token in memory with the store again (resync).
-func (m *Manager) storeOK() {
-	if prev := m.health.Swap(nil); prev != nil {
-		m.log.Info("token store available again", "down_for", m.now().Sub(prev.since).Round(time.Millisecond))
+// storeOK records that the store answered and reports whether it was
+// failing until now (the caller then shares the token in memory with it
+// again: resync). The outage is logged as over once the store has answered
+// for storeUpHold, with how long it lasted: from its first failure to the
+// first answer after its last.
+func (m *Manager) storeOK() (recovered bool) {
+	recovered = m.health.Swap(nil) != nil
+	now := m.now()
+	o := &m.outage
+	o.mu.Lock()
+	if !o.active {
+		o.mu.Unlock()
+		return recovered
 	}
+	if o.upSince.IsZero() {
+		o.upSince = now
+	}
+	over := now.Sub(o.upSince) >= storeUpHold
+	downFor, upFor, failures := o.upSince.Sub(o.since), now.Sub(o.upSince), o.failures
+	if over {
+		o.active = false
+	}
+	o.mu.Unlock()
+	if over {
+		m.log.Info("token store available again", "down_for", downFor.Round(time.Millisecond),
+			"failures", failures, "answering_for", upFor.Round(time.Millisecond))
+	}
+	return recovered
 }

@@ -20,12 +20,17 @@ type Token struct {
 	By string `json:"fetched_by,omitempty"`
 }
 
-// Valid reports whether the token can still be used at now.
-func (t Token) Valid(now time.Time) bool { return t.Value != "" && now.Before(t.ExpiresAt) }
+// Valid reports whether the token can still be used at now: it has not
+// expired, and its timestamps are ones WeChat could have issued — a token
+// fetched in the future, or expiring further ahead than WeChat's 7200 s
+// (give or take five minutes of clock skew), is treated as expired.
+func (t Token) Valid(now time.Time) bool {
+	return t.Value != "" && now.Before(t.ExpiresAt) && t.trusted(now)
+}
 
 // Fresh reports whether the token is valid and outside the refresh margin.
 func (t Token) Fresh(now time.Time, margin time.Duration) bool {
-	return t.Value != "" && now.Add(margin).Before(t.ExpiresAt)
+	return t.Valid(now) && now.Add(margin).Before(t.ExpiresAt)
 }
 
 // ErrNoToken is returned by Store.Load when the store holds no token.
@@ -44,15 +49,18 @@ func (e *StoreError) Unwrap() error { return e.Err }
 
 // Store persists one token (one store per token kind: access_token,
 // jsapi_ticket) and coordinates refreshes among everything sharing it.
-// Failures to reach the store are *StoreError.
+// Failures to reach the store are *StoreError. Every operation has a
+// deadline of its own (a few seconds) besides ctx's, except Lock's wait for
+// another holder, which ctx bounds.
 type Store interface {
 	// Load returns the stored token, or ErrNoToken. A corrupt record is
 	// reported as ErrNoToken too (after logging), so the next fetch replaces it.
 	Load(ctx context.Context) (Token, error)
 	// Save stores t unless the stored token was fetched later than t (a
-	// newer token is never overwritten by an older one). It returns the token
-	// that is stored afterwards.
-	Save(ctx context.Context, t Token) (Token, error)
+	// newer token is never overwritten by an older one) and sup does not
+	// supersede it (untrusted at sup.Now, or the value WeChat rejected). It
+	// returns the token that is stored afterwards.
+	Save(ctx context.Context, t Token, sup Supersede) (Token, error)
 	// Lock takes the store's refresh lock: a mutex in memory, an advisory
 	// file lock, a Redis lock with an owner and a TTL. It blocks until taken
 	// or ctx ends. Callers re-read the store after taking it.

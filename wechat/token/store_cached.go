@@ -61,8 +61,9 @@ func (c *cachedStore) Load(ctx context.Context) (Token, error) {
 // put caches t until it expires; c.mu must be held.
 func (c *cachedStore) put(t Token) {
 	// go-cache keeps its own wall clock; the Manager checks expiry with its
-	// clock anyway, so this is only a bound on how long an entry lives.
-	d := time.Until(t.ExpiresAt)
+	// clock anyway, so this is only a bound on how long an entry lives — and
+	// no longer than a token WeChat issues can live, whatever one claims.
+	d := min(time.Until(t.ExpiresAt), maxLifetime+clockSkew)
 	if t.Value == "" || d <= 0 {
 		c.cache.Delete(cacheKey)
 		return
@@ -70,8 +71,8 @@ func (c *cachedStore) put(t Token) {
 	c.cache.Set(cacheKey, &t, d)
 }
 
-func (c *cachedStore) Save(ctx context.Context, t Token) (Token, error) {
-	saved, err := c.inner.Save(ctx, t)
+func (c *cachedStore) Save(ctx context.Context, t Token, sup Supersede) (Token, error) {
+	saved, err := c.inner.Save(ctx, t, sup)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -22,9 +21,17 @@ import (
 // host share. An advisory lock on PATH.lock serialises their refreshes; the
 // fetch counter lives in a sibling file so that a failed fetch leaves the
 // token file untouched.
+//
+// The file is read only if it is a small regular file (a symlink to one is
+// followed), without blocking: anything else — a FIFO, a device, a
+// directory, a file over maxRecord — reads as no token, logged once, and
+// the next save replaces it. Saves rename a new file over PATH, which
+// replaces a symlink rather than following it, so no link can steer a
+// write to another file. Every operation has a deadline (opTimeout).
 type fileStore struct {
 	path, countPath string
 	log             *slog.Logger
+	opTimeout       time.Duration
 
 	// lk serialises this process's refreshes: flock locks belong to an open
 	// file, and gofrs/flock treats a second TryLock on a held Flock as
@@ -32,11 +39,14 @@ type fileStore struct {
 	lk chanMutex
 	fl *flock.Flock
 
-	// mu serialises read-modify-write within the process and guards held.
-	mu   sync.Mutex
-	held bool
+	// io serialises this process's file I/O and guards the fields below. It
+	// is a chanMutex so that a caller queued behind I/O that hangs (a dead
+	// network mount) gives up at its deadline.
+	io     chanMutex
+	held   bool              // this process holds the file lock (Lock)
+	warned map[string]string // file → the version of it last logged as unusable
 
-	hub *Hub // nil: Watch polls by itself
+	hub *Hub // nil: Watch looks by itself
 }
 
 // fileRecord is the on-disk form. Token.Value is tagged json:"-" so that it
@@ -59,6 +69,11 @@ var (
 // on filesystems where change notifications do not (network mounts).
 const DefaultFilePoll = 250 * time.Millisecond
 
+// storeOpTimeout bounds one store operation's I/O (a Redis command, a file
+// read or write); waiting for another holder of the refresh lock is bounded
+// by the caller's context instead (the Manager's FetchTimeout).
+const storeOpTimeout = 5 * time.Second
+
 // NewFileStore returns a Store kept in the JSON file at path (mode 0600),
 // creating its directory with mode 0700. Processes on one host that share
 // the file share the token and refresh it once between them.
@@ -76,42 +91,66 @@ func NewFileStore(path string, logger *slog.Logger) (Store, error) {
 		path:      path,
 		countPath: strings.TrimSuffix(path, ".json") + ".fetches.json",
 		log:       logger.With("store", "file", "path", path),
+		opTimeout: storeOpTimeout,
 		lk:        newChanMutex(),
 		fl:        flock.New(path + ".lock"),
+		io:        newChanMutex(),
+		warned:    map[string]string{},
 	}, nil
 }
 
-func (s *fileStore) Load(context.Context) (Token, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.load()
+func (s *fileStore) Load(ctx context.Context) (Token, error) {
+	var t Token
+	err := s.run(ctx, func() (err error) {
+		t, err = s.load()
+		return err
+	}, nil)
+	switch {
+	case errors.Is(err, ErrNoToken):
+		return Token{}, err
+	case err != nil:
+		return Token{}, s.storeErr(ctx, "load", err)
+	}
+	return t, nil
 }
 
-// load reads the file; s.mu must be held. Anything unusable is logged and
-// reported as ErrNoToken so that the next fetch replaces it.
+// load reads the file; s.io must be held. Anything unusable is logged (once
+// per version of the file) and reported as ErrNoToken so that the next
+// fetch replaces it.
 func (s *fileStore) load() (Token, error) {
-	b, err := os.ReadFile(s.path)
-	if errors.Is(err, fs.ErrNotExist) {
+	b, version, err := readRecord(s.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		if err := s.dirPresent(); err != nil {
 			return Token{}, &StoreError{Op: "load", Err: err}
 		}
 		return Token{}, ErrNoToken
-	}
-	if err != nil {
-		s.log.Warn("token file unreadable; treating it as empty", "err", err)
+	case err != nil:
+		s.warnOnce(s.path, version, "token file unusable; treating it as empty: the next fetch replaces it", "err", err)
 		return Token{}, ErrNoToken
 	}
 	var r fileRecord
 	if err := json.Unmarshal(b, &r); err != nil {
 		// The decoder's message may quote a byte of the file: log only where.
-		s.log.Warn("token file corrupt; treating it as empty", "bytes", len(b), "reason", jsonReason(err))
+		s.warnOnce(s.path, version, "token file corrupt; treating it as empty: the next fetch replaces it", "bytes", len(b), "reason", jsonReason(err))
 		return Token{}, ErrNoToken
 	}
 	if r.AccessToken == "" || r.ExpiresAt.IsZero() {
-		s.log.Warn("token file holds no usable token; treating it as empty", "bytes", len(b))
+		s.warnOnce(s.path, version, "token file holds no usable token; treating it as empty: the next fetch replaces it", "bytes", len(b))
 		return Token{}, ErrNoToken
 	}
 	return Token{Value: wechat.Secret(r.AccessToken), ExpiresAt: r.ExpiresAt, FetchedAt: r.FetchedAt, By: r.FetchedBy}, nil
+}
+
+// warnOnce logs msg about file unless this version of it was the last
+// logged: a bad file stays bad until replaced, and is read on every Load.
+// s.io must be held.
+func (s *fileStore) warnOnce(file, version, msg string, args ...any) {
+	if version != "" && s.warned[file] == version {
+		return
+	}
+	s.warned[file] = version
+	s.log.Warn(msg, args...)
 }
 
 // dirPresent tells a store not yet written (fine) from one whose directory
@@ -139,13 +178,13 @@ func jsonReason(err error) string {
 	}
 }
 
-func (s *fileStore) Save(ctx context.Context, t Token) (Token, error) {
+func (s *fileStore) Save(ctx context.Context, t Token, sup Supersede) (Token, error) {
 	if err := checkSavable(t); err != nil {
 		return Token{}, err
 	}
 	var saved Token
 	err := s.withLock(ctx, func() error {
-		if cur, err := s.load(); err == nil && cur.FetchedAt.After(t.FetchedAt) {
+		if cur, err := s.load(); err == nil && sup.keeps(cur, t) {
 			saved = cur
 			return nil
 		}
@@ -170,60 +209,93 @@ func (s *fileStore) Lock(ctx context.Context) (func(), error) {
 		return nil, err
 	}
 	ok, err := s.fl.TryLockContext(ctx, 10*time.Millisecond)
+	if ok && err == nil {
+		ictx, cancel := context.WithTimeout(ctx, s.opTimeout)
+		if err = s.io.lock(ictx); err != nil {
+			err = s.timeout(ctx, err)
+		}
+		cancel()
+	}
 	if !ok || err != nil {
+		if ok {
+			s.fl.Unlock()
+		}
 		s.lk.unlock()
 		if err == nil {
 			err = ctx.Err()
 		}
 		return nil, s.storeErr(ctx, "lock", err)
 	}
-	s.mu.Lock()
 	s.held = true
-	s.mu.Unlock()
-	return once(func() {
-		s.mu.Lock()
-		s.held = false
-		s.mu.Unlock()
-		if err := s.fl.Unlock(); err != nil {
-			s.log.Error("token file store: unlock", "err", err)
-		}
-		s.lk.unlock()
-	}), nil
+	s.io.unlock()
+	return once(s.release), nil
 }
 
-// withLock runs fn under s.mu with the file lock held: borrowed when this
-// process already holds it (a refresh calling Save), else taken for fn.
-func (s *fileStore) withLock(ctx context.Context, fn func() error) error {
-	s.mu.Lock()
-	if s.held {
-		defer s.mu.Unlock()
-		return fn()
+// release gives the file lock up once no I/O runs under it: at once, unless
+// an operation that borrowed the lock is still running (on a hung file
+// system, perhaps for long); then a goroutine waits for it, and until then
+// the next Lock waits — within its deadline — as it would for another
+// holder.
+func (s *fileStore) release() {
+	select {
+	case s.io <- struct{}{}:
+		s.unlockHeld()
+	default:
+		go func() {
+			s.io <- struct{}{}
+			s.unlockHeld()
+		}()
 	}
-	s.mu.Unlock()
+}
+
+// unlockHeld releases the file lock; s.io is held and is released too.
+func (s *fileStore) unlockHeld() {
+	s.held = false
+	s.io.unlock()
+	if err := s.fl.Unlock(); err != nil {
+		s.log.Error("token file store: unlock", "err", err)
+	}
+	s.lk.unlock()
+}
+
+var errNotHeld = errors.New("file lock not held")
+
+// withLock runs fn with the file lock held: borrowed when this process
+// already holds it (a refresh calling Save), else taken for fn.
+func (s *fileStore) withLock(ctx context.Context, fn func() error) error {
+	err := s.run(ctx, func() error {
+		if !s.held {
+			return errNotHeld
+		}
+		return fn()
+	}, nil)
+	if !errors.Is(err, errNotHeld) {
+		return err
+	}
 	unlock, err := s.Lock(ctx)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return fn()
+	return s.run(ctx, fn, unlock)
 }
 
 func (s *fileStore) CountFetch(ctx context.Context, day string) (int64, error) {
 	var n int64
 	err := s.withLock(ctx, func() error {
 		counts := map[string]int64{}
-		if b, err := os.ReadFile(s.countPath); err == nil {
-			if json.Unmarshal(b, &counts) != nil {
-				s.log.Warn("fetch counter file corrupt; restarting the count", "count_path", s.countPath)
-				counts = map[string]int64{}
-			}
+		b, version, err := readRecord(s.countPath)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			s.warnOnce(s.countPath, version, "fetch counter file unusable; restarting the count", "count_path", s.countPath, "err", err)
+		case json.Unmarshal(b, &counts) != nil:
+			s.warnOnce(s.countPath, version, "fetch counter file corrupt; restarting the count", "count_path", s.countPath)
+			counts = map[string]int64{}
 		}
 		counts[day]++
 		n = counts[day]
 		pruneDays(counts, day)
-		b, err := json.Marshal(counts)
+		b, err = json.Marshal(counts)
 		if err != nil {
 			return err
 		}
@@ -233,45 +305,6 @@ func (s *fileStore) CountFetch(ctx context.Context, day string) (int64, error) {
 		return 0, s.storeErr(ctx, "count", err)
 	}
 	return n, nil
-}
-
-// writeFileAtomic replaces path with data so that a crash leaves either the
-// old file or the new one, never a torn one: temp file in the same
-// directory, fsync, chmod 0600, rename, fsync the directory.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // storeErr tells a caller that gave up (ctx) from a file system that failed.
@@ -284,57 +317,4 @@ func (s *fileStore) storeErr(ctx context.Context, op string, err error) error {
 		return err
 	}
 	return &StoreError{Op: op, Err: fmt.Errorf("file: %w", err)}
-}
-
-// Watch stats the token file every DefaultFilePoll (through the Hub, if
-// the store has one) and reports a change of its identity (the atomic
-// rename makes a new inode), size or modification time. A missing
-// directory is reported to probe; a missing file is not (no token yet).
-func (s *fileStore) Watch(ctx context.Context, changed func(), probe func(error)) {
-	if s.hub != nil {
-		s.hub.watchFile(ctx, s, changed, probe)
-		return
-	}
-	tick := time.NewTicker(DefaultFilePoll)
-	defer tick.Stop()
-	var st fileState
-	for {
-		c, err := s.stat(&st)
-		probe(err)
-		if c {
-			changed()
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}
-
-// fileState is what the last stat of a token file saw.
-type fileState struct {
-	last  fs.FileInfo // nil: no file
-	known bool        // a stat has completed
-}
-
-// stat checks the token file once: changed reports a new identity, size or
-// modification time since the last call; err is what probe gets (a missing
-// directory, a failing stat; a missing file is no error).
-func (s *fileStore) stat(st *fileState) (changed bool, err error) {
-	fi, err := os.Stat(s.path)
-	switch {
-	case err == nil:
-		changed = st.known && (st.last == nil || !os.SameFile(st.last, fi) || !st.last.ModTime().Equal(fi.ModTime()) || st.last.Size() != fi.Size())
-		st.last, st.known = fi, true
-		return changed, nil
-	case errors.Is(err, fs.ErrNotExist):
-		if derr := s.dirPresent(); derr != nil {
-			return false, derr
-		}
-		changed = st.known && st.last != nil
-		st.last, st.known = nil, true
-		return changed, nil
-	}
-	return false, err
 }

@@ -59,13 +59,13 @@ func (s *memoryStore) Load(context.Context) (Token, error) {
 	return s.tok, nil
 }
 
-func (s *memoryStore) Save(_ context.Context, t Token) (Token, error) {
+func (s *memoryStore) Save(_ context.Context, t Token, sup Supersede) (Token, error) {
 	if err := checkSavable(t); err != nil {
 		return Token{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.tok.Value != "" && s.tok.FetchedAt.After(t.FetchedAt) {
+	if sup.keeps(s.tok, t) {
 		return s.tok, nil
 	}
 	s.tok = t

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -32,12 +33,15 @@ const DefaultRedisPoll = 500 * time.Millisecond
 // Give key a hash tag ("{wxoa:APPID}:access_token") so that the key, its
 // lock and its counters live on one Cluster slot.
 type redisStore struct {
-	c       redis.UniversalClient
-	key     string
-	lockKey string
-	channel string
-	log     *slog.Logger
-	hub     *Hub // nil: Watch subscribes and polls by itself
+	c         redis.UniversalClient
+	key       string
+	lockKey   string
+	channel   string
+	log       *slog.Logger
+	opTimeout time.Duration // bounds each command, whatever the client's own timeouts
+	hub       *Hub          // nil: Watch subscribes and polls by itself
+
+	warned atomic.Pointer[string] // the corrupt record last logged
 }
 
 var (
@@ -52,19 +56,32 @@ func NewRedisStore(client redis.UniversalClient, key string, logger *slog.Logger
 		logger = discard()
 	}
 	return &redisStore{c: client, key: key, lockKey: key + ":lock", channel: key + ":changed",
-		log: logger.With("store", "redis", "key", key)}
+		log: logger.With("store", "redis", "key", key), opTimeout: storeOpTimeout}
 }
 
-// saveScript stores the token unless the stored one was fetched later,
-// announces a change on ARGV[5], and returns what is stored afterwards;
+// op bounds one command by the store's deadline as well as ctx's.
+func (s *redisStore) op(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.opTimeout)
+}
+
+// saveScript stores the token unless the stored one was fetched later and
+// is neither untrusted at the saver's clock (fetched beyond ARGV[7] ahead
+// of ARGV[6], or expiring beyond ARGV[8] after it) nor the value WeChat
+// rejected (ARGV[9]; "" for none): the rule of Supersede.keeps. It
+// announces a change on ARGV[5] and returns what is stored afterwards;
 // comparing in Lua keeps the check, the write and the announcement atomic
 // across hosts. It touches one key, so it runs on a Cluster as is.
+// Timestamps are Unix microseconds, which Lua's doubles hold exactly.
 var saveScript = redis.NewScript(`
-local cur = redis.call('HGET', KEYS[1], 'fetched_at')
-if cur and tonumber(cur) and tonumber(cur) > tonumber(ARGV[3]) then
+local cur = redis.call('HMGET', KEYS[1], 'value', 'expires_at', 'fetched_at')
+local fetched, expires = tonumber(cur[3]), tonumber(cur[2])
+local now = tonumber(ARGV[6])
+if cur[1] and fetched and expires and fetched > tonumber(ARGV[3])
+  and fetched <= now + tonumber(ARGV[7]) and expires <= now + tonumber(ARGV[8])
+  and (ARGV[9] == '' or cur[1] ~= ARGV[9]) then
   return redis.call('HMGET', KEYS[1], 'value', 'expires_at', 'fetched_at', 'by')
 end
-local same = cur == ARGV[3] and redis.call('HGET', KEYS[1], 'value') == ARGV[1]
+local same = cur[3] == ARGV[3] and cur[1] == ARGV[1]
 redis.call('HSET', KEYS[1], 'value', ARGV[1], 'expires_at', ARGV[2], 'fetched_at', ARGV[3], 'by', ARGV[4])
 if not same then
   redis.call('PUBLISH', ARGV[5], ARGV[3])
@@ -82,6 +99,8 @@ return 0
 `)
 
 func (s *redisStore) Load(ctx context.Context) (Token, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
 	vals, err := s.c.HMGet(ctx, s.key, "value", "expires_at", "fetched_at", "by").Result()
 	if err != nil {
 		return Token{}, &StoreError{Op: "load", Err: err}
@@ -98,7 +117,11 @@ func (s *redisStore) parse(vals []any) (Token, error) {
 	fetched, err2 := micros(vals[2])
 	by, _ := vals[3].(string)
 	if v == "" || err1 != nil || err2 != nil || exp.IsZero() {
-		s.log.Warn("token record corrupt; treating it as empty")
+		// Once per record, not on every Load until a fetch replaces it.
+		version := fmt.Sprint(vals[1], vals[2], len(v))
+		if old := s.warned.Swap(&version); old == nil || *old != version {
+			s.log.Warn("token record corrupt; treating it as empty: the next fetch replaces it")
+		}
 		return Token{}, ErrNoToken
 	}
 	return Token{Value: wechat.Secret(v), ExpiresAt: exp, FetchedAt: fetched, By: by}, nil
@@ -119,7 +142,7 @@ func micros(v any) (time.Time, error) {
 	return time.UnixMicro(n), nil
 }
 
-func (s *redisStore) Save(ctx context.Context, t Token) (Token, error) {
+func (s *redisStore) Save(ctx context.Context, t Token, sup Supersede) (Token, error) {
 	if err := checkSavable(t); err != nil {
 		return Token{}, err
 	}
@@ -127,8 +150,11 @@ func (s *redisStore) Save(ctx context.Context, t Token) (Token, error) {
 	if !t.FetchedAt.IsZero() {
 		fetched = t.FetchedAt.UnixMicro()
 	}
+	ctx, cancel := s.op(ctx)
+	defer cancel()
 	res, err := saveScript.Run(ctx, s.c, []string{s.key},
-		t.Value.Reveal(), t.ExpiresAt.UnixMicro(), fetched, t.By, s.channel).Slice()
+		t.Value.Reveal(), t.ExpiresAt.UnixMicro(), fetched, t.By, s.channel,
+		sup.now().UnixMicro(), clockSkew.Microseconds(), (maxLifetime + clockSkew).Microseconds(), sup.Rejected.Reveal()).Slice()
 	if err != nil {
 		return Token{}, &StoreError{Op: "save", Err: err}
 	}
@@ -147,12 +173,14 @@ func (s *redisStore) Lock(ctx context.Context) (func(), error) {
 	var b [16]byte
 	crand.Read(b[:]) // never fails (crypto/rand crashes the program instead)
 	owner := hex.EncodeToString(b[:])
-	before, err := s.c.HGet(ctx, s.key, "fetched_at").Result()
+	before, err := s.fetchedAt(ctx)
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, s.lockErr(ctx, err)
 	}
 	for {
-		ok, err := s.c.SetNX(ctx, s.lockKey, owner, redisLockTTL).Result()
+		octx, cancel := s.op(ctx)
+		ok, err := s.c.SetNX(octx, s.lockKey, owner, redisLockTTL).Result()
+		cancel()
 		if err != nil {
 			return nil, s.lockErr(ctx, err)
 		}
@@ -166,11 +194,18 @@ func (s *redisStore) Lock(ctx context.Context) (func(), error) {
 			return nil, fmt.Errorf("token redis store: lock: %w", ctx.Err())
 		case <-t.C:
 		}
-		now, err := s.c.HGet(ctx, s.key, "fetched_at").Result()
+		now, err := s.fetchedAt(ctx)
 		if err == nil && now != before {
 			return nil, errTokenChanged
 		}
 	}
+}
+
+// fetchedAt reads the stored token's version.
+func (s *redisStore) fetchedAt(ctx context.Context) (string, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	return s.c.HGet(ctx, s.key, "fetched_at").Result()
 }
 
 // lockErr tells a caller that gave up (ctx) from a Redis that failed.
@@ -193,6 +228,8 @@ func (s *redisStore) unlock(owner string) {
 // CountFetch increments key:fetches:<day>, which expires after 48 hours.
 func (s *redisStore) CountFetch(ctx context.Context, day string) (int64, error) {
 	k := s.key + ":fetches:" + day
+	ctx, cancel := s.op(ctx)
+	defer cancel()
 	var incr *redis.IntCmd
 	_, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		incr = p.Incr(ctx, k)

@@ -147,7 +147,7 @@ func TestRedisLockWaiterSeesNewToken(t *testing.T) {
 	}()
 	time.Sleep(50 * time.Millisecond)
 	now := time.Now()
-	holder.Save(ctx, tok("NEW", now.Add(time.Hour), now))
+	holder.Save(ctx, tok("NEW", now.Add(time.Hour), now), Supersede{})
 	if err := <-done; !errors.Is(err, errTokenChanged) {
 		t.Errorf("waiting Lock() after the holder saved = %v; want errTokenChanged", err)
 	}

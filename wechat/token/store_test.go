@@ -40,10 +40,10 @@ func TestStoreSaveNeverReplacesNewerToken(t *testing.T) {
 			if _, err := s.Load(ctx); !errors.Is(err, ErrNoToken) {
 				t.Errorf("Load() on an empty store = %v; want ErrNoToken", err)
 			}
-			if got, err := s.Save(ctx, newer); err != nil || got.Value != newer.Value {
+			if got, err := s.Save(ctx, newer, Supersede{}); err != nil || got.Value != newer.Value {
 				t.Fatalf("Save(newer) = %q, %v; want %q", got.Value.Reveal(), err, newer.Value.Reveal())
 			}
-			got, err := s.Save(ctx, older)
+			got, err := s.Save(ctx, older, Supersede{})
 			if err != nil || got.Value != newer.Value {
 				t.Errorf("Save(older) = %q, %v; want the newer token kept", got.Value.Reveal(), err)
 			}
@@ -51,7 +51,7 @@ func TestStoreSaveNeverReplacesNewerToken(t *testing.T) {
 			if err != nil || loaded.Value != newer.Value || !loaded.ExpiresAt.Equal(newer.ExpiresAt.Truncate(time.Microsecond)) && !loaded.ExpiresAt.Equal(newer.ExpiresAt) {
 				t.Errorf("Load() = %q, %v, %v; want %q expiring %v", loaded.Value.Reveal(), loaded.ExpiresAt, err, newer.Value.Reveal(), newer.ExpiresAt)
 			}
-			if _, err := s.Save(ctx, Token{ExpiresAt: now}); err == nil {
+			if _, err := s.Save(ctx, Token{ExpiresAt: now}, Supersede{}); err == nil {
 				t.Error("Save(empty token) = nil error; want an error")
 			}
 		})
@@ -64,7 +64,7 @@ func TestStoreLongTokenRoundTrips(t *testing.T) {
 	for name, mk := range storeMakers(t) {
 		t.Run(name, func(t *testing.T) {
 			s := mk(t)
-			if _, err := s.Save(context.Background(), tok(long, now.Add(time.Hour), now)); err != nil {
+			if _, err := s.Save(context.Background(), tok(long, now.Add(time.Hour), now), Supersede{}); err != nil {
 				t.Fatal(err)
 			}
 			got, err := s.Load(context.Background())
@@ -189,7 +189,7 @@ func TestFileStoreModes(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	if _, err := s.Save(context.Background(), tok("T", now.Add(time.Hour), now)); err != nil {
+	if _, err := s.Save(context.Background(), tok("T", now.Add(time.Hour), now), Supersede{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
@@ -244,9 +244,9 @@ func TestCachedStorePicksUpNewerTokenOnLock(t *testing.T) {
 	c := NewCachedStore(inner)
 	ctx := context.Background()
 	now := time.Now()
-	c.Save(ctx, tok("A", now.Add(time.Hour), now))
+	c.Save(ctx, tok("A", now.Add(time.Hour), now), Supersede{})
 	// Another process writes the shared store behind the cache.
-	inner.Save(ctx, tok("B", now.Add(2*time.Hour), now.Add(time.Second)))
+	inner.Save(ctx, tok("B", now.Add(2*time.Hour), now.Add(time.Second)), Supersede{})
 	if got, _ := c.Load(ctx); got.Value != "A" {
 		t.Errorf("Load() = %q; want the cached %q", got.Value.Reveal(), "A")
 	}

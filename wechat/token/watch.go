@@ -16,7 +16,7 @@ const watchOpTimeout = 2 * time.Second
 func (m *Manager) onChange() {
 	ctx, cancel := context.WithTimeout(m.done, watchOpTimeout)
 	defer cancel()
-	t, err := m.store.Load(ctx)
+	t, err := m.load(ctx)
 	m.changePending.Store(err != nil && !errors.Is(err, ErrNoToken))
 	switch {
 	case err == nil:
@@ -41,10 +41,11 @@ func (m *Manager) onProbe(err error) {
 	if m.changePending.Load() {
 		m.onChange()
 	}
-	if m.health.Load() == nil {
+	// Called on every probe, not only while failing: an outage is logged as
+	// over once the store has answered for storeUpHold.
+	if !m.storeOK() {
 		return
 	}
-	m.storeOK()
 	if _, ok := m.hotToken(); !ok {
 		// Nothing to share, but the store may hold a token another instance
 		// fetched while this one could not read it. The watcher reports no
@@ -68,7 +69,7 @@ func (m *Manager) resync(ctx context.Context) {
 	if !ok {
 		return
 	}
-	saved, err := m.store.Save(ctx, hot)
+	saved, err := m.store.Save(ctx, hot, m.supersede(m.now(), ""))
 	if err != nil {
 		m.storeFailed(err)
 		return
