@@ -339,4 +339,3 @@ type fileWatch struct {
 	w *watch
 	s *fileStore
 }
-
