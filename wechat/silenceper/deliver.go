@@ -28,7 +28,10 @@ func (d Deliverer) Deliver(ctx context.Context, openID string, reply wechat.Repl
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return Error("/cgi-bin/message/custom/send", d.OA.GetCustomerMessageManager().Send(msg))
+	// Not d.OA.GetCustomerMessageManager(): it builds its manager lazily,
+	// unlocked, and late answers are delivered from many goroutines. A
+	// manager is a pointer to the account's context; one per call is free.
+	return Error("/cgi-bin/message/custom/send", message.NewMessageManager(d.OA.GetContext()).Send(msg))
 }
 
 // CustomerMessage converts a passive reply into the SDK's customer-service

@@ -69,6 +69,26 @@ func TestSDKUsesManagedToken(t *testing.T) {
 	}
 }
 
+// Late answers are delivered from many goroutines at once: Deliver must
+// be safe for that (the race detector is the assertion; the count makes
+// sure every call went out).
+func TestDeliverConcurrently(t *testing.T) {
+	w := newWired(t)
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- w.d.Deliver(context.Background(), "oUser1", &wechat.TextReply{Content: "late"}) }()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("Deliver = %v", err)
+		}
+	}
+	if got := len(w.fake.CustomMessages()); got != n {
+		t.Errorf("custom messages = %d; want %d", got, n)
+	}
+}
+
 // A token invalidated upstream (someone else fetched one): the call gets
 // 40001, the Transport compares-and-refreshes with the token it used and
 // retries once.
