@@ -79,6 +79,7 @@ func TestDefaults(t *testing.T) {
 		{"ForwardURL", c.ForwardURL == nil, true},
 		{"ForwardTimeout", c.ForwardTimeout, 30 * time.Second},
 		{"TrustedProxies", len(c.TrustedProxies), 0},
+		{"MaxConnections", c.MaxConnections, 0},
 		{"ActiveCalls", c.ActiveCalls(), false},
 	}
 	for _, tt := range checks {
@@ -120,6 +121,7 @@ func fields() map[string]func(c *Config) string {
 		envForwardURL:         func(c *Config) string { return fmt.Sprint(c.ForwardURL) },
 		envForwardTimeout:     func(c *Config) string { return c.ForwardTimeout.String() },
 		envTrustedProxies:     func(c *Config) string { return strings.Join(c.TrustedProxies, "|") },
+		envMaxConnections:     func(c *Config) string { return fmt.Sprint(c.MaxConnections) },
 	}
 }
 
@@ -174,6 +176,9 @@ func TestVariableValid(t *testing.T) {
 		{key: envForwardTimeout, value: "2m", want: "2m0s"},
 		{key: envTrustedProxies, value: "127.0.0.1", want: "127.0.0.1"},
 		{key: envTrustedProxies, value: " 10.0.0.0/8 , ::1,fd00::/8, ", want: "10.0.0.0/8|::1|fd00::/8"},
+		{key: envMaxConnections, value: "AUTO", want: "0"},
+		{key: envMaxConnections, value: "1", want: "1"},
+		{key: envMaxConnections, value: " 20000 ", want: "20000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
@@ -243,6 +248,10 @@ func TestVariableInvalid(t *testing.T) {
 		{key: envTrustedProxies, value: "proxy.local", want: `"proxy.local": want IP addresses or CIDRs`},
 		{key: envTrustedProxies, value: "10.0.0.1, 10.0.0.0/33, 300.1.1.1", want: `"10.0.0.0/33", "300.1.1.1": want`},
 		{key: envTrustedProxies, value: "::ffff:10.0.0.1", want: "IPv4 written as such"},
+		{key: envMaxConnections, value: "0", want: "auto or a number of connections from 1 to 1048576"},
+		{key: envMaxConnections, value: "-5", want: "from 1 to"},
+		{key: envMaxConnections, value: "1048577", want: "from 1 to"},
+		{key: envMaxConnections, value: "lots", want: `"lots" is not auto`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {

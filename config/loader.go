@@ -40,6 +40,7 @@ const (
 	envDedupCacheSize     = "DEDUP_CACHE_SIZE"
 	envNgrokAuthtoken     = "NGROK_AUTHTOKEN"
 	envAdminSecureCookie  = "ADMIN_SECURE_COOKIE"
+	envMaxConnections     = "MAX_CONNECTIONS"
 )
 
 // allVars lists every variable Config reads; never modified.
@@ -50,7 +51,7 @@ var allVars = [...]string{
 	envTokenStore, envTokenMode, envTokenRefreshMargin, envTokenDailyLimit,
 	envTokenAPIKey, envReplyDeadline, envForwardURL, envForwardTimeout,
 	envTrustedProxies, envDedupStore, envDedupCacheSize, envNgrokAuthtoken,
-	envAdminSecureCookie,
+	envAdminSecureCookie, envMaxConnections,
 }
 
 // Variables returns the names of every variable the configuration reads.
@@ -142,6 +143,25 @@ func (l *loader) positiveInt(key, def string) int {
 	n, err := strconv.Atoi(v)
 	if err != nil || n <= 0 {
 		l.fail(key, "%q is not a positive integer", echo(v))
+		return 0
+	}
+	return n
+}
+
+// maxConnectionsCeiling is Linux's default ceiling on any process's file
+// limit (fs.nr_open): a cap above it could never be reached.
+const maxConnectionsCeiling = 1 << 20
+
+// maxConnections reads the connection cap: "auto" (0) leaves it to
+// start-up, which derives it from the open-file limit.
+func (l *loader) maxConnections(key string) int {
+	v := l.str(key, "auto")
+	if strings.EqualFold(v, "auto") {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 || n > maxConnectionsCeiling {
+		l.fail(key, "%q is not auto or a number of connections from 1 to %d", echo(v), maxConnectionsCeiling)
 		return 0
 	}
 	return n
