@@ -19,13 +19,20 @@ import (
 	"wxoa/internal/sim"
 )
 
-func main() {
+func main() { os.Exit(runMain(os.Args)) }
+
+// runMain is main, returning the exit status: the test binary acting as
+// wxoa (proc_test.go) runs it too, so that processes under test take
+// signals as the real one does.
+func runMain(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+	e := env{getenv: os.Getenv, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, notify: notifySignals}
+	if err := e.runArgs(ctx, args); err != nil {
 		fmt.Fprintln(os.Stderr, "wxoa:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // env is the process's outside world, passed in so tests can run every
@@ -35,6 +42,7 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	notify notifier // nil in-process: see watchSignals
 }
 
 // command is one row of the command table: its usage line, a summary, its
@@ -70,8 +78,14 @@ func usage(w io.Writer) {
 		"environment and ./.env (ENV_FILE=PATH for another file, ENV_FILE=none for none).\n")
 }
 
+// run runs a command line in-process: tests, the harness and the demo
+// call it. It takes no signals.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	return env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}.runArgs(ctx, args)
+}
+
+func (e env) runArgs(ctx context.Context, args []string) error {
+	stdout, stderr := e.stdout, e.stderr
 	name, rest := "serve", []string(nil)
 	if len(args) > 1 {
 		name, rest = args[1], args[2:]

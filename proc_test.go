@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -27,14 +25,7 @@ const childArgs = "WXOA_CHILD_ARGS"
 func TestMain(m *testing.M) {
 	if args, ok := os.LookupEnv(childArgs); ok {
 		// The test binary is acting as wxoa: see startProc.
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err := run(ctx, append([]string{"wxoa"}, strings.Fields(args)...), os.Getenv, os.Stdin, os.Stdout, os.Stderr)
-		stop()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "wxoa:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+		os.Exit(runMain(append([]string{"wxoa"}, strings.Fields(args)...)))
 	}
 	code := m.Run()
 	if built.path != "" {

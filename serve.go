@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"wxoa/config"
@@ -29,8 +30,9 @@ import (
 )
 
 const serveHelp = `Runs the callback server (WECHAT_CALLBACK_PATH) and, with TOKEN_API_KEY, the
-token API, the drop-in token endpoints and the admin page, until SIGINT/SIGTERM;
-then finishes in-flight requests and late deliveries within SHUTDOWN_TIMEOUT.
+token API, the drop-in token endpoints and the admin page, until SIGINT, SIGTERM
+or SIGQUIT (which first logs every goroutine's stack); then finishes in-flight
+requests and late deliveries within SHUTDOWN_TIMEOUT. SIGHUP is logged.
   --tunnel   also open a public ngrok URL in-process (needs NGROK_AUTHTOKEN) and
              print what to paste into WeChat's console; without the authtoken,
              print how to get one or how to use the ngrok CLI, frp or cpolar
@@ -55,6 +57,9 @@ func serve(ctx context.Context, e env, args []string) error {
 	sink, stopSink := logsink.Start(e.stderr)
 	defer stopSink() // runs last: the final lines are written
 	log := newLogger(cfg, sink)
+	defer logPanic(log) // before the sink's last flush
+	ctx, stopSignals := e.watchSignals(ctx, log, func() { log.Info("SIGHUP received; nothing to reload") })
+	defer stopSignals()
 	// go-redis logs through a package-level logger; route it through ours,
 	// before anything dials, so JSON stays JSON.
 	redisurl.SetLogger(log)
@@ -126,6 +131,17 @@ func serve(ctx context.Context, e env, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// logPanic puts a panic in serve into the log, where a collector sees it
+// (the runtime's own report goes to stderr as plain text), then lets it go
+// on: deferred before the sink stops, it is flushed with the lines before
+// it.
+func logPanic(log *slog.Logger) {
+	if p := recover(); p != nil {
+		log.Error("panic in serve", "panic", p, "stack", string(debug.Stack()))
+		panic(p)
+	}
 }
 
 // bannerInfo is what start-up prints about this server.
