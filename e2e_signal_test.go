@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -205,6 +207,61 @@ func TestProcStopSignalsDrain(t *testing.T) {
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(logs, w) {
+					t.Errorf("the log lacks %q\n%s", w, logs)
+				}
+			}
+		})
+	}
+}
+
+// panicWriter panics on its first write: standing in for a bug in serve.
+type panicWriter struct{}
+
+func (panicWriter) Write([]byte) (int, error) { panic("stdout exploded") }
+
+// Whatever way serve ends before or after start-up, the log lines written
+// so far reach stderr: the sink is flushed on a failed start-up (a busy
+// port) and on a panic, which is logged too, and leaves no listener behind.
+func TestServeExitPathsFlushLog(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	tests := []struct {
+		name   string
+		addr   string
+		stdout io.Writer
+		want   []string // in the log
+	}{
+		{"busy port", busy.Addr().String(), io.Discard, []string{"msg=\"open-file limit\""}},
+		{"panic", freeAddr(t), panicWriter{}, []string{"msg=\"open-file limit\"", "WECHAT_ENCODING_AES_KEY is empty", "msg=\"panic in serve\" panic=\"stdout exploded\""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := wechattest.NewServer(t)
+			vars := e2eVars(t, fake)
+			vars["LISTEN_ADDR"] = tt.addr
+			logs := &lockedBuffer{}
+			var err error
+			panicked := func() (p any) {
+				defer func() { p = recover() }()
+				err = run(context.Background(), []string{"wxoa", "serve"}, mapGetenv(vars), nil, tt.stdout, logs)
+				return nil
+			}()
+			if tt.name == "panic" {
+				if panicked == nil {
+					t.Fatalf("serve with a panicking stdout returned %v; want the panic to go on", err)
+				}
+				if c, err := net.Dial("tcp", tt.addr); err == nil {
+					c.Close()
+					t.Error("the panicked server still accepts connections")
+				}
+			} else if err == nil || !strings.Contains(err.Error(), "LISTEN_ADDR") {
+				t.Errorf("serve on a busy port = %v; want an error naming LISTEN_ADDR", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(logs.String(), w) {
 					t.Errorf("the log lacks %q\n%s", w, logs)
 				}
 			}

@@ -60,6 +60,13 @@ func startBinary(t *testing.T, name, bin string, vars map[string]string) *proc {
 	if bin != "" {
 		cmd = exec.Command(bin, "serve")
 	}
+	return startCmd(t, name, cmd, vars)
+}
+
+// startCmd is startProc for a command that runs the test binary as wxoa,
+// or runs a built wxoa, perhaps through a wrapper.
+func startCmd(t *testing.T, name string, cmd *exec.Cmd, vars map[string]string) *proc {
+	t.Helper()
 	keys := make([]string, 0, len(vars))
 	for k := range vars {
 		keys = append(keys, k)

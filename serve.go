@@ -7,10 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
-	"time"
 
 	"wxoa/config"
 	"wxoa/handlers"
@@ -77,22 +75,15 @@ func serve(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	ln, err := listen(cfg, log)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(h, log, ln)
+	defer srv.Close() // a no-op after Shutdown; after a panic, no listener is left behind
 	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
 	var publicURL string
