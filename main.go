@@ -19,14 +19,20 @@ import (
 	"wxoa/internal/sim"
 )
 
-func main() {
+func main() { os.Exit(runMain(os.Args)) }
+
+// runMain is main, returning the exit status: the test binary acting as
+// wxoa (proc_test.go) runs it too, so that processes under test take
+// signals as the real one does.
+func runMain(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ctx = withHangup(ctx)
-	if err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+	e := env{getenv: os.Getenv, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, notify: notifySignals}
+	if err := e.runArgs(ctx, args); err != nil {
 		fmt.Fprintln(os.Stderr, "wxoa:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // env is the process's outside world, passed in so tests can run every
@@ -36,20 +42,7 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
-	// hangup delivers the process's SIGHUPs (serve reloads on each); nil
-	// when run is called without them.
-	hangup <-chan os.Signal
-}
-
-type hangupKey struct{}
-
-// withHangup routes the process's SIGHUPs to run through ctx, which
-// carries them to the command: a SIGHUP no longer ends the process (its
-// default), it reloads. The notification lasts as long as the process.
-func withHangup(ctx context.Context) context.Context {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGHUP)
-	return context.WithValue(ctx, hangupKey{}, (<-chan os.Signal)(ch))
+	notify notifier // nil in-process: see watchSignals
 }
 
 // command is one row of the command table: its usage line, a summary, its
@@ -85,9 +78,14 @@ func usage(w io.Writer) {
 		"environment and ./.env (ENV_FILE=PATH for another file, ENV_FILE=none for none).\n")
 }
 
+// run runs a command line in-process: tests, the harness and the demo
+// call it. It takes no signals.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
-	e.hangup, _ = ctx.Value(hangupKey{}).(<-chan os.Signal)
+	return env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}.runArgs(ctx, args)
+}
+
+func (e env) runArgs(ctx context.Context, args []string) error {
+	stdout, stderr := e.stdout, e.stderr
 	name, rest := "serve", []string(nil)
 	if len(args) > 1 {
 		name, rest = args[1], args[2:]

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -27,15 +25,7 @@ const childArgs = "WXOA_CHILD_ARGS"
 func TestMain(m *testing.M) {
 	if args, ok := os.LookupEnv(childArgs); ok {
 		// The test binary is acting as wxoa: see startProc.
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		ctx = withHangup(ctx)
-		err := run(ctx, append([]string{"wxoa"}, strings.Fields(args)...), os.Getenv, os.Stdin, os.Stdout, os.Stderr)
-		stop()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "wxoa:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+		os.Exit(runMain(append([]string{"wxoa"}, strings.Fields(args)...)))
 	}
 	code := m.Run()
 	if built.path != "" {
@@ -71,6 +61,13 @@ func startBinary(t *testing.T, name, bin string, vars map[string]string) *proc {
 	if bin != "" {
 		cmd = exec.Command(bin, "serve")
 	}
+	return startCmd(t, name, cmd, vars)
+}
+
+// startCmd is startProc for a command that runs the test binary as wxoa,
+// or runs a built wxoa, perhaps through a wrapper.
+func startCmd(t *testing.T, name string, cmd *exec.Cmd, vars map[string]string) *proc {
+	t.Helper()
 	keys := make([]string, 0, len(vars))
 	for k := range vars {
 		keys = append(keys, k)

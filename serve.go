@@ -6,11 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
-	"time"
 
 	"wxoa/config"
 	"wxoa/handlers"
@@ -28,17 +27,18 @@ import (
 )
 
 const serveHelp = `Runs every account's callback and, with TOKEN_API_KEY, the token API, the
-drop-in token endpoints and the admin page, until SIGINT/SIGTERM; then finishes
-in-flight requests and late deliveries within SHUTDOWN_TIMEOUT. SIGHUP re-reads
-ACCOUNTS_FILE and the rules files and swaps the accounts without an outage.
+drop-in token endpoints and the admin page, until SIGINT, SIGTERM or SIGQUIT
+(which first logs every goroutine's stack); then finishes in-flight requests and
+late deliveries within SHUTDOWN_TIMEOUT. SIGHUP re-reads ACCOUNTS_FILE and the
+rules files and swaps the accounts without an outage.
   --tunnel   also open a public ngrok URL in-process (needs NGROK_AUTHTOKEN) and
              print what to paste into WeChat's console; without the authtoken,
              print how to get one or how to use the ngrok CLI, frp or cpolar
 `
 
 // serve runs the callback server and the token API until ctx ends, then
-// drains in-flight requests and late forwarded answers. A SIGHUP (e.hangup)
-// reloads the accounts file and the rules files.
+// drains in-flight requests and late forwarded answers. A SIGHUP reloads
+// the accounts file and the rules files.
 func serve(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -56,6 +56,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	sink, stopSink := logsink.Start(e.stderr)
 	defer stopSink() // runs last: the final lines are written
 	log := newLogger(cfg, sink)
+	defer logPanic(log) // before the sink's last flush
 	// go-redis logs through a package-level logger; route it through ours,
 	// before anything dials, so JSON stays JSON.
 	redisurl.SetLogger(log)
@@ -65,22 +66,17 @@ func serve(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	ctx, stopSignals := e.watchSignals(ctx, log, func() { a.reload(e, s.router) })
+	defer stopSignals()
+	ln, err := listen(cfg, log)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
 	}
-	srv := &http.Server{
-		Handler:           s.router,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(s.router, log, ln)
+	defer srv.Close() // a no-op after Shutdown; after a panic, no listener is left behind
 	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
 	var publicURL string
@@ -99,18 +95,12 @@ func serve(ctx context.Context, e env, args []string) error {
 	// cfg's LogValue shows every setting with secrets reduced to "set".
 	log.Info("listening", "addr", ln.Addr().String(), "public_url", publicURL, "config", cfg)
 
-	for stop := false; !stop; {
-		select {
-		case err := <-served:
-			if ctx.Err() == nil { // a tunnel's listener closes itself when ctx ends
-				return fmt.Errorf("serve: %w", err)
-			}
-			stop = true
-		case <-ctx.Done():
-			stop = true
-		case <-e.hangup:
-			a.reload(e, s.router)
+	select {
+	case err := <-served:
+		if ctx.Err() == nil { // a tunnel's listener closes itself when ctx ends
+			return fmt.Errorf("serve: %w", err)
 		}
+	case <-ctx.Done():
 	}
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
@@ -126,13 +116,22 @@ func serve(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-// reload re-reads the accounts file (and with it the rules files) and
-// swaps the accounts: a file with errors is logged with every problem and
-// the running accounts are kept.
-func (a *app) reload(e env, router *handlers.Router) {
-	if a.cfg.AccountsFile == "" {
-		a.log.Info("SIGHUP: no ACCOUNTS_FILE; rereading the rules file")
+// logPanic puts a panic in serve into the log, where a collector sees it
+// (the runtime's own report goes to stderr as plain text), then lets it go
+// on: deferred before the sink stops, it is flushed with the lines before
+// it.
+func logPanic(log *slog.Logger) {
+	if p := recover(); p != nil {
+		log.Error("panic in serve", "panic", p, "stack", string(debug.Stack()))
+		panic(p)
 	}
+}
+
+// reload re-reads the accounts file (and with it the rules files) and
+// swaps the accounts, on SIGHUP: a file with errors is logged with every
+// problem and the running accounts are kept.
+func (a *app) reload(e env, router *handlers.Router) {
+	a.log.Info("SIGHUP received: reloading the accounts and rules", "accounts_file", a.cfg.AccountsFile)
 	specs, err := a.cfg.ReloadAccounts(e.getenv)
 	if err == nil {
 		var ch account.Change

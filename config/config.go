@@ -92,6 +92,11 @@ type Config struct {
 	// browser would drop them and sign-in could never stick.
 	AdminSecureCookie bool
 
+	// MaxConnections caps the connections the server holds open
+	// (MAX_CONNECTIONS); 0 ("auto") derives the cap from the open-file
+	// limit at start-up.
+	MaxConnections int
+
 	// TrustedProxies are the IPs and CIDRs (TRUSTED_PROXIES) whose
 	// X-Forwarded-For names the client; empty means the TCP peer is the
 	// client. Only a reverse proxy in front of us belongs here: anyone
@@ -202,6 +207,7 @@ func build(lookup func(string) string) (*Config, error) {
 		ForwardTimeout: l.duration(envForwardTimeout, "30s", positive),
 
 		TrustedProxies: l.trustedProxies(envTrustedProxies),
+		MaxConnections: l.maxConnections(envMaxConnections),
 
 		DedupStore:      l.dedupStore(envDedupStore),
 		DedupCacheBytes: l.byteSize(envDedupCacheSize, "32MiB", 1<<20, 16<<30),
@@ -243,7 +249,7 @@ func unknownKeys(dotenv map[string]string, path string, referenced []string) []s
 }
 
 func hasOurPrefix(k string) bool {
-	for _, p := range []string{"WECHAT_", "TOKEN_", "LOG_", "REPLY_", "FORWARD_", "RULES_", "LISTEN_", "SHUTDOWN_", "TRUSTED_", "DEDUP_", "NGROK_", "ADMIN_", "ACCOUNTS_", "WECOM_"} {
+	for _, p := range []string{"WECHAT_", "TOKEN_", "LOG_", "REPLY_", "FORWARD_", "RULES_", "LISTEN_", "SHUTDOWN_", "TRUSTED_", "DEDUP_", "NGROK_", "ADMIN_", "ACCOUNTS_", "WECOM_", "MAX_"} {
 		if strings.HasPrefix(k, p) {
 			return true
 		}

@@ -79,6 +79,7 @@ func TestDefaults(t *testing.T) {
 		{"ForwardURL", c.ForwardURL == nil, true},
 		{"ForwardTimeout", c.ForwardTimeout, 30 * time.Second},
 		{"TrustedProxies", len(c.TrustedProxies), 0},
+		{"MaxConnections", c.MaxConnections, 0},
 		{"ActiveCalls", c.ActiveCalls(), false},
 	}
 	for _, tt := range checks {
@@ -128,6 +129,7 @@ func fields() map[string]func(c *Config) string {
 			}
 			return c.AccountsFile + "|" + strings.Join(names, ",")
 		},
+		envMaxConnections:     func(c *Config) string { return fmt.Sprint(c.MaxConnections) },
 	}
 }
 
@@ -185,6 +187,9 @@ func TestVariableValid(t *testing.T) {
 		{key: envWeComAPIBase, value: "http://127.0.0.1:9999/", want: "http://127.0.0.1:9999"},
 		{key: envAccountsFile, value: "testdata/two.yaml", extra: []string{envToken, "", "OA_SECRET", "s1"},
 			want: "testdata/two.yaml|oa,mini"},
+		{key: envMaxConnections, value: "AUTO", want: "0"},
+		{key: envMaxConnections, value: "1", want: "1"},
+		{key: envMaxConnections, value: " 20000 ", want: "20000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
@@ -256,6 +261,10 @@ func TestVariableInvalid(t *testing.T) {
 		{key: envTrustedProxies, value: "::ffff:10.0.0.1", want: "IPv4 written as such"},
 		{key: envWeComAPIBase, value: "qyapi.weixin.qq.com", want: "absolute http(s) URL (e.g. https://qyapi.weixin.qq.com)"},
 		{key: envAccountsFile, value: "testdata/absent.yaml", extra: []string{envToken, ""}, want: "testdata/absent.yaml does not exist"},
+		{key: envMaxConnections, value: "0", want: "auto or a number of connections from 1 to 1048576"},
+		{key: envMaxConnections, value: "-5", want: "from 1 to"},
+		{key: envMaxConnections, value: "1048577", want: "from 1 to"},
+		{key: envMaxConnections, value: "lots", want: `"lots" is not auto`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {

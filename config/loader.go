@@ -42,6 +42,7 @@ const (
 	envAdminSecureCookie  = "ADMIN_SECURE_COOKIE"
 	envAccountsFile       = "ACCOUNTS_FILE"
 	envWeComAPIBase       = "WECOM_API_BASE"
+	envMaxConnections     = "MAX_CONNECTIONS"
 )
 
 // allVars lists every variable Config reads; never modified.
@@ -52,7 +53,7 @@ var allVars = [...]string{
 	envTokenStore, envTokenMode, envTokenRefreshMargin, envTokenDailyLimit,
 	envTokenAPIKey, envReplyDeadline, envForwardURL, envForwardTimeout,
 	envTrustedProxies, envDedupStore, envDedupCacheSize, envNgrokAuthtoken,
-	envAdminSecureCookie,
+	envAdminSecureCookie, envMaxConnections,
 }
 
 // Variables returns the names of every variable the configuration reads.
@@ -144,6 +145,25 @@ func (l *loader) positiveInt(key, def string) int {
 	n, err := strconv.Atoi(v)
 	if err != nil || n <= 0 {
 		l.fail(key, "%q is not a positive integer", echo(v))
+		return 0
+	}
+	return n
+}
+
+// maxConnectionsCeiling is Linux's default ceiling on any process's file
+// limit (fs.nr_open): a cap above it could never be reached.
+const maxConnectionsCeiling = 1 << 20
+
+// maxConnections reads the connection cap: "auto" (0) leaves it to
+// start-up, which derives it from the open-file limit.
+func (l *loader) maxConnections(key string) int {
+	v := l.str(key, "auto")
+	if strings.EqualFold(v, "auto") {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 || n > maxConnectionsCeiling {
+		l.fail(key, "%q is not auto or a number of connections from 1 to %d", echo(v), maxConnectionsCeiling)
 		return 0
 	}
 	return n

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -40,6 +41,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool("admin_secure_cookie", c.AdminSecureCookie),
 		slog.String("trusted_proxies", strings.Join(c.TrustedProxies, ",")),
 		slog.Attr{Key: "accounts", Value: accountsLogValue(c.Accounts)},
+		slog.String("max_connections", maxConnections(c.MaxConnections)),
 	)
 }
 
@@ -97,6 +99,13 @@ func (c *Config) String() string {
 
 // GoString keeps %#v as safe as %v.
 func (c *Config) GoString() string { return "config.Config{" + c.String() + "}" }
+
+func maxConnections(n int) string {
+	if n == 0 {
+		return "auto"
+	}
+	return strconv.Itoa(n)
+}
 
 func urlWithoutQuery(u *url.URL) string {
 	if u == nil {
