@@ -129,7 +129,7 @@ func fields() map[string]func(c *Config) string {
 			}
 			return c.AccountsFile + "|" + strings.Join(names, ",")
 		},
-		envMaxConnections:     func(c *Config) string { return fmt.Sprint(c.MaxConnections) },
+		envMaxConnections: func(c *Config) string { return fmt.Sprint(c.MaxConnections) },
 	}
 }
 
