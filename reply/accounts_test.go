@@ -81,7 +81,8 @@ func TestForwarderTargets(t *testing.T) {
 
 // A Mini Program takes no passive reply: "success" at once, the reply sent
 // by customer-service message, once however often WeChat retries, and a
-// rule that forwards sends the endpoint's answer whenever it comes.
+// rule that forwards sends the endpoint's answer whenever it comes (past
+// the passive deadline: no one waits for it), a shutdown draining it.
 func TestActiveAnswersSuccessAndDelivers(t *testing.T) {
 	fwd, err := NewForwarder(ForwardConfig{Client: &http.Client{}, Deadline: 100 * time.Millisecond, Timeout: 5 * time.Second,
 		Once: dedup.NewMemory(dedup.MemoryConfig{TTL: time.Minute}), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

@@ -238,6 +238,31 @@ func (f *HTTPForwarder) forward(_ context.Context, fw *rules.Forward, msg wechat
 	return r.reply
 }
 
+// Ask forwards msg to fw's endpoint and returns its answer, waiting as
+// long as the rule allows (its timeout, bounded by ctx): for work already
+// admitted by Deliver, which answers no one within a deadline. It takes no
+// slot of its own and runs during a shutdown's drain.
+func (f *HTTPForwarder) Ask(ctx context.Context, fw *rules.Forward, msg wechat.Message) wechat.Reply {
+	timeout := fw.Timeout
+	if timeout <= 0 {
+		timeout = f.cfg.Timeout
+	}
+	url := fw.URL
+	if url == "" {
+		url = f.cfg.URL
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	r, err := f.call(ctx, url, msg)
+	if err != nil {
+		f.bad.Add(1)
+		f.cfg.Logger.Error("forward failed", "rule", fw.Name, "err", err)
+		return nil
+	}
+	f.inTime.Add(1)
+	return r
+}
+
 // Deliver runs compute in the background, bounded like a forward
 // (MaxInFlight, Timeout, Shutdown), and sends the reply it returns, if
 // any, to msg's sender through t's Deliverer: the reply of an account that

@@ -96,9 +96,12 @@ type Active struct {
 }
 
 // Runner computes a reply in the background and sends it through t
-// (*HTTPForwarder.Deliver); false: it could not start.
+// (*HTTPForwarder): Deliver reports false when it could not start; Ask
+// forwards within such work, waiting for the endpoint as long as the rule
+// allows.
 type Runner interface {
 	Deliver(t Target, msg wechat.Message, compute func(ctx context.Context) wechat.Reply) bool
+	Ask(ctx context.Context, fw *rules.Forward, msg wechat.Message) wechat.Reply
 }
 
 // New checks cfg and returns its pipeline.
@@ -211,6 +214,10 @@ func (p *Pipeline) decide(ctx context.Context, msg wechat.Message) (reply wechat
 		return nil, res.Rule
 	}
 	if res.Forward != nil {
+		if p.active != nil {
+			// No one waits for the answer: wait for the endpoint.
+			return p.active.Runner.Ask(ctx, res.Forward, msg), res.Rule
+		}
 		if p.forward == nil {
 			p.log.Error("rule forwards but forwarding is not configured", "rule", res.Rule)
 			return nil, res.Rule

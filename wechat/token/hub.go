@@ -236,7 +236,9 @@ func (h *Hub) pollOnce() {
 				w.post(false, true, err)
 				continue
 			}
-			changed := w.known && v != w.last
+			// The first reading reports a stored token as a change: the
+			// watch may have begun after its Manager read the store.
+			changed := v != w.last && (w.known || v != "")
 			w.last, w.known = v, true
 			w.post(changed, true, nil)
 		}

@@ -264,11 +264,14 @@ type fileState struct {
 }
 
 // stat looks at the token file once, bounded like every look: changed
-// reports another version than the last call saw; err is what probe gets.
+// reports another version than the last call saw — or, on the first look,
+// a file at all: the watch may have begun after its Manager read the store,
+// and a token written in between must not go unseen. err is what probe
+// gets.
 func (s *fileStore) stat(ctx context.Context, st *fileState) (changed bool, err error) {
 	l := s.look(ctx)
 	if l.seen {
-		changed = st.known && !sameVersion(st.last, l.fi)
+		changed = !sameVersion(st.last, l.fi) && (st.known || l.fi != nil)
 		st.last, st.known = l.fi, true
 	}
 	return changed, l.err
