@@ -182,7 +182,8 @@ func (a *app) router() (http.Handler, *reply.HTTPForwarder, error) {
 		return nil, nil, err
 	}
 	m.WatchForwards(func() metrics.ForwardCounts { return metrics.ForwardCounts(fwd.Stats()) })
-	answers, err := reply.New(reply.Config{Rules: engine, Forwarder: fwd, Store: store, Logger: a.log, Observer: m})
+	answers, err := reply.New(reply.Config{Rules: engine, Forwarder: fwd, Store: store, Logger: a.log, Observer: m,
+		BindQueries: true})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -245,11 +246,16 @@ func (a *app) dedupStore(m *metrics.Metrics) (dedup.Store, error) {
 	if cfg.AppID != "" {
 		prefix += cfg.AppID + ":"
 	}
-	r, err := dedup.NewRedis(dedup.RedisConfig{Client: client, Prefix: prefix, TTL: ttl, MaxWait: cfg.ReplyDeadline})
+	r, err := dedup.NewRedis(dedup.RedisConfig{Client: client, Prefix: prefix, TTL: ttl, MaxWait: cfg.ReplyDeadline,
+		MaxBytes: cfg.DedupRedisBytes})
 	if err != nil {
 		return nil, err
 	}
 	fb := dedup.WithFallback(r, mem, a.log)
+	// Closed before the Redis client (closers run last first): the
+	// replies' writes still queued reach Redis for their retries.
+	a.closers = append(a.closers, fb)
 	m.WatchDedup(mem, fb)
+	m.WatchDedupRedis(r)
 	return fb, nil
 }

@@ -10,6 +10,7 @@ package reply
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"runtime/debug"
@@ -43,6 +44,10 @@ type Config struct {
 	Now          func() time.Time // nil: time.Now; stamps the replies
 	Logger       *slog.Logger     // nil: discard
 	Observer     Observer         // nil: nothing counted
+	// BindQueries makes AnswerPlain bind each signed plaintext query to the
+	// first body it carried and refuse any other (ErrReplayed). It needs a
+	// Store that is a dedup.Binder (all of package dedup's are).
+	BindQueries bool
 }
 
 // Observer counts what the pipeline answers (*metrics.Metrics). Its
@@ -74,6 +79,7 @@ type Pipeline struct {
 	now     func() time.Time
 	log     *slog.Logger
 	obs     Observer
+	binder  dedup.Binder // nil: AnswerPlain does not bind
 }
 
 // New checks cfg and returns its pipeline.
@@ -93,7 +99,15 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
-	return &Pipeline{rules: cfg.Rules, forward: cfg.Forwarder, store: cfg.Store, now: cfg.Now, log: cfg.Logger, obs: cfg.Observer}, nil
+	p := &Pipeline{rules: cfg.Rules, forward: cfg.Forwarder, store: cfg.Store, now: cfg.Now, log: cfg.Logger, obs: cfg.Observer}
+	if cfg.BindQueries {
+		b, ok := cfg.Store.(dedup.Binder)
+		if !ok {
+			return nil, fmt.Errorf("reply: BindQueries needs a store that binds queries (a dedup.Binder), not %T", cfg.Store)
+		}
+		p.binder = b
+	}
+	return p, nil
 }
 
 // Key is the dedup key of msg: the account (ToUserName, so that accounts
@@ -107,26 +121,61 @@ func Key(msg wechat.Message) string {
 // panicked, the answer comes late, or the message is a retry whose first
 // try has not answered in time. It never fails: WeChat gets an answer
 // either way, and what went wrong is logged.
-func (p *Pipeline) Answer(ctx context.Context, msg wechat.Message) (reply []byte) {
+func (p *Pipeline) Answer(ctx context.Context, msg wechat.Message) []byte {
+	reply, _ := p.answer(ctx, msg, nil)
+	return reply
+}
+
+// ErrReplayed is AnswerPlain's refusal: the signed query already carried
+// another message. Nothing was claimed and no rule ran; answer 403.
+var ErrReplayed = dedup.ErrReplayed
+
+// AnswerPlain is Answer for a push in plaintext mode, whose signature
+// covers only q's timestamp and nonce: with BindQueries, the query is
+// bound to body (the raw request body) in the same store round trip as the
+// message's claim, and a query that comes back with another body gets
+// ErrReplayed. WeChat's retry of the message (same query, same body) is
+// answered as any retry is. Encrypted modes need no binding, msg_signature
+// covering the body: call Answer.
+func (p *Pipeline) AnswerPlain(ctx context.Context, msg wechat.Message, q wechat.PushQuery, body []byte) ([]byte, error) {
+	if p.binder == nil {
+		return p.Answer(ctx, msg), nil
+	}
+	b := dedup.Bind(q.Timestamp, q.Nonce, q.Signature, body)
+	return p.answer(ctx, msg, &b)
+}
+
+// answer is Answer, or AnswerPlain with bind set; its only error is
+// ErrReplayed.
+func (p *Pipeline) answer(ctx context.Context, msg wechat.Message, bind *dedup.Binding) (reply []byte, _ error) {
 	key := Key(msg)
-	claimed, b, err := p.store.Claim(ctx, key)
+	var claimed bool
+	var b []byte
+	var err error
+	if bind != nil {
+		claimed, b, err = p.binder.ClaimBound(ctx, key, *bind)
+	} else {
+		claimed, b, err = p.store.Claim(ctx, key)
+	}
 	switch {
+	case errors.Is(err, dedup.ErrReplayed):
+		return nil, ErrReplayed
 	case err == nil && !claimed:
 		p.obs.DedupHit()
-		return b
+		return b, nil
 	case errors.Is(err, dedup.ErrPending), errors.Is(err, dedup.ErrNoReply):
-		return wechat.SuccessReply
+		return wechat.SuccessReply, nil
 	case err != nil && ctx.Err() != nil:
 		// WeChat hung up during the claim: nobody reads this answer, and
 		// the store did not fail (its command was cancelled), so this is
 		// no error; the retry claims again.
 		p.log.Debug("reply dedup claim ended with the request", "err", err)
-		return wechat.SuccessReply
+		return wechat.SuccessReply, nil
 	case err != nil:
 		// The store failed and could not fall back: answering without it
 		// could run the rule twice, answering "success" loses one reply.
 		p.log.Error("reply dedup store failed; answering success", "err", err)
-		return wechat.SuccessReply
+		return wechat.SuccessReply, nil
 	}
 	// The reply outlives the request: a retry may be waiting for it.
 	done := context.WithoutCancel(ctx)
@@ -149,7 +198,7 @@ func (p *Pipeline) Answer(ctx context.Context, msg wechat.Message) (reply []byte
 	if err := p.store.Done(done, key, b); err != nil {
 		p.log.Warn("reply not remembered; a retry of this message would get success", "err", err)
 	}
-	return b
+	return b, nil
 }
 
 // compute runs the rules (and the forward) and renders the reply; kind is
