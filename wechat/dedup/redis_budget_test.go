@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -77,5 +78,34 @@ func TestRedisFloodStaysInBudget(t *testing.T) {
 	stored := budget / (1 + len(reply))
 	if st := r.Stats(); st.OverBudget != uint64(messages-stored) || st.WindowBytes != int64(stored*(1+len(reply))) {
 		t.Errorf("Stats() = %+v; want %d over budget, %d bytes in the window", st, messages-stored, stored*(1+len(reply)))
+	}
+}
+
+// The budget counts the bytes of the last TTL: a reply is forgotten only
+// once Redis has let it expire, and then its bytes can be spent again.
+func TestWindowReleasesAfterTTL(t *testing.T) {
+	const ttl = 64 * time.Second // one slot a second
+	now := time.Unix(1700000000, 0)
+	var w window
+	w.init(100, ttl, func() time.Time { return now })
+	steps := []struct {
+		after time.Duration // since the previous step
+		take  int64
+		want  bool
+	}{
+		{0, 60, true},
+		{10 * time.Second, 40, true},
+		{time.Second, 1, false},          // full
+		{ttl - 11*time.Second, 1, false}, // the first 60 bytes may still be in Redis
+		{2 * time.Second, 60, true},      // they expired: room again
+		{0, 1, false},
+		{ttl + time.Second, 100, true}, // everything expired, and its slot passed
+	}
+	for i, s := range steps {
+		now = now.Add(s.after)
+		if got := w.take(s.take); got != s.want {
+			used, _ := w.usage()
+			t.Errorf("step %d: take(%d) with %d used = %v; want %v", i, s.take, used, got, s.want)
+		}
 	}
 }
