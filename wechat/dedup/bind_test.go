@@ -79,6 +79,10 @@ func bindPairs() []struct {
 			cl := redistest.StartCluster(t, 3)
 			return redisPair(t, func(t *testing.T) redis.UniversalClient { return cl.Client(t) })
 		}},
+		{"redis sentinel, two instances", func(t *testing.T) boundPair {
+			sent := redistest.StartSentinel(t)
+			return redisPair(t, func(t *testing.T) redis.UniversalClient { return sent.Client(t) })
+		}},
 		{"fallback, redis down", func(t *testing.T) boundPair {
 			srv := redistest.Start(t)
 			r, err := NewRedis(RedisConfig{Client: client(t, srv.URL()), OpTimeout: 100 * time.Millisecond})

@@ -108,7 +108,7 @@ type Redis struct {
 
 	budget     window // reply bytes written over the last TTL
 	overBudget atomic.Uint64
-	later      writeBehind // the writes a reply does not wait for
+	pipe       pipe // claims and the writes a reply does not wait for, batched
 }
 
 var _ Store = (*Redis)(nil)
@@ -144,7 +144,7 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 	}
 	r.ttlMillis = r.ttl.Milliseconds()
 	r.budget.init(cfg.MaxBytes, r.ttl, time.Now)
-	r.later.r = r
+	r.pipe.r = r
 	switch cfg.Client.(type) {
 	case *redis.ClusterClient, *redis.Ring:
 		r.sharded = true

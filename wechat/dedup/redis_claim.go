@@ -43,36 +43,114 @@ var unclaimScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == 'p' then return redis.call('DEL', KEYS[1]) end
 return 0`)
 
-// claimOnce runs one claim of k: claimed, or the value k holds. With b,
-// the binding is checked in the same round trip and ErrReplayed returned
-// when it does not hold.
-func (r *Redis) claimOnce(ctx context.Context, k string, b *Binding) (v []byte, claimed bool, err error) {
-	ctx, cancel := context.WithTimeout(ctx, r.opTimeout)
-	defer cancel()
-	if b != nil && r.sharded {
-		return r.claimAcrossSlots(ctx, k, b)
-	}
-	keys, args := []string{k}, []any{r.ttlMillis}
-	if b != nil {
-		keys, args = append(keys, r.bindKey(b)), append(args, b.Body[:])
-	}
-	res, err := r.script(claimScript)(ctx, r.c, keys, args...).Result()
-	if err != nil {
-		return nil, false, err
-	}
-	r.loaded.Store(true)
-	return claimResult(res)
+// claimCall is one claim waiting in the pipe for its batch.
+type claimCall struct {
+	k     string
+	bind  Binding
+	bound bool
+
+	claim, bound1 *redis.Cmd // the commands in the batch; bound1 in Cluster only
+	done          chan struct{}
+	v             []byte
+	claimed       bool
+	err           error
 }
 
-// script returns how to call s: by its source until a call has
-// succeeded, so that the first claims on a fresh Redis, often many at
-// once, cost one round trip rather than a NOSCRIPT and a retry each; by
-// its hash after (Run sends the source again if Redis lost it).
-func (r *Redis) script(s *redis.Script) func(context.Context, redis.Scripter, []string, ...any) *redis.Cmd {
-	if r.loaded.Load() {
-		return s.Run
+// claimOnce runs one claim of k: claimed, or the value k holds. With b,
+// the binding is checked in the same round trip and ErrReplayed returned
+// when it does not hold. The claim goes out in the pipe's next batch,
+// with the claims and writes of every other message queued meanwhile: one
+// round trip for this message, and under load one for many (go-redis
+// would otherwise give each concurrent claim a connection and a round
+// trip of its own, which costs Redis and this process a read and a write
+// call each; see bench/redisclients).
+func (r *Redis) claimOnce(ctx context.Context, k string, b *Binding) (v []byte, claimed bool, err error) {
+	c := &claimCall{k: k, done: make(chan struct{})}
+	if b != nil {
+		c.bind, c.bound = *b, true
 	}
-	return s.Eval
+	ctx, cancel := context.WithTimeout(ctx, r.opTimeout)
+	defer cancel()
+	r.pipe.add(c, write{})
+	select {
+	case <-c.done:
+		return c.v, c.claimed, c.err
+	case <-ctx.Done():
+		// The batch may still claim k: like a command that timed out
+		// after Redis applied it, the marker then waits out its TTL.
+		return nil, false, ctx.Err()
+	}
+}
+
+// queue puts c's commands in the batch p. Until a script call has
+// succeeded they carry the script's source, so that the first claims on a
+// fresh Redis, often many at once, cost one round trip rather than a
+// NOSCRIPT and a retry each; then its hash.
+func (c *claimCall) queue(ctx context.Context, r *Redis, p redis.Pipeliner) {
+	call := func(s *redis.Script, keys []string, args ...any) *redis.Cmd {
+		if r.loaded.Load() {
+			return s.EvalSha(ctx, p, keys, args...)
+		}
+		return s.Eval(ctx, p, keys, args...)
+	}
+	switch {
+	case !c.bound:
+		c.claim = call(claimScript, []string{c.k}, r.ttlMillis)
+	case r.sharded:
+		// The binding is found by the query alone and the claim by the
+		// message alone, so their slots differ: one script cannot hold
+		// both, and a hash tag that put them together would put every
+		// message of the namespace on one node. Both go in the batch,
+		// to their two nodes at once: still one round trip.
+		c.bound1 = call(bindScript, []string{r.bindKey(&c.bind)}, r.ttlMillis, c.bind.Body[:])
+		c.claim = call(claimScript, []string{c.k}, r.ttlMillis)
+	default:
+		c.claim = call(claimScript, []string{c.k, r.bindKey(&c.bind)}, r.ttlMillis, c.bind.Body[:])
+	}
+}
+
+// finish reads c's answers once its batch is back, and releases its
+// caller. A command that met NOSCRIPT (a node that lost its scripts:
+// restarted, failed over) is sent again with the source, alone.
+func (c *claimCall) finish(ctx context.Context, r *Redis) {
+	defer close(c.done)
+	if redis.HasErrorPrefix(c.claim.Err(), "NOSCRIPT") {
+		c.claim = r.reclaim(ctx, c)
+	}
+	if c.bound1 != nil && redis.HasErrorPrefix(c.bound1.Err(), "NOSCRIPT") {
+		c.bound1 = bindScript.Eval(ctx, r.c, []string{r.bindKey(&c.bind)}, r.ttlMillis, c.bind.Body[:])
+	}
+	var bindErr error
+	if c.bound1 != nil {
+		bindErr = c.bound1.Err()
+	}
+	if err := cmp.Or(bindErr, c.claim.Err()); err != nil {
+		if c.claim.Err() == nil {
+			r.dropIfClaimed(c.k, c.claim.Val()) // the binding failed: no claim without it
+		}
+		c.err = err
+		return
+	}
+	r.loaded.Store(true)
+	c.v, c.claimed, c.err = claimResult(c.claim.Val())
+	if c.err == nil && c.bound1 != nil {
+		if ok, _ := c.bound1.Val().(int64); ok != 1 {
+			// A replay: drop the claim it made before its binding said no,
+			// so it leaves nothing behind (it cost Redis two writes); a
+			// retry of that message that saw the marker meanwhile waits,
+			// then claims it.
+			r.dropIfClaimed(c.k, c.claim.Val())
+			c.v, c.claimed, c.err = nil, false, ErrReplayed
+		}
+	}
+}
+
+// reclaim sends c's claim again, alone, with the script's source.
+func (r *Redis) reclaim(ctx context.Context, c *claimCall) *redis.Cmd {
+	if c.bound && !r.sharded {
+		return claimScript.Eval(ctx, r.c, []string{c.k, r.bindKey(&c.bind)}, r.ttlMillis, c.bind.Body[:])
+	}
+	return claimScript.Eval(ctx, r.c, []string{c.k}, r.ttlMillis)
 }
 
 // claimResult reads claimScript's answer.
@@ -89,60 +167,10 @@ func claimResult(res any) (v []byte, claimed bool, err error) {
 	return nil, false, fmt.Errorf("unexpected script answer %T", res)
 }
 
-// claimAcrossSlots is a bound claim on a Cluster (or Ring). Its two keys
-// cannot share a script: the binding is found by the query alone and the
-// claim by the message alone, so their slots differ, and a hash tag that
-// put them together would put every message of the namespace on one node.
-// So both go out in one pipeline, to their two nodes at once: one round
-// trip, as in one script. The claim is made before the binding's answer is
-// known: when the query turns out bound to another body, a claim it made
-// is dropped again (asynchronously, if still pending), so a replay leaves
-// nothing behind but costs Redis two writes; a retry of that message that
-// saw the marker meanwhile waits and then claims it.
-func (r *Redis) claimAcrossSlots(ctx context.Context, k string, b *Binding) ([]byte, bool, error) {
-	bk := r.bindKey(b)
-	var bind, claim *redis.Cmd
-	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		bindCall, claimCall := bindScript.EvalSha, claimScript.EvalSha
-		if !r.loaded.Load() {
-			bindCall, claimCall = bindScript.Eval, claimScript.Eval
-		}
-		bind = bindCall(ctx, p, []string{bk}, r.ttlMillis, b.Body[:])
-		claim = claimCall(ctx, p, []string{k}, r.ttlMillis)
-		return nil
-	})
-	// A node that lost its scripts (restarted, failed over) gets the
-	// source; a command that did run is not run again.
-	if redis.HasErrorPrefix(bind.Err(), "NOSCRIPT") {
-		bind = bindScript.Eval(ctx, r.c, []string{bk}, r.ttlMillis, b.Body[:])
-	}
-	if redis.HasErrorPrefix(claim.Err(), "NOSCRIPT") {
-		claim = claimScript.Eval(ctx, r.c, []string{k}, r.ttlMillis)
-	}
-	if bind.Err() == nil && claim.Err() == nil {
-		r.loaded.Store(true)
-	}
-	if bind.Err() != nil || claim.Err() != nil {
-		if claim.Err() == nil {
-			r.dropIfClaimed(k, claim.Val())
-		}
-		return nil, false, cmp.Or(bind.Err(), claim.Err(), err)
-	}
-	v, claimed, err := claimResult(claim.Val())
-	if err != nil {
-		return nil, false, err
-	}
-	if bound, _ := bind.Val().(int64); bound != 1 {
-		r.dropIfClaimed(k, claim.Val())
-		return nil, false, ErrReplayed
-	}
-	return v, claimed, nil
-}
-
 // dropIfClaimed queues the removal of a claim that claimScript's answer res
 // says this call made but must not keep.
 func (r *Redis) dropIfClaimed(k string, res any) {
 	if n, ok := res.(int64); ok && n == 1 {
-		r.later.add(write{key: k, unclaim: true})
+		r.pipe.add(nil, write{key: k, unclaim: true})
 	}
 }

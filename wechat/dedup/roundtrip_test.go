@@ -3,6 +3,7 @@ package dedup
 import (
 	"context"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,10 +15,17 @@ import (
 
 // countingHook counts the round trips a go-redis client makes: each
 // command sent alone is one, each pipeline one however many commands it
-// carries. While hold is open, pipelines wait for it to close.
+// carries; pipelines are told apart by whether they carry a claim (a
+// script) or a reply's write (SET). While holdWrites is set, a pipeline
+// that writes waits, after saying so on held, until release.
 type countingHook struct {
-	cmds, pipelines atomic.Int64
-	hold            atomic.Pointer[chan struct{}]
+	cmds, claimPipes, writePipes atomic.Int64
+	holdWrites, holdNext         atomic.Bool
+	held, release                chan struct{}
+}
+
+func newCountingHook() *countingHook {
+	return &countingHook{held: make(chan struct{}), release: make(chan struct{})}
 }
 
 func (h *countingHook) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -31,84 +39,132 @@ func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 
 func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		h.pipelines.Add(1)
-		if hold := h.hold.Load(); hold != nil {
-			<-*hold
+		var claims, writes bool
+		for _, c := range cmds {
+			switch c.Name() {
+			case "evalsha", "eval":
+				claims = true
+			case "set":
+				writes = true
+			}
+		}
+		if claims {
+			h.claimPipes.Add(1)
+		}
+		if writes {
+			h.writePipes.Add(1)
+		}
+		if (writes && h.holdWrites.Load()) || h.holdNext.CompareAndSwap(true, false) {
+			h.held <- struct{}{}
+			<-h.release
 		}
 		return next(ctx, cmds)
 	}
 }
 
-func (h *countingHook) reset() { h.cmds.Store(0); h.pipelines.Store(0) }
+func (h *countingHook) reset() { h.cmds.Store(0); h.claimPipes.Store(0); h.writePipes.Store(0) }
 
-// countedClient is a client of its own for url, with a countingHook.
-func countedClient(t *testing.T, url string) (*redis.Client, *countingHook) {
+// fleetStore is a store as the service builds it, WithFallback over Redis,
+// on a client of its own with a countingHook.
+func fleetStore(t *testing.T, url, prefix string) (*Fallback, *Redis, *countingHook) {
 	t.Helper()
 	c := client(t, url)
-	h := &countingHook{}
+	h := newCountingHook()
 	c.AddHook(h)
-	return c, h
+	r, err := NewRedis(RedisConfig{Client: c, Prefix: prefix, OpTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return WithFallback(r, NewMemory(MemoryConfig{Bytes: MinMemoryBytes}), nil), r, h
 }
 
-// A new message costs one synchronous round trip, its claim with its
-// query's binding: the reply's write does not hold the reply up (Done
-// returns while every write is held), and the writes queued meanwhile go
-// out together. A retry on another instance costs one round trip too.
-func TestNewMessageOneRoundTrip(t *testing.T) {
-	const messages = 20
-	ctx := context.Background()
-	url := redistest.URL(t)
-	prefix := testPrefix(t)
-	store := func(c *redis.Client) *Fallback {
-		r, err := NewRedis(RedisConfig{Client: c, Prefix: prefix, OpTimeout: 5 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return WithFallback(r, NewMemory(MemoryConfig{Bytes: MinMemoryBytes}), nil)
-	}
-	ca, ha := countedClient(t, url)
-	cb, hb := countedClient(t, url)
-	a, b := store(ca), store(cb)
-	key := func(i int) string { return "msg:" + strconv.Itoa(i) }
-	bind := func(i int) Binding { return Bind("1700000000", strconv.Itoa(i), "sig", []byte(key(i))) }
+func rtKey(i int) string        { return "msg:" + strconv.Itoa(i) }
+func rtBind(i int) Binding      { return Bind("1700000000", strconv.Itoa(i), "sig", []byte(rtKey(i))) }
+func rtReply(i int) []byte      { return []byte("reply " + rtKey(i)) }
+func warmUp(s *Fallback, i int) { s.ClaimBound(context.Background(), rtKey(i), rtBind(i)); s.Close() }
 
-	// Warm up: connections dialled, scripts loaded.
-	a.ClaimBound(ctx, "warm-up", bind(-1))
-	a.Done(ctx, "warm-up", []byte("r"))
-	b.Claim(ctx, "warm-up")
-	a.Close()
+// A new message costs one round trip that its reply waits for, the claim
+// with its query's binding; Done returns while the reply's write is still
+// held back. A retry on another instance costs one round trip too.
+func TestNewMessageOneRoundTrip(t *testing.T) {
+	const messages = 5
+	ctx := context.Background()
+	url, prefix := redistest.URL(t), testPrefix(t)
+	a, _, ha := fleetStore(t, url, prefix)
+	b, _, hb := fleetStore(t, url, prefix)
+	warmUp(a, -1) // connections dialled, scripts loaded
+	warmUp(b, -2)
 	ha.reset()
 	hb.reset()
-
-	hold := make(chan struct{})
-	ha.hold.Store(&hold)
 	for i := range messages {
-		if ok, _, err := a.ClaimBound(ctx, key(i), bind(i)); !ok || err != nil {
-			t.Fatalf("ClaimBound(%q) = %v, %v; want claimed", key(i), ok, err)
+		if ok, _, err := a.ClaimBound(ctx, rtKey(i), rtBind(i)); !ok || err != nil {
+			t.Fatalf("ClaimBound(%q) = %v, %v; want claimed", rtKey(i), ok, err)
 		}
-		if err := a.Done(ctx, key(i), []byte("reply "+key(i))); err != nil {
-			t.Fatalf("Done(%q) = %v", key(i), err)
+		ha.holdWrites.Store(true)
+		if err := a.Done(ctx, rtKey(i), rtReply(i)); err != nil {
+			t.Fatalf("Done(%q) = %v", rtKey(i), err)
+		}
+		<-ha.held // Done has returned; its write has not reached Redis yet
+		ha.holdWrites.Store(false)
+		ha.release <- struct{}{}
+		if err := a.Close(); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if n := ha.cmds.Load(); n != messages {
-		t.Errorf("%d messages answered with %d synchronous round trips; want one each", messages, n)
+	if c, w, n := ha.claimPipes.Load(), ha.writePipes.Load(), ha.cmds.Load(); c != messages || w != messages || n != 0 {
+		t.Errorf("%d messages took %d claim round trips, %d write round trips, %d other commands; want one claim each, one write each behind the reply, nothing else",
+			messages, c, w, n)
 	}
-	ha.hold.Store(nil)
-	close(hold)
+	for i := range messages {
+		if ok, got, err := b.ClaimBound(ctx, rtKey(i), rtBind(i)); ok || err != nil || string(got) != string(rtReply(i)) {
+			t.Errorf("retry of %q on B = %v, %q, %v; want A's reply", rtKey(i), ok, got, err)
+		}
+	}
+	if n := hb.claimPipes.Load() + hb.writePipes.Load() + hb.cmds.Load(); n != messages {
+		t.Errorf("%d retries took %d round trips; want one each", messages, n)
+	}
+}
+
+// Messages that arrive together share round trips: the claims queued while
+// one batch is in flight go out together as the next.
+func TestConcurrentMessagesShareRoundTrips(t *testing.T) {
+	const messages = 20
+	ctx := context.Background()
+	a, r, h := fleetStore(t, redistest.URL(t), testPrefix(t))
+	warmUp(a, -1)
+	h.reset()
+	h.holdNext.Store(true) // the first claim's batch waits for the others
+	var wg sync.WaitGroup
+	for i := range messages {
+		wg.Go(func() {
+			if ok, _, err := a.ClaimBound(ctx, rtKey(i), rtBind(i)); !ok || err != nil {
+				t.Errorf("ClaimBound(%q) = %v, %v; want claimed", rtKey(i), ok, err)
+				return
+			}
+			a.Done(ctx, rtKey(i), rtReply(i))
+		})
+	}
+	<-h.held
+	deadline := time.Now().Add(10 * time.Second)
+	for queued := 0; queued < messages-1 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		r.pipe.mu.Lock()
+		queued = len(r.pipe.claims)
+		r.pipe.mu.Unlock()
+	}
+	h.release <- struct{}{}
+	wg.Wait()
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// The first write went out alone and was held; the other 19 queued
-	// behind it and went out as one pipeline.
-	if n := ha.pipelines.Load(); n != 2 {
-		t.Errorf("%d replies written in %d pipelines; want 2: the held one, then the rest together", messages, n)
+	if c, n := h.claimPipes.Load(), h.cmds.Load(); c != 2 || n != 0 {
+		t.Errorf("%d concurrent claims took %d round trips (and %d commands alone); want 2: the held one, then the other %d together",
+			messages, c, n, messages-1)
 	}
+	// How the writes batch depends on when each caller gets to Done.
+	t.Logf("%d concurrent replies written in %d round trips", messages, h.writePipes.Load())
 	for i := range messages {
-		if ok, got, err := b.ClaimBound(ctx, key(i), bind(i)); ok || err != nil || string(got) != "reply "+key(i) {
-			t.Errorf("retry of %q on B = %v, %q, %v; want A's reply", key(i), ok, got, err)
+		if ok, got, err := a.Claim(ctx, rtKey(i)); ok || err != nil || string(got) != string(rtReply(i)) {
+			t.Errorf("retry of %q = %v, %q, %v; want its reply", rtKey(i), ok, got, err)
 		}
-	}
-	if n := hb.cmds.Load() + hb.pipelines.Load(); n != messages {
-		t.Errorf("%d retries took %d round trips; want one each", messages, n)
 	}
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // write is one queued write: the value a finished claim stores, or the
-// removal of a claim made in vain (unclaim).
+// removal of a claim made in vain (unclaim). A zero write is none.
 type write struct {
 	key     string
 	val     []byte
@@ -17,83 +17,95 @@ type write struct {
 	failed  func(error) // nil: nothing to do when the write fails
 }
 
-// writeBehind sends the writes that a reply does not wait for. The writes
-// queued while a batch is in flight go out together as the next batch, one
-// pipeline: under load many messages' replies share a round trip. Its
-// goroutine runs only while there is something queued, each batch bounded
-// by OpTimeout; Flush waits for it.
-type writeBehind struct {
+// pipe sends the store's claims and writes in batches, as automatic
+// pipelining does: what is queued while a batch is in flight goes out
+// together as the next batch, one pipeline, one round trip. A claim's
+// caller waits for its batch; a write's does not. Its goroutine runs only
+// while something is queued, each batch bounded by OpTimeout; flush waits
+// for it.
+type pipe struct {
 	r *Redis
 
 	mu      sync.Mutex
-	queue   []write
+	claims  []*claimCall
+	writes  []write
 	running bool
 	stopped chan struct{} // closed when the running goroutine returns
 }
 
-func (w *writeBehind) add(wr write) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.queue = append(w.queue, wr)
-	if !w.running {
-		w.running = true
-		w.stopped = make(chan struct{})
-		go w.run(w.stopped)
+// add queues c (if not nil) and w (if not zero).
+func (p *pipe) add(c *claimCall, w write) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c != nil {
+		p.claims = append(p.claims, c)
+	}
+	if w.key != "" {
+		p.writes = append(p.writes, w)
+	}
+	if !p.running {
+		p.running = true
+		p.stopped = make(chan struct{})
+		go p.run(p.stopped)
 	}
 }
 
-func (w *writeBehind) run(stopped chan struct{}) {
+func (p *pipe) run(stopped chan struct{}) {
 	defer close(stopped)
-	var batch []write
+	var claims []*claimCall
+	var writes []write
 	for {
-		w.mu.Lock()
-		batch, w.queue = w.queue, batch[:0]
-		if len(batch) == 0 {
-			w.running = false
-			w.mu.Unlock()
+		p.mu.Lock()
+		claims, p.claims = p.claims, claims[:0]
+		writes, p.writes = p.writes, writes[:0]
+		if len(claims) == 0 && len(writes) == 0 {
+			p.running = false
+			p.mu.Unlock()
 			return
 		}
-		w.mu.Unlock()
-		w.send(batch)
-		clear(batch) // the values are the replies: let them go
+		p.mu.Unlock()
+		p.send(claims, writes)
+		clear(claims)
+		clear(writes) // the values are the replies: let them go
 	}
 }
 
-// send writes batch in one pipeline and reports each failed write.
-func (w *writeBehind) send(batch []write) {
-	r := w.r
+// send runs one batch, then answers its claims and reports its failed
+// writes.
+func (p *pipe) send(claims []*claimCall, writes []write) {
+	r := p.r
 	ctx, cancel := context.WithTimeout(context.Background(), r.opTimeout)
 	defer cancel()
-	cmds, _ := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, wr := range batch {
-			if wr.unclaim {
-				unclaimScript.Eval(ctx, p, []string{wr.key})
+	cmds, _ := r.c.Pipelined(ctx, func(pl redis.Pipeliner) error {
+		for _, c := range claims {
+			c.queue(ctx, r, pl)
+		}
+		for _, w := range writes {
+			if w.unclaim {
+				unclaimScript.Eval(ctx, pl, []string{w.key})
 			} else {
-				p.Set(ctx, wr.key, wr.val, r.ttl)
+				pl.Set(ctx, w.key, w.val, r.ttl)
 			}
 		}
 		return nil
 	})
-	for i, wr := range batch {
-		if wr.failed == nil {
-			continue
-		}
-		if i >= len(cmds) {
-			wr.failed(context.Canceled) // not sent: treat as failed
-			continue
-		}
-		if err := cmds[i].Err(); err != nil {
-			wr.failed(err)
+	for _, c := range claims {
+		c.finish(ctx, r)
+	}
+	cmds = cmds[len(cmds)-len(writes):]
+	for i, w := range writes {
+		if err := cmds[i].Err(); err != nil && w.failed != nil {
+			w.failed(err)
 		}
 	}
 }
 
 // flush waits until nothing is queued or in flight, or ctx ends.
-func (w *writeBehind) flush(ctx context.Context) error {
+func (p *pipe) flush(ctx context.Context) error {
 	for {
-		w.mu.Lock()
-		running, stopped := w.running, w.stopped
-		w.mu.Unlock()
+		p.mu.Lock()
+		running, stopped := p.running, p.stopped
+		p.mu.Unlock()
 		if !running {
 			return nil
 		}
@@ -113,13 +125,13 @@ func (r *Redis) finishLater(key string, reply []byte, abandon bool, failed func(
 	if !abandon {
 		v = r.value(reply)
 	}
-	r.later.add(write{key: r.replyKey(key), val: v, failed: failed})
+	r.pipe.add(nil, write{key: r.replyKey(key), val: v, failed: failed})
 }
 
 // Flush waits until the writes queued behind replies have landed or
 // failed, or ctx ends: at shutdown, so that the last replies reach Redis
 // for their retries.
-func (r *Redis) Flush(ctx context.Context) error { return r.later.flush(ctx) }
+func (r *Redis) Flush(ctx context.Context) error { return r.pipe.flush(ctx) }
 
 // windowSlots is how finely window tracks the TTL: a byte leaves the count
 // at most TTL/windowSlots after the reply holding it expired.
