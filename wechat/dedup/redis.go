@@ -64,8 +64,9 @@ type RedisConfig struct {
 	// keys), however many distinct messages arrive. A reply past the
 	// budget is remembered as done without bytes: the message stays
 	// claimed, so its rule still runs once, but a retry of it is answered
-	// "success" (counted in Stats().OverBudget). Claims are not bounded by
-	// it: each costs about 150 bytes; see README's Operations section.
+	// "success" (counted in Stats().OverBudget). Claims and bindings are
+	// not bounded by it: about 200 bytes each; see README's Operations
+	// section.
 	//
 	// The count is this instance's, not the fleet's: a shared counter
 	// would be one more key every reply's write touches, a hot key on one
@@ -82,11 +83,12 @@ type RedisConfig struct {
 // script; the reply replaces the marker with the same TTL. Values start
 // with a one-byte tag, so a stored reply is the exact bytes after it.
 //
-// Behind WithFallback the reply's write does not hold up the reply: it is
-// queued and sent with the others queued meanwhile, in one pipeline, a
-// round trip after the claim (sub-millisecond), long before WeChat's retry
-// (5 s later); a retry that comes first finds the pending marker and
-// waits, as it would for a slow rule. Flush waits for the queue.
+// Claims go out in batches: those of concurrent messages share a pipeline
+// and a round trip. Behind WithFallback the reply's write does not hold up
+// the reply either: it is queued into the next batch, a round trip after
+// the claim (sub-millisecond), long before WeChat's retry (5 s later); a
+// retry that comes first finds the pending marker and waits, as it would
+// for a slow rule. Flush waits for the queue.
 //
 // A claimer that dies leaves its pending marker for the TTL: retries wait
 // until their context ends and answer "success" rather than run the rule
@@ -175,9 +177,9 @@ func (r *Redis) Claim(ctx context.Context, key string) (bool, []byte, error) {
 }
 
 // ClaimBound implements Binder: the binding is checked and the key claimed
-// in the same round trip as Claim's. In the same script where both keys
-// share a node; in Cluster, in one pipeline to both nodes (see
-// claimAcrossSlots).
+// in the same round trip as Claim's: in the same script where both keys
+// share a node; in Cluster, in the same batch, to both nodes at once (see
+// claimCall.queue).
 func (r *Redis) ClaimBound(ctx context.Context, key string, b Binding) (bool, []byte, error) {
 	return r.claim(ctx, key, &b)
 }

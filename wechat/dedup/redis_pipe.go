@@ -20,9 +20,11 @@ type write struct {
 // pipe sends the store's claims and writes in batches, as automatic
 // pipelining does: what is queued while a batch is in flight goes out
 // together as the next batch, one pipeline, one round trip. A claim's
-// caller waits for its batch; a write's does not. Its goroutine runs only
-// while something is queued, each batch bounded by OpTimeout; flush waits
-// for it.
+// caller waits for its batch; a write's does not. A claim queued behind a
+// batch in flight waits for it too, at most one round trip more: the price
+// of one connection's worth of syscalls for many messages. Its goroutine
+// runs only while something is queued, each batch bounded by OpTimeout;
+// flush waits for it.
 type pipe struct {
 	r *Redis
 
