@@ -124,9 +124,9 @@ func TestFleetRetryDuringSlowForward(t *testing.T) {
 	}
 }
 
-// Thousands of distinct large messages on one captured signed URL (plaintext
-// mode accepts any body for the clock-skew window): the reply cache keeps
-// the process within its budget plus a small constant.
+// Thousands of distinct large messages, each on a signed query of its own
+// (one query carries one message: TestReplayedQueryCarriesOneMessage): the
+// reply cache keeps the process within its budget plus a small constant.
 func TestFloodOfDistinctMessagesStaysInBudget(t *testing.T) {
 	const budget = 32 << 20
 	fake := wechattest.NewServer(t)
@@ -134,8 +134,6 @@ func TestFloodOfDistinctMessagesStaysInBudget(t *testing.T) {
 	vars["DEDUP_CACHE_SIZE"] = "32MiB"
 	vars["LOG_LEVEL"] = "warn"
 	p := startBinary(t, "A", buildBinary(t), vars)
-	captured, _, _ := wechat.SealPush("e2etoken", nil, "gh_1", nil, fmt.Sprint(time.Now().Unix()), "captured")
-	target := "/wechat?" + captured.Encode()
 	filler := strings.Repeat("x", 60<<10)
 	send := func(from, to int) {
 		var wg sync.WaitGroup
@@ -149,7 +147,8 @@ func TestFloodOfDistinctMessagesStaysInBudget(t *testing.T) {
 						return
 					}
 					msg := wechattest.Text(filler).XML("gh_1", "oAttacker", 1700000000, 900000+i)
-					code, _, err := p.do("POST", target, "", string(msg))
+					q, _, _ := wechat.SealPush("e2etoken", nil, "gh_1", nil, fmt.Sprint(time.Now().Unix()), fmt.Sprint("n", i))
+					code, _, err := p.do("POST", "/wechat?"+q.Encode(), "", string(msg))
 					if err != nil || code != 200 {
 						t.Errorf("flood message %d = %d, %v", i, code, err)
 						return

@@ -273,11 +273,16 @@ func (a *app) dedupStore(m *metrics.Metrics) (dedup.Store, error) {
 		m.WatchDedup(mem, nil)
 		return mem, nil
 	}
-	r, err := dedup.NewRedis(dedup.RedisConfig{Client: client, Prefix: "wxoa:", TTL: ttl, MaxWait: cfg.ReplyDeadline})
+	r, err := dedup.NewRedis(dedup.RedisConfig{Client: client, Prefix: "wxoa:", TTL: ttl, MaxWait: cfg.ReplyDeadline,
+		MaxBytes: cfg.DedupRedisBytes})
 	if err != nil {
 		return nil, err
 	}
 	fb := dedup.WithFallback(r, mem, a.log)
+	// Closed before the Redis client (closers run last first): the
+	// replies' writes still queued reach Redis for their retries.
+	a.closers = append(a.closers, fb)
 	m.WatchDedup(mem, fb)
+	m.WatchDedupRedis(r)
 	return fb, nil
 }

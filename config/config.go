@@ -83,6 +83,9 @@ type Config struct {
 	DedupStore DedupSpec
 	// DedupCacheBytes bounds the in-process reply cache (DEDUP_CACHE_SIZE).
 	DedupCacheBytes int64
+	// DedupRedisBytes bounds the reply bytes each instance writes to the
+	// dedup Redis over the dedup TTL (DEDUP_REDIS_SIZE).
+	DedupRedisBytes int64
 
 	// NgrokAuthtoken opens `serve --tunnel` (NGROK_AUTHTOKEN); read here so
 	// that .env can hold it like every other setting.
@@ -211,6 +214,7 @@ func build(lookup func(string) string) (*Config, error) {
 
 		DedupStore:      l.dedupStore(envDedupStore),
 		DedupCacheBytes: l.byteSize(envDedupCacheSize, "32MiB", 1<<20, 16<<30),
+		DedupRedisBytes: l.byteSize(envDedupRedisSize, "64MiB", 1<<20, 64<<30),
 		NgrokAuthtoken:  wechat.Secret(l.str(envNgrokAuthtoken, "")),
 
 		AdminSecureCookie: l.boolean(envAdminSecureCookie, false),

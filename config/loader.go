@@ -38,6 +38,7 @@ const (
 	envTrustedProxies     = "TRUSTED_PROXIES"
 	envDedupStore         = "DEDUP_STORE"
 	envDedupCacheSize     = "DEDUP_CACHE_SIZE"
+	envDedupRedisSize     = "DEDUP_REDIS_SIZE"
 	envNgrokAuthtoken     = "NGROK_AUTHTOKEN"
 	envAdminSecureCookie  = "ADMIN_SECURE_COOKIE"
 	envAccountsFile       = "ACCOUNTS_FILE"
@@ -52,7 +53,7 @@ var allVars = [...]string{
 	envLogLevel, envLogFormat, envShutdownTimeout, envHTTPTimeout,
 	envTokenStore, envTokenMode, envTokenRefreshMargin, envTokenDailyLimit,
 	envTokenAPIKey, envReplyDeadline, envForwardURL, envForwardTimeout,
-	envTrustedProxies, envDedupStore, envDedupCacheSize, envNgrokAuthtoken,
+	envTrustedProxies, envDedupStore, envDedupCacheSize, envDedupRedisSize, envNgrokAuthtoken,
 	envAdminSecureCookie, envMaxConnections,
 }
 

@@ -37,6 +37,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("forward_timeout", c.ForwardTimeout.String()),
 		slog.String("dedup_store", c.DedupStore.String()),
 		slog.Int64("dedup_cache_bytes", c.DedupCacheBytes),
+		slog.Int64("dedup_redis_bytes", c.DedupRedisBytes),
 		slog.Bool("ngrok_authtoken_set", !c.NgrokAuthtoken.Empty()),
 		slog.Bool("admin_secure_cookie", c.AdminSecureCookie),
 		slog.String("trusted_proxies", strings.Join(c.TrustedProxies, ",")),

@@ -164,7 +164,10 @@ func (h *callback) receive(c *gin.Context) {
 		return
 	}
 	h.obs.CallbackMessage(msg, mode)
-	reply := h.answers.Answer(c.Request.Context(), msg)
+	reply, ok := h.answer(c, q, body, msg)
+	if !ok {
+		return
+	}
 	if isSuccess(reply) {
 		write(c, textHeader, reply)
 		return

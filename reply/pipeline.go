@@ -10,6 +10,7 @@ package reply
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"runtime/debug"
@@ -49,6 +50,10 @@ type Config struct {
 	// once however often WeChat retries.
 	Active       *Active
 	MaxClockSkew time.Duration    // the callback's clock-skew window; sizes the default Store
+	// BindQueries makes AnswerPlain bind each signed plaintext query to the
+	// first body it carried and refuse any other (ErrReplayed). It needs a
+	// Store that is a dedup.Binder (all of package dedup's are).
+	BindQueries bool
 	Now          func() time.Time // nil: time.Now; stamps the replies
 	Logger       *slog.Logger     // nil: discard
 	Observer     Observer         // nil: nothing counted
@@ -85,6 +90,7 @@ type Pipeline struct {
 	now     func() time.Time
 	log     *slog.Logger
 	obs     Observer
+	binder  dedup.Binder // nil: AnswerPlain does not bind
 }
 
 // Active sends the replies of an account that takes no passive reply.
@@ -124,8 +130,16 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.Active != nil && cfg.Active.Runner == nil {
 		return nil, errors.New("reply: Active needs a Runner")
 	}
-	return &Pipeline{rules: cfg.Rules, forward: cfg.Forwarder, store: cfg.Store, ns: cfg.Namespace, active: cfg.Active,
-		now: cfg.Now, log: cfg.Logger, obs: cfg.Observer}, nil
+	p := &Pipeline{rules: cfg.Rules, forward: cfg.Forwarder, store: cfg.Store, ns: cfg.Namespace, active: cfg.Active,
+		now: cfg.Now, log: cfg.Logger, obs: cfg.Observer}
+	if cfg.BindQueries {
+		b, ok := cfg.Store.(dedup.Binder)
+		if !ok {
+			return nil, fmt.Errorf("reply: BindQueries needs a store that binds queries (a dedup.Binder), not %T", cfg.Store)
+		}
+		p.binder = b
+	}
+	return p, nil
 }
 
 // Key is the dedup key of msg: the account (ToUserName, so that accounts
@@ -139,29 +153,65 @@ func Key(msg wechat.Message) string {
 // panicked, the answer comes late, or the message is a retry whose first
 // try has not answered in time. It never fails: WeChat gets an answer
 // either way, and what went wrong is logged.
-func (p *Pipeline) Answer(ctx context.Context, msg wechat.Message) (reply []byte) {
+func (p *Pipeline) Answer(ctx context.Context, msg wechat.Message) []byte {
+	reply, _ := p.answer(ctx, msg, nil)
+	return reply
+}
+
+// ErrReplayed is AnswerPlain's refusal: the signed query already carried
+// another message. Nothing was claimed and no rule ran; answer 403.
+var ErrReplayed = dedup.ErrReplayed
+
+// AnswerPlain is Answer for a push in plaintext mode, whose signature
+// covers only q's timestamp and nonce: with BindQueries, the query is
+// bound to body (the raw request body) in the same store round trip as the
+// message's claim, and a query that comes back with another body gets
+// ErrReplayed. WeChat's retry of the message (same query, same body) is
+// answered as any retry is. Encrypted modes need no binding, msg_signature
+// covering the body: call Answer.
+func (p *Pipeline) AnswerPlain(ctx context.Context, msg wechat.Message, q wechat.PushQuery, body []byte) ([]byte, error) {
+	if p.binder == nil {
+		return p.Answer(ctx, msg), nil
+	}
+	b := dedup.Bind(q.Timestamp, q.Nonce, q.Signature, body)
+	return p.answer(ctx, msg, &b)
+}
+
+// claim claims key, bound to bind if it is set.
+func (p *Pipeline) claim(ctx context.Context, key string, bind *dedup.Binding) (bool, []byte, error) {
+	if bind != nil {
+		return p.binder.ClaimBound(ctx, key, *bind)
+	}
+	return p.store.Claim(ctx, key)
+}
+
+// answer is Answer, or AnswerPlain with bind set; its only error is
+// ErrReplayed.
+func (p *Pipeline) answer(ctx context.Context, msg wechat.Message, bind *dedup.Binding) (reply []byte, _ error) {
 	if p.active != nil {
-		return p.acknowledge(ctx, msg)
+		return p.acknowledge(ctx, msg, bind)
 	}
 	key := p.ns + Key(msg)
-	claimed, b, err := p.store.Claim(ctx, key)
+	claimed, b, err := p.claim(ctx, key, bind)
 	switch {
+	case errors.Is(err, dedup.ErrReplayed):
+		return nil, ErrReplayed
 	case err == nil && !claimed:
 		p.obs.DedupHit()
-		return b
+		return b, nil
 	case errors.Is(err, dedup.ErrPending), errors.Is(err, dedup.ErrNoReply):
-		return wechat.SuccessReply
+		return wechat.SuccessReply, nil
 	case err != nil && ctx.Err() != nil:
 		// WeChat hung up during the claim: nobody reads this answer, and
 		// the store did not fail (its command was cancelled), so this is
 		// no error; the retry claims again.
 		p.log.Debug("reply dedup claim ended with the request", "err", err)
-		return wechat.SuccessReply
+		return wechat.SuccessReply, nil
 	case err != nil:
 		// The store failed and could not fall back: answering without it
 		// could run the rule twice, answering "success" loses one reply.
 		p.log.Error("reply dedup store failed; answering success", "err", err)
-		return wechat.SuccessReply
+		return wechat.SuccessReply, nil
 	}
 	// The reply outlives the request: a retry may be waiting for it.
 	done := context.WithoutCancel(ctx)
@@ -184,7 +234,7 @@ func (p *Pipeline) Answer(ctx context.Context, msg wechat.Message) (reply []byte
 	if err := p.store.Done(done, key, b); err != nil {
 		p.log.Warn("reply not remembered; a retry of this message would get success", "err", err)
 	}
-	return b
+	return b, nil
 }
 
 // compute runs the rules (and the forward) and renders the reply; kind is
@@ -229,21 +279,30 @@ func (p *Pipeline) decide(ctx context.Context, msg wechat.Message) (reply wechat
 
 // acknowledge answers a message of an account that takes no passive
 // reply: "success" at once, and the reply, computed in the background,
-// sent by customer-service message. The message is claimed first (Once),
-// so WeChat's retries, here or on another instance, send nothing again.
-// Unknown message types (a Mini Program's miniprogrampage, its
-// user_enter_tempsession event) still go through the rules: a Mini Program
-// has no other way to answer them.
-func (p *Pipeline) acknowledge(ctx context.Context, msg wechat.Message) []byte {
-	first, err := p.store.Once(ctx, "active:"+p.ns+Key(msg))
+// sent by customer-service message. The message is claimed first (bound to
+// its query in plaintext mode, as any message is) and its claim marked done
+// with "success" at once, so WeChat's retries, here or on another instance,
+// are answered at once and send nothing again. Unknown message types (a
+// Mini Program's miniprogrampage, its user_enter_tempsession event) still
+// go through the rules: a Mini Program has no other way to answer them.
+func (p *Pipeline) acknowledge(ctx context.Context, msg wechat.Message, bind *dedup.Binding) ([]byte, error) {
+	key := "active:" + p.ns + Key(msg)
+	claimed, _, err := p.claim(ctx, key, bind)
 	switch {
+	case errors.Is(err, dedup.ErrReplayed):
+		return nil, ErrReplayed
+	case err == nil && !claimed:
+		p.obs.DedupHit()
+		return wechat.SuccessReply, nil
+	case errors.Is(err, dedup.ErrPending), errors.Is(err, dedup.ErrNoReply):
+		return wechat.SuccessReply, nil
 	case err != nil:
 		// Sending without a claim could answer twice; a retry claims again.
 		p.log.Error("reply dedup store failed; not answering this try", "err", err)
-		return wechat.SuccessReply
-	case !first:
-		p.obs.DedupHit()
-		return wechat.SuccessReply
+		return wechat.SuccessReply, nil
+	}
+	if err := p.store.Done(context.WithoutCancel(ctx), key, wechat.SuccessReply); err != nil {
+		p.log.Warn("acknowledgement not remembered; a retry of this message waits, then gets success", "err", err)
 	}
 	p.active.Runner.Deliver(p.active.Target, msg, func(ctx context.Context) (r wechat.Reply) {
 		defer func() {
@@ -260,7 +319,7 @@ func (p *Pipeline) acknowledge(ctx context.Context, msg wechat.Message) []byte {
 		r, _ = p.decide(ctx, msg)
 		return r
 	})
-	return wechat.SuccessReply
+	return wechat.SuccessReply, nil
 }
 
 const success = "success"

@@ -253,6 +253,9 @@ func (a *Account) callback(sh Shared, m *metrics.Account) (*handlers.Callback, e
 	rc := reply.Config{
 		Rules: a.rules.engine, Forwarder: sh.Forwarder.For(target), Store: sh.Dedup, Namespace: ns,
 		MaxClockSkew: cfg.MaxClockSkew, Logger: a.log, Observer: m,
+		// A plaintext push's signed query carries one message (README:
+		// Replayed plaintext queries).
+		BindQueries: true,
 	}
 	if spec.Kind == config.KindMiniProgram {
 		rc.Active = &reply.Active{Runner: sh.Forwarder, Target: target}

@@ -23,16 +23,38 @@ var (
 	_ DedupFallback = (*dedup.Fallback)(nil)
 )
 
+// DedupRedis is the shared reply store (*dedup.Redis).
+type DedupRedis interface {
+	Stats() dedup.RedisStats
+}
+
+var _ DedupRedis = (*dedup.Redis)(nil)
+
+// WatchDedupRedis exports the shared reply store's budget: the reply bytes
+// this instance wrote over the TTL, its maximum (DEDUP_REDIS_SIZE), and
+// the replies not stored for want of it, read at each scrape. A second
+// call replaces the first.
+func (m *Metrics) WatchDedupRedis(r DedupRedis) {
+	if m == nil || r == nil {
+		return
+	}
+	m.dedupMem.mu.Lock()
+	m.dedupMem.redis = r
+	m.dedupMem.mu.Unlock()
+}
+
 // dedupCollector exports the in-process reply store's counters, read at
 // scrape time. Evacuations climbing while entries sit at their ceiling mean
 // the budget (DEDUP_CACHE_SIZE) is too small: replies are dropped before
 // WeChat's retries come, and a retry may run a rule twice.
 type dedupCollector struct {
 	entries, budget, evacuated, expired, fallbacks *prometheus.Desc
+	redisBytes, redisBudget, redisOver             *prometheus.Desc
 
 	mu       sync.Mutex
 	store    DedupMemory
 	fallback DedupFallback
+	redis    DedupRedis
 }
 
 func newDedupCollector() *dedupCollector {
@@ -49,6 +71,14 @@ func newDedupCollector() *dedupCollector {
 		// twice.
 		fallbacks: prometheus.NewDesc(namespace+"_dedup_fallbacks_total",
 			"Reply-store operations the in-process store answered because the shared store failed.", nil, nil),
+		redisBytes: prometheus.NewDesc(namespace+"_dedup_redis_window_bytes",
+			"Reply bytes this instance wrote to the shared reply store over the dedup TTL.", nil, nil),
+		redisBudget: prometheus.NewDesc(namespace+"_dedup_redis_budget_bytes",
+			"Most reply bytes this instance writes to the shared reply store over the dedup TTL (DEDUP_REDIS_SIZE).", nil, nil),
+		// Non-zero means replies went unstored: their retries were answered
+		// "success", never a second run of the rule.
+		redisOver: prometheus.NewDesc(namespace+"_dedup_redis_over_budget_total",
+			"Replies not stored in the shared reply store because its budget was spent.", nil, nil),
 	}
 }
 
@@ -71,12 +101,21 @@ func (c *dedupCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.evacuated
 	ch <- c.expired
 	ch <- c.fallbacks
+	ch <- c.redisBytes
+	ch <- c.redisBudget
+	ch <- c.redisOver
 }
 
 func (c *dedupCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	s, fb := c.store, c.fallback
+	s, fb, r := c.store, c.fallback, c.redis
 	c.mu.Unlock()
+	if r != nil {
+		st := r.Stats()
+		ch <- constMetric(c.redisBytes, prometheus.GaugeValue, float64(st.WindowBytes))
+		ch <- constMetric(c.redisBudget, prometheus.GaugeValue, float64(st.MaxBytes))
+		ch <- constMetric(c.redisOver, prometheus.CounterValue, float64(st.OverBudget))
+	}
 	if s == nil {
 		return
 	}

@@ -15,7 +15,7 @@ const (
 
 // Reasons a callback is refused (wxoa_callback_rejections_total).
 const (
-	RejectBadSignature     = "bad_signature"     // signature or msg_signature does not match (403)
+	RejectBadSignature     = "bad_signature"     // signature or msg_signature does not match, or a plaintext query came back with another body (403)
 	RejectStaleTimestamp   = "stale_timestamp"   // outside MaxClockSkew (403): a replay, or a clock off
 	RejectBadXML           = "bad_xml"           // malformed message or envelope (400)
 	RejectDecrypt          = "decrypt"           // the ciphertext does not open with our key (400)

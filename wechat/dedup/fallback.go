@@ -85,10 +85,27 @@ func (s *Fallback) up() bool { return time.Now().UnixNano() >= s.downUntil.Load(
 // failed reports whether err is primary's own failure, which fallback can
 // stand in for, rather than an answer or the caller giving up.
 func failed(ctx context.Context, err error) bool {
-	return err != nil && !errors.Is(err, ErrPending) && !errors.Is(err, ErrNoReply) && ctx.Err() == nil
+	return err != nil && !errors.Is(err, ErrPending) && !errors.Is(err, ErrNoReply) && !errors.Is(err, ErrReplayed) &&
+		ctx.Err() == nil
 }
 
 func (s *Fallback) Claim(ctx context.Context, key string) (bool, []byte, error) {
+	return s.claim(ctx, key, nil)
+}
+
+// ClaimBound implements Binder: fleet-wide on primary when it is a Binder
+// (Redis), else, and while it is down, in this process. The fallback keeps
+// a copy of every binding primary accepted, so that a query bound before
+// an outage stays bound during it, and one bound during an outage stays
+// bound after it.
+func (s *Fallback) ClaimBound(ctx context.Context, key string, b Binding) (bool, []byte, error) {
+	if s.fallback.boundElsewhere(b) {
+		return false, nil, ErrReplayed
+	}
+	return s.claim(ctx, key, &b)
+}
+
+func (s *Fallback) claim(ctx context.Context, key string, b *Binding) (bool, []byte, error) {
 	// Fallback holds keys only from primary's failures, so this is almost
 	// always a miss, and costs a lookup in this process.
 	reply, found, err := s.fallback.Peek(key)
@@ -96,26 +113,55 @@ func (s *Fallback) Claim(ctx context.Context, key string) (bool, []byte, error) 
 	case found && errors.Is(err, ErrPending):
 		// Claimed here while primary was down and still running: claiming
 		// primary now would run the rule a second time.
-		return s.claimFallback(ctx, key)
+		return s.claimFallback(ctx, key, b)
 	case found:
+		if b != nil {
+			if err := s.fallback.bind(*b); err != nil {
+				return false, nil, err
+			}
+		}
 		s.served.Add(1)
 		s.share(ctx, key, reply, err)
 		return false, reply, err
 	}
 	if s.up() {
-		claimed, reply, err := s.primary.Claim(ctx, key)
+		claimed, reply, err := s.claimPrimary(ctx, key, b)
 		if !failed(ctx, err) {
+			if b != nil && err == nil {
+				s.fallback.bind(*b) // primary agreed: the copy cannot be refused
+			}
 			return claimed, reply, err
 		}
 		s.fail("claim", err)
 	}
-	return s.claimFallback(ctx, key)
+	return s.claimFallback(ctx, key, b)
+}
+
+// claimPrimary claims key on primary, bound when b is set and primary can
+// bind; a primary that cannot leaves the binding to this process.
+func (s *Fallback) claimPrimary(ctx context.Context, key string, b *Binding) (bool, []byte, error) {
+	if b != nil {
+		if p, ok := s.primary.(Binder); ok {
+			return p.ClaimBound(ctx, key, *b)
+		}
+		if err := s.fallback.bind(*b); err != nil {
+			return false, nil, err
+		}
+	}
+	return s.primary.Claim(ctx, key)
 }
 
 // claimFallback claims key on fallback, tracking the claim so that Done
 // and Abandon finish it there.
-func (s *Fallback) claimFallback(ctx context.Context, key string) (bool, []byte, error) {
-	claimed, reply, err := s.onFallback().Claim(ctx, key)
+func (s *Fallback) claimFallback(ctx context.Context, key string, b *Binding) (bool, []byte, error) {
+	var claimed bool
+	var reply []byte
+	var err error
+	if b != nil {
+		claimed, reply, err = s.onFallback().ClaimBound(ctx, key, *b)
+	} else {
+		claimed, reply, err = s.onFallback().Claim(ctx, key)
+	}
 	if claimed {
 		s.mu.Lock()
 		s.held[key]++
@@ -146,51 +192,6 @@ func (s *Fallback) share(ctx context.Context, key string, reply []byte, answer e
 	if err != nil {
 		s.fail("share", err)
 	}
-}
-
-// release forgets one fallback claim of key and reports whether there was
-// one.
-func (s *Fallback) release(key string) bool {
-	if s.nHeld.Load() == 0 {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n, ok := s.held[key]
-	if !ok {
-		return false
-	}
-	if n <= 1 {
-		delete(s.held, key)
-	} else {
-		s.held[key] = n - 1
-	}
-	s.nHeld.Add(-1)
-	return true
-}
-
-func (s *Fallback) Done(ctx context.Context, key string, reply []byte) error {
-	return s.finish(key, "done", func(st Store) error { return st.Done(ctx, key, reply) })
-}
-
-func (s *Fallback) Abandon(ctx context.Context, key string) error {
-	return s.finish(key, "abandon", func(st Store) error { return st.Abandon(ctx, key) })
-}
-
-// finish ends the claim of key with f: on fallback if it was claimed
-// there, else on primary, or on fallback when primary fails.
-func (s *Fallback) finish(key, op string, f func(Store) error) error {
-	if s.release(key) {
-		return f(s.onFallback())
-	}
-	if s.up() {
-		err := f(s.primary)
-		if err == nil {
-			return nil
-		}
-		s.fail(op, err)
-	}
-	return f(s.onFallback())
 }
 
 func (s *Fallback) Once(ctx context.Context, key string) (bool, error) {

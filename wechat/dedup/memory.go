@@ -1,6 +1,7 @@
 package dedup
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -144,6 +145,43 @@ func (m *Memory) Claim(ctx context.Context, key string) (bool, []byte, error) {
 			}
 		}
 	}
+}
+
+// ClaimBound implements Binder. Under a full budget a binding can be
+// evicted before its TTL, like a reply: the query then binds anew.
+func (m *Memory) ClaimBound(ctx context.Context, key string, b Binding) (bool, []byte, error) {
+	if err := m.bind(b); err != nil {
+		return false, nil, err
+	}
+	return m.Claim(ctx, key)
+}
+
+// bind binds b's query to its body unless it is bound already, and returns
+// ErrReplayed if that is to another body.
+func (m *Memory) bind(b Binding) error {
+	k := bindKey(b)
+	v, err := m.c.GetOrSet(k[:], b.Body[:], m.ttl)
+	if err != nil {
+		return fmt.Errorf("dedup memory: bind: %w", err)
+	}
+	if v != nil && !bytes.Equal(v, b.Body[:]) {
+		return ErrReplayed
+	}
+	return nil
+}
+
+// boundElsewhere reports whether b's query is bound here to another body,
+// without binding it.
+func (m *Memory) boundElsewhere(b Binding) bool {
+	k := bindKey(b)
+	v, err := m.c.Get(k[:])
+	return err == nil && !bytes.Equal(v, b.Body[:])
+}
+
+func bindKey(b Binding) (k [1 + len(Binding{}.Query)]byte) {
+	k[0] = kindBind
+	copy(k[1:], b.Query[:])
+	return k
 }
 
 // Peek reports what key holds without claiming it or waiting: found is
