@@ -49,14 +49,14 @@ type Config struct {
 	// and its reply is sent by customer-service message through Active,
 	// once however often WeChat retries.
 	Active       *Active
-	MaxClockSkew time.Duration    // the callback's clock-skew window; sizes the default Store
+	MaxClockSkew time.Duration // the callback's clock-skew window; sizes the default Store
 	// BindQueries makes AnswerPlain bind each signed plaintext query to the
 	// first body it carried and refuse any other (ErrReplayed). It needs a
 	// Store that is a dedup.Binder (all of package dedup's are).
 	BindQueries bool
-	Now          func() time.Time // nil: time.Now; stamps the replies
-	Logger       *slog.Logger     // nil: discard
-	Observer     Observer         // nil: nothing counted
+	Now         func() time.Time // nil: time.Now; stamps the replies
+	Logger      *slog.Logger     // nil: discard
+	Observer    Observer         // nil: nothing counted
 }
 
 // Observer counts what the pipeline answers (*metrics.Metrics). Its
