@@ -99,6 +99,34 @@ func Parse(raw string) (Spec, error) {
 	return s, nil
 }
 
+// MissingSlashes reports raw if it is a Redis URL but for the "//" after
+// its scheme ("redis:/host", "rediss:host:6380"), a typo url.Parse takes
+// for a URL with a path and no host. Its error says what raw probably
+// meant, printed as String would (user and password hidden) and without
+// the query, where any value may be a password.
+func MissingSlashes(raw string) error {
+	for _, scheme := range []string{"redis:", "rediss:"} {
+		rest, ok := strings.CutPrefix(raw, scheme)
+		if !ok || strings.HasPrefix(rest, "//") || strings.Trim(rest, "/") == "" {
+			continue
+		}
+		u, err := url.Parse(scheme + "//" + strings.TrimLeft(rest, "/"))
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("has no \"//\" after %q: want %s//HOST:PORT/DB", scheme, scheme)
+		}
+		meant := scheme + "//"
+		if u.User != nil {
+			meant += "xxxxx@"
+		}
+		meant += u.Host + u.EscapedPath()
+		if u.RawQuery != "" {
+			meant += "?..."
+		}
+		return fmt.Errorf("has no \"//\" after %q: did you mean %s?", scheme, meant)
+	}
+	return nil
+}
+
 // MustParse is Parse for tests and constants; it panics on error.
 func MustParse(raw string) Spec {
 	s, err := Parse(raw)
