@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"regexp"
 	"slices"
@@ -258,17 +257,4 @@ func scrub(err error, u *url.URL) error {
 		msg = re.ReplaceAllString(msg, "${1}xxxxx${2}")
 	}
 	return fmt.Errorf("%s", strings.TrimPrefix(msg, "redis: "))
-}
-
-// SetLogger sends go-redis's own log lines (reconnects, failovers) to log
-// at WARN. go-redis keeps its logger in a package-level variable, so this
-// is process-wide: call it once, from main.
-func SetLogger(log *slog.Logger) {
-	redis.SetLogger(slogAdapter{log})
-}
-
-type slogAdapter struct{ log *slog.Logger }
-
-func (a slogAdapter) Printf(ctx context.Context, format string, v ...any) {
-	a.log.WarnContext(ctx, "redis: "+strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "))
 }
