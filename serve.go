@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"time"
@@ -62,9 +61,9 @@ func serve(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	ln, err := listen(cfg.ListenAddr)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
