@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -111,10 +112,35 @@ func openTerminal() (io.WriteCloser, error) {
 	if err == nil {
 		return f, nil
 	}
-	if ppid, ok := goParent(); ok {
+	if ppid, ok := goParent(); ok && appendable(ppid, 2) {
 		if f, perr := os.OpenFile(fmt.Sprintf("/proc/%d/fd/2", ppid), os.O_WRONLY|os.O_APPEND|syscall.O_NONBLOCK, 0); perr == nil {
 			return f, nil
 		}
 	}
 	return nil, fmt.Errorf("no terminal: %w", err)
+}
+
+// appendable reports whether a line written to process pid's descriptor
+// fd, opened anew, stays where it lands: a pipe, a socket or a device
+// keeps it; a regular file does only if pid appends to it too (`>>`),
+// for with `>` the process writes on at its own offset, over the line.
+func appendable(pid, fd int) bool {
+	fi, err := os.Stat(fmt.Sprintf("/proc/%d/fd/%d", pid, fd))
+	if err != nil {
+		return false
+	}
+	if !fi.Mode().IsRegular() {
+		return true
+	}
+	info, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%d", pid, fd))
+	if err != nil {
+		return false
+	}
+	for line := range strings.Lines(string(info)) {
+		if v, ok := strings.CutPrefix(line, "flags:"); ok {
+			flags, err := strconv.ParseInt(strings.TrimSpace(v), 8, 64)
+			return err == nil && flags&syscall.O_APPEND != 0
+		}
+	}
+	return false
 }

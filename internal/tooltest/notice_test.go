@@ -139,3 +139,45 @@ func TestRunKey(t *testing.T) {
 		t.Errorf("runKey() under go test = %q; want the go command's", k)
 	}
 }
+
+// TestAppendable: with `go test ./... > log` the go command writes the
+// log at its own offset, over a line appended meanwhile, so its stderr is
+// written to only where the line stays.
+func TestAppendable(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "log")
+	file := func(name string, flag int) func(t *testing.T) *os.File {
+		return func(t *testing.T) *os.File {
+			f, err := os.OpenFile(name, flag, 0o600)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	tests := []struct {
+		name string
+		open func(t *testing.T) *os.File
+		want bool
+	}{
+		{"a pipe (an IDE)", func(t *testing.T) *os.File {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { r.Close() })
+			return w
+		}, true},
+		{"a device", file(os.DevNull, os.O_WRONLY), true},
+		{"a file opened with >", file(log, os.O_WRONLY|os.O_CREATE|os.O_TRUNC), false},
+		{"a file opened with >>", file(log, os.O_WRONLY|os.O_CREATE|os.O_APPEND), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := tt.open(t)
+			defer f.Close()
+			if got := appendable(os.Getpid(), int(f.Fd())); got != tt.want {
+				t.Errorf("appendable(%s) = %v; want %v", tt.name, got, tt.want)
+			}
+		})
+	}
+}
