@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
+	"syscall"
 	"time"
 
 	"wxoa/config"
@@ -28,9 +31,9 @@ func listen(cfg *config.Config, log *slog.Logger) (*connlimit.Listener, error) {
 			"max_connections", limit, "soft", soft)
 	}
 	log.Info("open-file limit", "soft", soft, "hard", hard, "max_connections", limit)
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	ln, err := listenTCP(cfg.ListenAddr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on LISTEN_ADDR %s: %w", cfg.ListenAddr, err)
+		return nil, err
 	}
 	return connlimit.New(ln, connlimit.Config{Max: limit, Logger: log})
 }
@@ -57,4 +60,29 @@ func newHTTPServer(h http.Handler, log *slog.Logger, lim *connlimit.Listener) *h
 		ConnState:         lim.ConnState,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+// listenTCP opens LISTEN_ADDR. Its errors name the variable and what to do:
+// a port already taken is the first thing a second `wxoa` or a leftover
+// server runs into, and net's "bind: address already in use" names
+// neither.
+func listenTCP(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		return ln, nil
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		next := ":8081"
+		if p, perr := strconv.Atoi(port); perr == nil && p > 0 && p < 65535 {
+			next = ":" + strconv.Itoa(p+1)
+		}
+		return nil, fmt.Errorf("LISTEN_ADDR=%s is in use by another process (another wxoa?): stop it "+
+			"(`ss -ltnp 'sport = :%s'` names it) or set LISTEN_ADDR to a free address, e.g. LISTEN_ADDR=%s: %w", addr, port, next, err)
+	case errors.Is(err, syscall.EACCES):
+		return nil, fmt.Errorf("LISTEN_ADDR=%s: a port below 1024 needs root or CAP_NET_BIND_SERVICE; "+
+			"listen on a higher port (the default :8080) behind a proxy instead: %w", addr, err)
+	}
+	return nil, fmt.Errorf("listen on LISTEN_ADDR=%s: %w", addr, err)
 }

@@ -102,6 +102,9 @@ func (e env) runArgs(ctx context.Context, args []string) error {
 	}
 	i := slices.IndexFunc(commands(), func(c command) bool { return c.name == name })
 	if i < 0 {
+		if s := suggest(name, commandNames()); s != "" {
+			return fmt.Errorf("unknown command %q; did you mean %q? (wxoa help lists them all)", name, s)
+		}
 		usage(stderr)
 		return fmt.Errorf("unknown command %q", name)
 	}

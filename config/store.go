@@ -53,6 +53,10 @@ func (l *loader) dedupStore(key string) DedupSpec {
 		}
 		return DedupSpec{Redis: r}
 	}
+	if err := redisurl.MissingSlashes(v); err != nil {
+		l.fail(key, "redis URL %v", err)
+		return DedupSpec{}
+	}
 	l.fail(key, "want empty (the token store's Redis, else memory), memory, or a redis:// / rediss:// URL (value not shown)")
 	return DedupSpec{}
 }

@@ -18,6 +18,7 @@ func TestSecretsNotInErrors(t *testing.T) {
 		{envTokenStore, "redis://:" + pw + "@h:6379/0?x=1"},
 		{envTokenStore, "redis:/user:" + pw + "@h:6379/0"},
 		{envTokenStore, "memcache://user:" + pw + "@h:11211"},
+		{envDedupStore, "redis:/user:" + pw + "@h:6379/0"},
 		{envAPIBase, "https://user:" + pw + "@api.example.com"},
 		{envAPIBase, "https://proxy.example.com/wx?key=" + pw},
 		{envEncodingAESKey, pw + strings.Repeat("A", 43-len(pw)-1) + "!"},
@@ -52,6 +53,18 @@ func TestStoreSpecString(t *testing.T) {
 		}
 		if got := c.TokenStore.String(); got != tt.want {
 			t.Errorf("TokenStore(%q).String() = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// A Redis URL missing its "//" is named as such, in either variable,
+// with the URL it probably meant.
+func TestRedisURLMissingSlashes(t *testing.T) {
+	for _, key := range []string{envTokenStore, envDedupStore} {
+		_, err := FromMap(base(key, "redis:/nohost"))
+		want := key + `: redis URL has no "//" after "redis:": did you mean redis://nohost?`
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("FromMap(%s=redis:/nohost) = %v; want %q", key, err, want)
 		}
 	}
 }

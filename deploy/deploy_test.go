@@ -22,6 +22,7 @@ import (
 
 	"wxoa/internal/harness"
 	_ "wxoa/internal/soak" // accepts -soak (see package soak)
+	"wxoa/internal/tooltest"
 )
 
 // Paths as seen from this package's directory, where go test runs it.
@@ -237,13 +238,7 @@ func freeAddr(tb testing.TB) string {
 // ExecStart names the binary just built (verify requires the executable to
 // exist, and /usr/local/bin/wxoa does not here).
 func verifyUnit(t *testing.T, bin string) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("systemd-analyze is not on PATH; CI must provide it (.ci/run installs systemd)")
-		}
-		t.Skip("systemd-analyze is not on PATH: the unit is not verified here (TestUnitHardening still checks its directives)")
-	}
+	analyze := tooltest.Require(t, tooltest.Tool{Program: "systemd-analyze", Tests: "systemd-analyze verify of the unit (TestUnitHardening still checks its directives)", Install: "apt-get install systemd"})
 	src, err := os.ReadFile(unitPath)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,8 @@
 // Package browsertest starts Debian's Chromium headless for tests that drive
 // a page the way an operator would (chromedp), and keeps screenshots as test
-// artifacts. Without Chromium a test is skipped, except in CI (CI=true),
-// where it fails: .ci/run installs it.
+// artifacts. Without Chromium a test is skipped, and the developer told once
+// per run how to install it (see tooltest), except in CI (CI=true), where it
+// fails: .ci/run installs it.
 package browsertest
 
 import (
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"wxoa/internal/tooltest"
 )
 
 // ChromiumPath is Debian's Chromium.
@@ -22,12 +25,7 @@ const ChromiumPath = "/usr/bin/chromium"
 // (this machine has none) and out of any profile but a fresh one.
 func Start(t *testing.T, timeout time.Duration) context.Context {
 	t.Helper()
-	if _, err := os.Stat(ChromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s: %v: install chromium (.ci/run does)", ChromiumPath, err)
-		}
-		t.Skipf("%s missing (apt-get install -y chromium); in CI this fails", ChromiumPath)
-	}
+	tooltest.Require(t, tooltest.Tool{Program: ChromiumPath, Tests: "the browser tests of the admin page", Install: "apt-get install chromium"})
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, chromedp.ExecPath(ChromiumPath),

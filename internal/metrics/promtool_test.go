@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"wxoa/internal/tooltest"
 )
 
 // TestPromtool runs `promtool check metrics` (Debian: apt-get install
@@ -14,13 +16,7 @@ import (
 func TestPromtool(t *testing.T) {
 	body, _ := scrape(t, driven(t))
 	t.Run("promtool check metrics", func(t *testing.T) {
-		bin, err := exec.LookPath("promtool")
-		if err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatal("promtool not found: install prometheus (promtool)")
-			}
-			t.Skip("promtool not found; install prometheus (promtool) to run this check")
-		}
+		bin := tooltest.Require(t, tooltest.Tool{Program: "promtool", Tests: "the promtool check of /metrics", Install: "apt-get install prometheus"})
 		path := filepath.Join(t.TempDir(), "metrics.prom")
 		if err := os.WriteFile(path, body, 0o600); err != nil {
 			t.Fatal(err)

@@ -4,8 +4,9 @@
 // same port, a Redis Cluster, and a Sentinel setup.
 //
 // Without redis-server (or, for a cluster, redis-cli) on PATH a test is
-// skipped, except in CI (CI=true), where it fails: CI must run every Redis
-// test.
+// skipped, and the developer told once per run how to install them (see
+// tooltest), except in CI (CI=true), where it fails: CI must run every
+// Redis test.
 package redistest
 
 import (
@@ -23,6 +24,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"wxoa/internal/tooltest"
 )
 
 // Server is one redis-server process.
@@ -56,14 +59,7 @@ func Binary(tb testing.TB) string {
 
 func lookBinary(tb testing.TB, name string) string {
 	tb.Helper()
-	bin, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("%s not on PATH; CI must provide it (.ci/run installs redis-server, which brings redis-cli)", name)
-		}
-		tb.Skipf("%s not on PATH", name)
-	}
-	return bin
+	return tooltest.Require(tb, tooltest.Tool{Program: name, Tests: "the Redis tests", Install: "apt-get install redis-server redis-tools"})
 }
 
 // Start runs a redis-server on a free port with persistence off; extra

@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"regexp"
 	"slices"
@@ -97,6 +96,34 @@ func Parse(raw string) (Spec, error) {
 	}
 	s.applyDefaults()
 	return s, nil
+}
+
+// MissingSlashes reports raw if it is a Redis URL but for the "//" after
+// its scheme ("redis:/host", "rediss:host:6380"), a typo url.Parse takes
+// for a URL with a path and no host. Its error says what raw probably
+// meant, printed as String would (user and password hidden) and without
+// the query, where any value may be a password.
+func MissingSlashes(raw string) error {
+	for _, scheme := range []string{"redis:", "rediss:"} {
+		rest, ok := strings.CutPrefix(raw, scheme)
+		if !ok || strings.HasPrefix(rest, "//") || strings.Trim(rest, "/") == "" {
+			continue
+		}
+		u, err := url.Parse(scheme + "//" + strings.TrimLeft(rest, "/"))
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("has no \"//\" after %q: want %s//HOST:PORT/DB", scheme, scheme)
+		}
+		meant := scheme + "//"
+		if u.User != nil {
+			meant += "xxxxx@"
+		}
+		meant += u.Host + u.EscapedPath()
+		if u.RawQuery != "" {
+			meant += "?..."
+		}
+		return fmt.Errorf("has no \"//\" after %q: did you mean %s?", scheme, meant)
+	}
+	return nil
 }
 
 // MustParse is Parse for tests and constants; it panics on error.
@@ -230,17 +257,4 @@ func scrub(err error, u *url.URL) error {
 		msg = re.ReplaceAllString(msg, "${1}xxxxx${2}")
 	}
 	return fmt.Errorf("%s", strings.TrimPrefix(msg, "redis: "))
-}
-
-// SetLogger sends go-redis's own log lines (reconnects, failovers) to log
-// at WARN. go-redis keeps its logger in a package-level variable, so this
-// is process-wide: call it once, from main.
-func SetLogger(log *slog.Logger) {
-	redis.SetLogger(slogAdapter{log})
-}
-
-type slogAdapter struct{ log *slog.Logger }
-
-func (a slogAdapter) Printf(ctx context.Context, format string, v ...any) {
-	a.log.WarnContext(ctx, "redis: "+strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "))
 }

@@ -94,3 +94,34 @@ func TestParseErrorsHideSecrets(t *testing.T) {
 		})
 	}
 }
+
+func TestMissingSlashes(t *testing.T) {
+	const secret = "Sup3rS3cretPW"
+	tests := []struct{ raw, want string }{
+		{"redis:/nohost", `has no "//" after "redis:": did you mean redis://nohost?`},
+		{"redis:nohost:6379/0", `did you mean redis://nohost:6379/0?`},
+		{"rediss:/cache:6380/2", `did you mean rediss://cache:6380/2?`},
+		{"redis:/:" + secret + "@cache:6379/0", `did you mean redis://xxxxx@cache:6379/0?`},
+		{"redis:/user:" + secret + "@cache", `did you mean redis://xxxxx@cache?`},
+		{"redis:/cache:6379/0?password=" + secret, `did you mean redis://cache:6379/0?...?`},
+		{"redis:/:" + secret + "%zz@cache", `want redis://HOST:PORT/DB`},
+		{"redis://nohost", ""},
+		{"rediss://:" + secret + "@cache:6380", ""},
+		{"redis:", ""},
+		{"memory", ""},
+		{"file:data/t.json", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			err := redisurl.MissingSlashes(tt.raw)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("MissingSlashes(%q) = %v; want nil", tt.raw, err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("MissingSlashes(%q) = %v; want %q in it", tt.raw, err, tt.want)
+			case err != nil && strings.Contains(err.Error(), secret):
+				t.Errorf("MissingSlashes(%q) = %v; want no password in it", tt.raw, err)
+			}
+		})
+	}
+}

@@ -55,6 +55,9 @@ func ParseSpec(s string) (Spec, error) {
 		}
 		return Spec{Kind: KindRedis, Redis: r}, nil
 	}
+	if err := redisurl.MissingSlashes(s); err != nil {
+		return Spec{}, fmt.Errorf("redis URL %w", err)
+	}
 	// Echo at most a scheme: the rest of a mistyped spec may be a password.
 	if scheme, _, ok := strings.Cut(s, ":"); ok && validName.MatchString(scheme) && len(scheme) <= 10 {
 		return Spec{}, fmt.Errorf("unsupported scheme %q: want %s", scheme, SpecForms)

@@ -29,6 +29,8 @@ func TestParseSpecRejectsBadSpecs(t *testing.T) {
 		{"file:data/", "file:PATH"},
 		{"file:///var/lib/x", "file:PATH"},
 		{"hunter2", "file:PATH"},
+		{"redis:/nohost", `redis URL has no "//" after "redis:": did you mean redis://nohost?`},
+		{"rediss:/:hunter2@nohost:6380/0", "did you mean rediss://xxxxx@nohost:6380/0?"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
