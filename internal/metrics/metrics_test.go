@@ -16,10 +16,6 @@ type fakeDedup struct{ s dedup.MemoryStats }
 
 func (f fakeDedup) Stats() dedup.MemoryStats { return f.s }
 
-type fakeDedupRedis struct{ s dedup.RedisStats }
-
-func (f fakeDedupRedis) Stats() dedup.RedisStats { return f.s }
-
 type fakeFallback uint64
 
 func (f fakeFallback) Served() uint64 { return uint64(f) }
@@ -77,7 +73,7 @@ func driven(t testing.TB) *Metrics {
 		t.Fatalf("WatchTokens: %v", err)
 	}
 	m.WatchDedup(fakeDedup{dedup.MemoryStats{Bytes: 32 << 20, Entries: 12, Evacuated: 3, Expired: 4}}, fakeFallback(1))
-	m.WatchDedupRedis(fakeDedupRedis{dedup.RedisStats{WindowBytes: 1 << 20, MaxBytes: 64 << 20, OverBudget: 2}})
+	m.WatchDedupRedis(fakeDedupRedis{WindowBytes: 1 << 20, MaxBytes: 64 << 20, OverBudget: 2})
 	return m
 }
 
