@@ -55,7 +55,7 @@ type command struct {
 // commands is the command table, on one screen.
 func commands() []command {
 	return []command{
-		{"serve", "[--tunnel]", "run the callback server and token API (the default)", serveHelp, serve},
+		{"serve", "[--tunnel] [--cpuprofile FILE]", "run the callback server and token API (the default)", serveHelp, serve},
 		{"token", "", "print a valid access_token (same store and locks as the server)", tokenHelp, printToken},
 		{"menu", "push FILE | get | delete", "manage the custom menu; push validates locally first", menuHelp, menuCommand},
 		{"sim", "[--account NAME] [--url URL] [--script FILE] [--plain] [--openid ID] [--to ID]", "WeChat in a terminal: sign, send and decode messages", sim.Help, simCommand},

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 
 	"wxoa/config"
@@ -34,6 +36,9 @@ rules files and swaps the accounts without an outage.
   --tunnel   also open a public ngrok URL in-process (needs NGROK_AUTHTOKEN) and
              print what to paste into WeChat's console; without the authtoken,
              print how to get one or how to use the ngrok CLI, frp or cpolar
+  --cpuprofile FILE
+             write a CPU profile of the run to FILE (a new file), for
+             go tool pprof: how the server spends its time under a real load
 `
 
 // serve runs the callback server and the token API until ctx ends, then
@@ -43,11 +48,19 @@ func serve(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	withTunnel := fs.Bool("tunnel", false, "open an ngrok tunnel (NGROK_AUTHTOKEN)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("serve takes no arguments besides --tunnel, got %q", fs.Args())
+		return fmt.Errorf("serve takes no arguments besides its flags, got %q", fs.Args())
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	cfg, err := loadConfig(e)
 	if err != nil {
@@ -114,6 +127,23 @@ func serve(ctx context.Context, e env, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// startCPUProfile profiles the running server until stop, for measuring
+// it under a real load (bench/run.sh) rather than only in benchmarks.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // logPanic puts a panic in serve into the log, where a collector sees it
