@@ -13,6 +13,7 @@ import (
 
 	"wxoa/config"
 	"wxoa/handlers"
+	"wxoa/internal/accesslog"
 	"wxoa/internal/account"
 	"wxoa/wechat/redisurl"
 	"wxoa/wechat/token"
@@ -28,7 +29,8 @@ type app struct {
 	hub      *token.Hub
 	http     *http.Client
 	accounts *account.Registry
-	closers  []io.Closer // closed in reverse, after the accounts
+	closers  []io.Closer        // closed in reverse, after the accounts
+	access   handlers.AccessLog // the server's access log; nil: through log
 }
 
 func loadConfig(e env) (*config.Config, error) {
@@ -46,6 +48,16 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// newAccessLog is the access log for a logger newLogger built over w: the
+// same lines, written without slog's per-record work.
+func newAccessLog(cfg *config.Config, log *slog.Logger, w io.Writer) *accesslog.Logger {
+	f := accesslog.Text
+	if cfg.LogFormat == config.LogJSON {
+		f = accesslog.JSON
+	}
+	return accesslog.New(log.Handler(), w, f)
 }
 
 // newApp opens what the accounts share. The accounts are built by

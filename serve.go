@@ -75,6 +75,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	redisurl.SetLogger(log)
 	a := newApp(cfg, log)
 	defer a.Close()
+	a.access = newAccessLog(cfg, log, sink)
 	s, err := a.server()
 	if err != nil {
 		return err
@@ -207,6 +208,7 @@ func (a *app) server() (*server, error) {
 	m.WatchForwards(func() metrics.ForwardCounts { return metrics.ForwardCounts(fwd.Stats()) })
 	d := handlers.Deps{
 		Logger:         a.log,
+		AccessLog:      a.access,
 		MaxClockSkew:   cfg.MaxClockSkew,
 		Forwards:       fwd,
 		TrustedProxies: cfg.TrustedProxies,

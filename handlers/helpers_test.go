@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"wxoa/internal/accesslog"
 
 	"wxoa/reply"
 	"wxoa/reply/replytest"
@@ -78,13 +79,19 @@ func newTestRouter(tb testing.TB, o routerOpts) http.Handler {
 	if o.rules == nil {
 		o.rules = &replytest.Matcher{}
 	}
-	if o.logs == nil {
+	fast := o.logs == nil
+	if fast {
 		o.logs = io.Discard
 	}
 	log := slog.New(slog.NewTextHandler(o.logs, nil))
 	now := func() time.Time { return fixedNow }
 	acct := testAcct()
 	d := Deps{Logger: log, Now: now, MaxClockSkew: o.skew}
+	if fast {
+		// As serve writes it; a test reading the lines has them from the
+		// handler, whose mutex makes its writer safe to share.
+		d.AccessLog = accesslog.New(log.Handler(), o.logs, accesslog.Text)
+	}
 	if o.obs != nil {
 		d.Observer, acct.Callback.Observer = o.obs, o.obs
 	}

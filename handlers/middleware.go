@@ -14,8 +14,7 @@ import (
 // on the drop-in token endpoint, the app secret — and counts the request
 // by route for /metrics, from the same two clock reads. route is the label
 // to count under; "" takes the matched route pattern (Gin's FullPath).
-func observe(logger *slog.Logger, obs Observer, route string) gin.HandlerFunc {
-	h := logger.Handler()
+func observe(log AccessLog, obs Observer, route string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
@@ -24,21 +23,9 @@ func observe(logger *slog.Logger, obs Observer, route string) gin.HandlerFunc {
 		if label == "" {
 			label = c.FullPath()
 		}
-		obs.Request(label, c.Request.Method, c.Writer.Status(), end.Sub(start))
-		ctx := c.Request.Context()
-		if !h.Enabled(ctx, slog.LevelInfo) {
-			return
-		}
-		// A Record built here skips the caller-PC capture slog.Logger does
-		// for every line (we never log the source).
-		r := slog.NewRecord(end, slog.LevelInfo, "request", 0)
-		r.AddAttrs(
-			slog.String("method", c.Request.Method),
-			slog.String("path", c.Request.URL.Path),
-			slog.Int("status", c.Writer.Status()),
-			slog.Duration("latency", end.Sub(start)),
-		)
-		h.Handle(ctx, r)
+		status, latency := c.Writer.Status(), end.Sub(start)
+		obs.Request(label, c.Request.Method, status, latency)
+		log.Request(c.Request.Context(), end, c.Request.Method, c.Request.URL.Path, status, latency)
 	}
 }
 

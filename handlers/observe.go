@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"time"
 
 	"wxoa/handlers/admin"
@@ -14,6 +15,12 @@ type Observer interface {
 	// Request is one answered request: the route pattern (never the raw
 	// path; CallbackRoute for every callback), method, status and latency.
 	Request(route, method string, status int, d time.Duration)
+}
+
+// AccessLog writes the access log: one line per request, with method, path
+// (never the query), status and latency (*accesslog.Logger).
+type AccessLog interface {
+	Request(ctx context.Context, end time.Time, method, path string, status int, latency time.Duration)
 }
 
 // Traffic keeps the recent callbacks the admin page shows (*admin.Traffic):

@@ -24,13 +24,18 @@ import (
 	"golang.org/x/time/rate"
 
 	"wxoa/handlers/admin"
+	"wxoa/internal/accesslog"
 	"wxoa/wechat"
 )
 
 // Deps is everything the router needs. Optional parts are nil/empty.
 type Deps struct {
 	Logger *slog.Logger
-	Now    func() time.Time // nil: time.Now
+	// AccessLog writes the access log's line per request
+	// (*accesslog.Logger over Logger's handler); nil: through Logger's
+	// handler.
+	AccessLog AccessLog
+	Now       func() time.Time // nil: time.Now
 	// Accounts are the accounts served at start-up; required (it may be
 	// empty). SetAccounts replaces them.
 	Accounts *Accounts
@@ -107,6 +112,9 @@ func NewRouter(d Deps) (*Router, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if d.AccessLog == nil {
+		d.AccessLog = accesslog.Slow(d.Logger.Handler())
+	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
@@ -172,7 +180,7 @@ func (rt *Router) engine(s *Accounts) (*gin.Engine, error) {
 		return nil, fmt.Errorf("handlers: trusted proxies: %w", err)
 	}
 	r.Use(recovery(d.Logger))
-	obs := observe(d.Logger, d.Observer, "")
+	obs := observe(d.AccessLog, d.Observer, "")
 	r.GET("/healthz", obs, health(d.Forwards, s, d.Now))
 	if d.Metrics != nil {
 		r.GET("/metrics", obs, gin.WrapH(d.Metrics))
@@ -195,7 +203,7 @@ func (rt *Router) engine(s *Accounts) (*gin.Engine, error) {
 			rt.mountAdmin(r, obs)
 		}
 	}
-	cbObs := observe(d.Logger, d.Observer, CallbackRoute)
+	cbObs := observe(d.AccessLog, d.Observer, CallbackRoute)
 	for _, a := range s.All() {
 		if a.Callback == nil {
 			continue
@@ -204,7 +212,7 @@ func (rt *Router) engine(s *Accounts) (*gin.Engine, error) {
 		r.GET(a.Callback.Path, cbObs, cb.verify)
 		r.POST(a.Callback.Path, cbObs, limitBody(MaxBody), cb.receive)
 	}
-	other := observe(d.Logger, d.Observer, "")
+	other := observe(d.AccessLog, d.Observer, "")
 	r.NoRoute(other, func(c *gin.Context) { c.String(http.StatusNotFound, "not found\n") })
 	r.NoMethod(other, func(c *gin.Context) { c.String(http.StatusMethodNotAllowed, "method not allowed\n") })
 	r.HandleMethodNotAllowed = true
