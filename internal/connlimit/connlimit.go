@@ -9,12 +9,12 @@
 package connlimit
 
 import (
-	"container/list"
 	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -46,10 +46,17 @@ type Listener struct {
 	done      chan struct{} // closed by Close
 	closeOnce sync.Once
 
+	// idleSeq numbers the moves to idle: the connection with the lowest
+	// number is the one idle longest. ConnState runs twice per request,
+	// so it takes no lock: a mutex there was the server's most contended
+	// one under load (two cores parking and waking each other on every
+	// request).
+	idleSeq atomic.Uint64
+	waiting atomic.Int32 // admits looking for, or waiting for, a slot
+
 	mu      sync.Mutex
 	open    int
-	idle    list.List     // of *conn, idle longest at the front
-	waiting int           // admits waiting for a slot
+	conns   []*conn       // the admitted connections, in no order
 	changed chan struct{} // closed, and replaced, when a slot may have freed
 	stats   Stats
 	capLog  pacer // the cap reached
@@ -75,9 +82,12 @@ func New(ln net.Listener, cfg Config) (*Listener, error) {
 type conn struct {
 	net.Conn
 	l *Listener
+	// idle is the Listener's idleSeq when it last went idle; 0 while it is
+	// new or busy.
+	idle atomic.Uint64
 	// Guarded by l.mu.
-	idle *list.Element // its place in l.idle while idle
-	gone bool          // closed, or chosen to be: its slot is free
+	at   int  // its index in l.conns
+	gone bool // closed, or chosen to be: its slot is free
 }
 
 func (c *conn) Close() error {
@@ -135,7 +145,11 @@ func (l *Listener) admit(nc net.Conn) (net.Conn, error) {
 	l.mu.Lock()
 	waited := false
 	for l.open >= l.max {
+		// Counted as waiting before looking for an idle connection: one
+		// going idle after the look sees the count and wakes us (ConnState).
+		l.waiting.Add(1)
 		if victim := l.popIdle(); victim != nil {
+			l.waiting.Add(-1)
 			l.stats.Evicted++
 			say, repeats := l.capLog.allow(time.Now())
 			evicted := l.stats.Evicted
@@ -156,7 +170,6 @@ func (l *Listener) admit(nc net.Conn) (net.Conn, error) {
 			count = l.stats.Waited
 		}
 		changed := l.changed
-		l.waiting++
 		l.mu.Unlock()
 		if say {
 			l.log.Warn("every connection is busy at the cap: new connections wait for one to finish",
@@ -165,31 +178,53 @@ func (l *Listener) admit(nc net.Conn) (net.Conn, error) {
 		select {
 		case <-changed:
 		case <-l.done:
-			l.mu.Lock()
-			l.waiting--
-			l.mu.Unlock()
+			l.waiting.Add(-1)
 			nc.Close()
 			return nil, net.ErrClosed
 		}
 		l.mu.Lock()
-		l.waiting--
+		l.waiting.Add(-1)
 	}
 	l.open++
+	c := &conn{Conn: nc, l: l, at: len(l.conns)}
+	l.conns = append(l.conns, c)
 	l.mu.Unlock()
-	return &conn{Conn: nc, l: l}, nil
+	return c, nil
 }
 
 // popIdle chooses the connection idle longest to be closed and frees its
-// slot; the caller closes it after unlocking. l.mu is held.
+// slot; the caller closes it after unlocking. l.mu is held. It looks at
+// every connection: that happens only at the cap, once per connection
+// admitted there, where a list kept in order would cost a lock on every
+// request.
 func (l *Listener) popIdle() *conn {
-	e := l.idle.Front()
-	if e == nil {
-		return nil
+	for {
+		var victim *conn
+		var oldest uint64
+		for _, c := range l.conns {
+			if seq := c.idle.Load(); seq != 0 && (victim == nil || seq < oldest) {
+				victim, oldest = c, seq
+			}
+		}
+		if victim == nil {
+			return nil
+		}
+		// A request may have made it busy since: then look again.
+		if victim.idle.CompareAndSwap(oldest, 0) {
+			l.forget(victim)
+			return victim
+		}
 	}
-	c := l.idle.Remove(e).(*conn)
-	c.idle, c.gone = nil, true
+}
+
+// forget frees c's slot. l.mu is held.
+func (l *Listener) forget(c *conn) {
+	c.gone = true
 	l.open--
-	return c
+	last := l.conns[len(l.conns)-1]
+	l.conns[c.at], last.at = last, c.at
+	l.conns[len(l.conns)-1] = nil
+	l.conns = l.conns[:len(l.conns)-1]
 }
 
 // release frees c's slot, once.
@@ -199,18 +234,13 @@ func (l *Listener) release(c *conn) {
 	if c.gone {
 		return
 	}
-	c.gone = true
-	l.open--
-	if c.idle != nil {
-		l.idle.Remove(c.idle)
-		c.idle = nil
-	}
+	l.forget(c)
 	l.wake()
 }
 
 // wake tells waiting admits that a slot may have freed. l.mu is held.
 func (l *Listener) wake() {
-	if l.waiting > 0 {
+	if l.waiting.Load() > 0 {
 		close(l.changed)
 		l.changed = make(chan struct{})
 	}
@@ -227,21 +257,15 @@ func (l *Listener) ConnState(nc net.Conn, state http.ConnState) {
 	if !ok || c.l != l {
 		return
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if c.gone {
+	if state != http.StateIdle {
+		c.idle.Store(0)
 		return
 	}
-	if state == http.StateIdle {
-		if c.idle == nil {
-			c.idle = l.idle.PushBack(c)
-			l.wake()
-		}
-		return
-	}
-	if c.idle != nil {
-		l.idle.Remove(c.idle)
-		c.idle = nil
+	c.idle.Store(l.idleSeq.Add(1))
+	if l.waiting.Load() > 0 {
+		l.mu.Lock()
+		l.wake()
+		l.mu.Unlock()
 	}
 }
 
@@ -257,7 +281,12 @@ func (l *Listener) Stats() Stats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s := l.stats
-	s.Max, s.Open, s.Idle = l.max, l.open, l.idle.Len()
+	s.Max, s.Open = l.max, l.open
+	for _, c := range l.conns {
+		if c.idle.Load() != 0 {
+			s.Idle++
+		}
+	}
 	return s
 }
 

@@ -1,7 +1,6 @@
 package dedup
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -32,9 +31,11 @@ const (
 type MemoryConfig struct {
 	// Bytes is the budget for keys and replies: zero means
 	// DefaultMemoryBytes, less than MinMemoryBytes means MinMemoryBytes.
-	// The store allocates it at once (the pages are touched as they fill)
-	// as 256 ring buffers, each taking entries up to a quarter of its
-	// size, Bytes/1024; a larger reply is stored in parts. When a ring is
+	// The store allocates it at once (the pages are touched as they fill):
+	// an eighth for the bindings of plaintext queries (36 bytes each, four
+	// to a bucket), the rest as 256 ring buffers for claims, replies and
+	// Once keys, each taking entries up to a quarter of its size, about
+	// Bytes/1170; a larger reply is stored in parts. When a ring is
 	// full its oldest entries are evicted before their TTL: under a flood
 	// a message may be forgotten early and a retry of it would run its rule
 	// again. freecache's index comes on top: 16 bytes per entry in tables
@@ -71,6 +72,8 @@ type MemoryConfig struct {
 // goroutine: expired entries are dropped when read or overwritten.
 type Memory struct {
 	c        *freecache.Cache
+	binds    *bindTable
+	now      func() uint32 // the clock's seconds, as freecache reads them
 	bytes    int
 	ttl      int // seconds, as freecache takes it
 	poll     time.Duration
@@ -96,7 +99,12 @@ func NewMemory(cfg MemoryConfig) *Memory {
 	if cfg.MaxReply <= 0 {
 		cfg.MaxReply = DefaultMaxReply
 	}
+	// Bindings take an eighth: 36 bytes each against the ~500 a message's
+	// claim and reply take in the ring.
+	bindBytes := cfg.Bytes / 8
+	ringBytes := cfg.Bytes - bindBytes
 	m := &Memory{
+		binds:    newBindTable(bindBytes),
 		bytes:    cfg.Bytes,
 		ttl:      int((cfg.TTL+time.Second-1)/time.Second) + 1,
 		poll:     cfg.PollEvery,
@@ -104,12 +112,14 @@ func NewMemory(cfg MemoryConfig) *Memory {
 		maxReply: min(cfg.MaxReply, cfg.Bytes/8),
 		// freecache's own limit (segment.set): a quarter of one of its
 		// 256 segments, less the entry header.
-		maxKV: cfg.Bytes/256/4 - freecache.ENTRY_HDR_SIZE,
+		maxKV: ringBytes/256/4 - freecache.ENTRY_HDR_SIZE,
 	}
 	if cfg.Now != nil {
-		m.c = freecache.NewCacheCustomTimer(cfg.Bytes, clock(cfg.Now))
+		m.now = clock(cfg.Now).Now
+		m.c = freecache.NewCacheCustomTimer(ringBytes, clock(cfg.Now))
 	} else {
-		m.c = freecache.NewCache(cfg.Bytes)
+		m.now = func() uint32 { return uint32(time.Now().Unix()) }
+		m.c = freecache.NewCache(ringBytes)
 	}
 	return m
 }
@@ -159,12 +169,7 @@ func (m *Memory) ClaimBound(ctx context.Context, key string, b Binding) (bool, [
 // bind binds b's query to its body unless it is bound already, and returns
 // ErrReplayed if that is to another body.
 func (m *Memory) bind(b Binding) error {
-	k := bindKey(b)
-	v, err := m.c.GetOrSet(k[:], b.Body[:], m.ttl)
-	if err != nil {
-		return fmt.Errorf("dedup memory: bind: %w", err)
-	}
-	if v != nil && !bytes.Equal(v, b.Body[:]) {
+	if !m.binds.bind(b, m.now(), uint32(m.ttl)) {
 		return ErrReplayed
 	}
 	return nil
@@ -173,15 +178,7 @@ func (m *Memory) bind(b Binding) error {
 // boundElsewhere reports whether b's query is bound here to another body,
 // without binding it.
 func (m *Memory) boundElsewhere(b Binding) bool {
-	k := bindKey(b)
-	v, err := m.c.Get(k[:])
-	return err == nil && !bytes.Equal(v, b.Body[:])
-}
-
-func bindKey(b Binding) (k [1 + len(Binding{}.Query)]byte) {
-	k[0] = kindBind
-	copy(k[1:], b.Query[:])
-	return k
+	return m.binds.boundElsewhere(b, m.now())
 }
 
 // Peek reports what key holds without claiming it or waiting: found is
@@ -267,9 +264,9 @@ func (m *Memory) set(k, v []byte) error {
 
 // MemoryStats is what a Memory holds, for tests and metrics.
 type MemoryStats struct {
-	Bytes     int   // the budget: the ring buffers' total size, fixed
-	Entries   int64 // claims, replies, parts and Once keys held
-	Evacuated int64 // entries evicted, or moved within their ring, to make room
+	Bytes     int   // the budget: the ring buffers' and bindings' total size, fixed
+	Entries   int64 // claims, replies, parts, Once keys and bindings held
+	Evacuated int64 // entries evicted (or moved within their ring) and bindings given up, to make room
 	Expired   int64 // entries dropped after their TTL
 }
 
@@ -277,8 +274,8 @@ type MemoryStats struct {
 func (m *Memory) Stats() MemoryStats {
 	return MemoryStats{
 		Bytes:     m.bytes,
-		Entries:   m.c.EntryCount(),
-		Evacuated: m.c.EvacuateCount(),
+		Entries:   m.c.EntryCount() + m.binds.live(m.now()),
+		Evacuated: m.c.EvacuateCount() + m.binds.evicted.Load(),
 		Expired:   m.c.ExpiredCount(),
 	}
 }

@@ -11,7 +11,6 @@ const (
 	kindHead byte = 'h' // the claim, then the reply or a marker
 	kindPart byte = 'p' // followed by a 2-byte part number
 	kindOnce byte = 'o'
-	kindBind byte = 'b' // followed by a query's digest; the value is its body's
 )
 
 // keyBuf holds a Memory key on the caller's stack: freecache takes keys as
