@@ -144,8 +144,14 @@ func New(cfg Config) (*Pipeline, error) {
 
 // Key is the dedup key of msg: the account (ToUserName, so that accounts
 // sharing a Redis never collide) and wechat.DedupKey.
-func Key(msg wechat.Message) string {
-	return msg.Head().ToUserName + ":" + wechat.DedupKey(msg)
+func Key(msg wechat.Message) string { return prefixedKey("", msg) }
+
+// prefixedKey is prefix + Key(msg) in one allocation: it is made for every
+// message.
+func prefixedKey(prefix string, msg wechat.Message) string {
+	var buf [128]byte
+	b := append(append(buf[:0], prefix...), msg.Head().ToUserName...)
+	return string(wechat.AppendDedupKey(append(b, ':'), msg))
 }
 
 // Answer returns the passive reply to msg as plaintext XML, or
@@ -191,7 +197,7 @@ func (p *Pipeline) answer(ctx context.Context, msg wechat.Message, bind *dedup.B
 	if p.active != nil {
 		return p.acknowledge(ctx, msg, bind)
 	}
-	key := p.ns + Key(msg)
+	key := prefixedKey(p.ns, msg)
 	claimed, b, err := p.claim(ctx, key, bind)
 	switch {
 	case errors.Is(err, dedup.ErrReplayed):

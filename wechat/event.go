@@ -230,13 +230,23 @@ func MsgIDOf(m Message) int64 {
 // EventKey are added so that two menu taps in one second stay two events.
 // https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_standard_messages.html
 func DedupKey(m Message) string {
+	var buf [64]byte
+	return string(AppendDedupKey(buf[:0], m))
+}
+
+// AppendDedupKey appends DedupKey(m) to dst: a caller that prefixes the
+// key builds it in one allocation (it is made for every message).
+func AppendDedupKey(dst []byte, m Message) []byte {
 	if id := MsgIDOf(m); id != 0 {
-		return "msg:" + strconv.FormatInt(id, 10)
+		return strconv.AppendInt(append(dst, "msg:"...), id, 10)
 	}
 	h := m.Head()
 	kind := string(EventOf(m))
 	if h.MsgType != MsgEvent {
 		kind = string(h.MsgType)
 	}
-	return "evt:" + h.FromUserName + ":" + strconv.FormatInt(h.CreateTime, 10) + ":" + kind + ":" + EventKeyOf(m)
+	dst = append(append(dst, "evt:"...), h.FromUserName...)
+	dst = strconv.AppendInt(append(dst, ':'), h.CreateTime, 10)
+	dst = append(append(append(dst, ':'), kind...), ':')
+	return append(dst, EventKeyOf(m)...)
 }
