@@ -46,6 +46,7 @@ type callback struct {
 	log        *slog.Logger
 	obs        CallbackObserver
 	traffic    Traffic
+	dates      *dateHeader
 	// warn paces the lines about refused pushes: WeChat's console never
 	// shows our answer, so the log must say why, but a flood of forged
 	// requests must not become a flood of lines. One for all accounts.
@@ -76,6 +77,7 @@ func (rt *Router) callback(a *Account) *callback {
 		log:        rt.d.Logger,
 		obs:        obs,
 		traffic:    rt.d.Traffic,
+		dates:      rt.dates,
 		warn:       rt.warn,
 	}
 }
@@ -126,8 +128,9 @@ func (h *callback) receive(c *gin.Context) {
 	q := wechat.ParsePushQuery(c.Request.URL.RawQuery)
 	// A WeCom push has no signature of its own: its msg_signature covers
 	// the body, which is read first.
+	now := h.now()
 	if !h.wecom {
-		if err := wechat.VerifyPush(h.token, q, h.now(), h.skew); err != nil {
+		if err := wechat.VerifyPush(h.token, q, now, h.skew); err != nil {
 			h.refuse(c, err)
 			return
 		}
@@ -154,7 +157,7 @@ func (h *callback) receive(c *gin.Context) {
 			mode = metrics.ModeCompat
 		}
 	}
-	body, err := h.open(q, buf.Bytes())
+	body, err := h.open(q, buf.Bytes(), now)
 	if err != nil {
 		h.refuse(c, err)
 		return
@@ -168,12 +171,13 @@ func (h *callback) receive(c *gin.Context) {
 	if !ok {
 		return
 	}
+	c.Writer.Header()["Date"] = h.dates.at(now)
 	if isSuccess(reply) {
 		write(c, textHeader, reply)
 		return
 	}
 	if q.Encrypted() || h.wecom {
-		sealed, err := h.crypter.SealReply(h.token, reply, strconv.FormatInt(h.now().Unix(), 10), q.Nonce)
+		sealed, err := h.crypter.SealReply(h.token, reply, strconv.FormatInt(now.Unix(), 10), q.Nonce)
 		if err != nil {
 			h.log.Error("seal reply", "account", h.account, "err", err)
 			write(c, textHeader, wechat.SuccessReply)
@@ -185,10 +189,10 @@ func (h *callback) receive(c *gin.Context) {
 }
 
 // open returns the plaintext message of a push in the account's protocol.
-func (h *callback) open(q wechat.PushQuery, body []byte) ([]byte, error) {
+func (h *callback) open(q wechat.PushQuery, body []byte, now time.Time) ([]byte, error) {
 	switch {
 	case h.wecom:
-		return wechat.OpenWeComPush(h.token, h.crypter, q, body, h.now(), h.skew)
+		return wechat.OpenWeComPush(h.token, h.crypter, q, body, now, h.skew)
 	case h.json:
 		return wechat.OpenJSONPush(h.token, h.crypter, q, body)
 	}

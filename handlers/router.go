@@ -84,6 +84,7 @@ type Router struct {
 	mu    sync.Mutex // serialises SetAccounts
 	cur   atomic.Pointer[routes]
 	warn  *rate.Sometimes
+	dates *dateHeader
 }
 
 // fixedRoutes are the patterns of every route but the callbacks, whichever
@@ -129,7 +130,7 @@ func NewRouter(d Deps) (*Router, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt := &Router{d: d, lim: lim, warn: &rate.Sometimes{First: 10, Interval: time.Second}}
+	rt := &Router{d: d, lim: lim, warn: &rate.Sometimes{First: 10, Interval: time.Second}, dates: &dateHeader{}}
 	if d.Admin != nil && !d.APIKey.Empty() {
 		if rt.admin, err = rt.newAdmin(*d.Admin); err != nil {
 			return nil, err
