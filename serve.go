@@ -73,6 +73,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	// go-redis logs through a package-level logger; route it through ours,
 	// before anything dials, so JSON stays JSON.
 	redisurl.SetLogger(log)
+	tuneGC(e.getenv, cfg.DedupCacheBytes, log)
 	a := newApp(cfg, log)
 	defer a.Close()
 	a.access = newAccessLog(cfg, log, sink)

@@ -166,15 +166,28 @@ func (s *Spec) applyDefaults() {
 	case s.single != nil:
 		o := s.single
 		failFast(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetries, &o.DialerRetries)
+		resp2(&o.Protocol)
 		o.ContextTimeoutEnabled = true
 	case s.failover != nil:
 		o := s.failover
 		failFast(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetries, &o.DialerRetries)
+		resp2(&o.Protocol)
 		o.ContextTimeoutEnabled = true
 	case s.cluster != nil:
 		o := s.cluster
 		failFast(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetries, &o.DialerRetries)
+		resp2(&o.Protocol)
 		o.ContextTimeoutEnabled = true
+	}
+}
+
+// resp2 speaks RESP2 unless the URL asked for a protocol (protocol=3).
+// go-redis defaults to RESP3, whose push notifications it looks for before
+// every reply it reads: measurable on the dedup's pipelines, for a
+// feature (server-assisted client caching) nothing here uses.
+func resp2(protocol *int) {
+	if *protocol == 0 {
+		*protocol = 2
 	}
 }
 

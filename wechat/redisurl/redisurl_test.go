@@ -125,3 +125,30 @@ func TestMissingSlashes(t *testing.T) {
 		})
 	}
 }
+
+func TestParseDefaultsRESP2(t *testing.T) {
+	for raw, want := range map[string]int{
+		"redis://127.0.0.1:1/0":            2,
+		"redis://127.0.0.1:1/0?protocol=3": 3,
+	} {
+		c := redisurl.MustParse(raw).NewClient().(*redis.Client)
+		if got := c.Options().Protocol; got != want {
+			t.Errorf("%s: Protocol = %d; want %d", raw, got, want)
+		}
+		c.Close()
+	}
+	for _, raw := range []string{"redis://s1:26379/0?master_name=mymaster", "redis://n1:7000?addr=n2:7001"} {
+		c := redisurl.MustParse(raw).NewClient()
+		var got int
+		switch c := c.(type) {
+		case *redis.Client:
+			got = c.Options().Protocol
+		case *redis.ClusterClient:
+			got = c.Options().Protocol
+		}
+		if got != 2 {
+			t.Errorf("%s: Protocol = %d; want 2", raw, got)
+		}
+		c.Close()
+	}
+}
