@@ -65,6 +65,11 @@ type Fallback struct {
 	suppressed atomic.Int64   // failures not warned about since the last warning
 
 	served atomic.Uint64 // operations fallback answered in primary's place
+	// usedUntil is when what the last use of fallback stored there has
+	// expired (Unix nanoseconds): until then Claim must look there first;
+	// after it, as for a fleet that never saw an outage, there is nothing
+	// to find and the lookup is skipped.
+	usedUntil atomic.Int64
 }
 
 // Served returns how many operations the fallback has answered in
@@ -76,6 +81,7 @@ func (s *Fallback) Served() uint64 { return s.served.Load() }
 // every use.
 func (s *Fallback) onFallback() *Memory {
 	s.served.Add(1)
+	s.usedUntil.Store(time.Now().Add(s.fallback.keep()).UnixNano())
 	return s.fallback
 }
 
@@ -107,8 +113,14 @@ func (s *Fallback) ClaimBound(ctx context.Context, key string, b Binding) (bool,
 
 func (s *Fallback) claim(ctx context.Context, key string, b *Binding) (bool, []byte, error) {
 	// Fallback holds keys only from primary's failures, so this is almost
-	// always a miss, and costs a lookup in this process.
-	reply, found, err := s.fallback.Peek(key)
+	// always a miss, and skipped when no failure is recent enough to have
+	// left anything.
+	var reply []byte
+	var found bool
+	var err error
+	if u := s.usedUntil.Load(); u != 0 && time.Now().UnixNano() < u {
+		reply, found, err = s.fallback.Peek(key)
+	}
 	switch {
 	case found && errors.Is(err, ErrPending):
 		// Claimed here while primary was down and still running: claiming

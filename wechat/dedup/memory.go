@@ -181,6 +181,9 @@ func (m *Memory) boundElsewhere(b Binding) bool {
 	return m.binds.boundElsewhere(b, m.now())
 }
 
+// keep is how long an entry stored now is kept.
+func (m *Memory) keep() time.Duration { return time.Duration(m.ttl) * time.Second }
+
 // Peek reports what key holds without claiming it or waiting: found is
 // false when nothing is held; otherwise err is nil and reply the stored
 // reply, ErrNoReply when it is done without one, or ErrPending when its
