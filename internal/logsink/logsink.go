@@ -15,11 +15,19 @@ import (
 // that batch and logging goes on (bufio.Writer would stay failed for good);
 // once stopped, lines are written through, so nothing logged during the
 // last steps of shutdown is lost.
+//
+// The write happens outside the lock lines are added under: a batch going
+// out (64 KiB to a slow pipe) does not hold up the requests logging
+// meanwhile, which a single lock made the slowest percentile of every
+// route wait for.
 type Sink struct {
-	mu      sync.Mutex
-	w       io.Writer
+	mu      sync.Mutex // guards buf and stopped
 	buf     []byte
 	stopped bool
+
+	wmu   sync.Mutex // serialises writes to w, in the order the lines came
+	w     io.Writer
+	spare []byte // the batch being written; guarded by wmu
 }
 
 const (
@@ -28,25 +36,36 @@ const (
 )
 
 // New returns a Sink writing to w; Run must be running for lines to flush.
-func New(w io.Writer) *Sink { return &Sink{w: w, buf: make([]byte, 0, flushAt)} }
+func New(w io.Writer) *Sink {
+	return &Sink{w: w, buf: make([]byte, 0, flushAt), spare: make([]byte, 0, flushAt)}
+}
 
 func (s *Sink) Write(p []byte) (int, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.stopped {
+		s.mu.Unlock()
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
 		return s.w.Write(p)
 	}
 	s.buf = append(s.buf, p...)
-	if len(s.buf) >= flushAt {
-		s.flushLocked()
+	full := len(s.buf) >= flushAt
+	s.mu.Unlock()
+	if full {
+		s.flush()
 	}
 	return len(p), nil
 }
 
-func (s *Sink) flushLocked() {
-	if len(s.buf) > 0 {
-		s.w.Write(s.buf) // nowhere to report a failure to: the log is the report
-		s.buf = s.buf[:0]
+// flush writes what is waiting.
+func (s *Sink) flush() {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.mu.Lock()
+	s.buf, s.spare = s.spare[:0], s.buf
+	s.mu.Unlock()
+	if len(s.spare) > 0 {
+		s.w.Write(s.spare) // nowhere to report a failure to: the log is the report
 	}
 }
 
@@ -58,14 +77,18 @@ func (s *Sink) Run(ctx context.Context) {
 	for {
 		select {
 		case <-t.C:
-			s.mu.Lock()
-			s.flushLocked()
-			s.mu.Unlock()
+			s.flush()
 		case <-ctx.Done():
+			s.wmu.Lock()
 			s.mu.Lock()
-			s.flushLocked()
 			s.stopped = true
+			rest := s.buf
+			s.buf = nil
 			s.mu.Unlock()
+			if len(rest) > 0 {
+				s.w.Write(rest)
+			}
+			s.wmu.Unlock()
 			return
 		}
 	}

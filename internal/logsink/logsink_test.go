@@ -76,3 +76,55 @@ func TestLogSink(t *testing.T) {
 		t.Errorf("a full buffer was not flushed at once: %d bytes written", len(s2w.String()))
 	}
 }
+
+// blockingWriter holds each write until released.
+type blockingWriter struct {
+	entered chan struct{}
+	release chan struct{}
+	mu      sync.Mutex
+	got     strings.Builder
+}
+
+func (b *blockingWriter) Write(p []byte) (int, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.got.Write(p)
+}
+
+// A batch being written does not hold up the lines logged meanwhile: they
+// are added to the next batch, and come out after it, in order.
+func TestLogSinkWritesOutsideTheLock(t *testing.T) {
+	w := &blockingWriter{entered: make(chan struct{}), release: make(chan struct{})}
+	s := New(w)
+	big := strings.Repeat("x", flushAt-1) + "\n"
+	go s.Write([]byte(big)) // full: this caller flushes, and blocks in the write
+	<-w.entered
+	logged := make(chan struct{})
+	go func() {
+		s.Write([]byte("during the write\n"))
+		close(logged)
+	}()
+	select {
+	case <-logged:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a line logged while a batch was being written waited for the write")
+	}
+	close(w.release)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.Run(ctx) }()
+	cancel()
+	go func() {
+		for range w.entered {
+		}
+	}()
+	<-done
+	close(w.entered)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if got := w.got.String(); got != big+"during the write\n" {
+		t.Errorf("output: %d bytes ending %q; want the full batch, then the line logged during its write", len(got), got[max(0, len(got)-20):])
+	}
+}
