@@ -8,22 +8,41 @@
 # and throughput is reported as a ratio of `bare` measured in the same round:
 # on a noisy shared 2-core box absolute numbers drift, same-run ratios hold.
 #
+# Scenarios (each compared with the peers measured in the same round):
+#   wechat          POST /wechat, signed plaintext text message, in-process dedup
+#   wechat-redis    the same with the project's DEDUP_STORE on a local Redis
+#                   (a redis-server this script starts on a free port, or
+#                   REDIS_URL), flushed before each run
+#   token           GET /api/token with the bearer key, one account
+#   token-accounts  the same over ACCOUNTS accounts (ACCOUNTS_FILE written
+#                   here), each request naming the next one (?account=)
+#
 # Usage (from the project root):
 #         bench/run.sh                      # peers only, ~65 s
-#         PROJECT_DIR=$PWD bench/run.sh     # + the project, ~2.5 min
+#         PROJECT_DIR=$PWD bench/run.sh     # + the project, every scenario, ~5 min
 #
 # Knobs (environment):
 #   DURATION=8 WARMUP=2 THREADS=2 CONNS=64 ROUNDS=2   wrk parameters / rounds
+#   SCENARIOS="wechat wechat-redis token token-accounts"   (with PROJECT_DIR;
+#                                 peers only: wechat, and token with TOKEN_ALWAYS)
 #   ORDER=abba                    abba: even rounds run the servers in reverse
 #                                 order (cancels linear drift and position
 #                                 effects); repeat: same order every round
 #   PEERS="bare gin silenceper"   wechat-scenario peers; also: silenceper-quiet
 #                                 (same, SDK logrus level set to info)
-#   TOKEN_PEERS="bare"            token-scenario peers (bare, gin); token runs
+#   TOKEN_PEERS="bare gin"        token-scenario peers (bare, gin); token runs
 #                                 only happen when PROJECT_DIR is set, unless
 #                                 TOKEN_ALWAYS=1
+#   REDIS_PEERS="bare gin"        wechat-redis peers (their runs are the wechat
+#                                 scenario's, measured again in that round)
+#   ACCOUNTS_PEERS="bare gin"     token-accounts peers (they ignore ?account=)
+#   ACCOUNTS=1000                 accounts in token-accounts
+#   REDIS_URL                     Redis for wechat-redis (default: start one;
+#                                 redis-server installed with apt-get if missing)
 #   UNIQUE_MSGID=1                new MsgId per request (0: one fixed MsgId)
-#   UNIQUE_NONCE=0                1: new nonce+signature per request
+#   UNIQUE_NONCE=1                new nonce+signature per request (0: one fixed
+#                                 signature, which the project refuses as a
+#                                 replay from the second message on)
 #   PROJECT_DIR                   Go project to build and measure
 #   PROJECT_API_BASE=fake         WECHAT_API_BASE for the project: "fake" starts
 #                                 peers/fakeapi on loopback (token endpoint can
@@ -46,11 +65,20 @@ CONNS=${CONNS:-64}
 ROUNDS=${ROUNDS:-2}
 ORDER=${ORDER:-abba}
 PEERS=${PEERS:-"bare gin silenceper"}
-TOKEN_PEERS=${TOKEN_PEERS:-"bare"}
+TOKEN_PEERS=${TOKEN_PEERS:-"bare gin"}
+REDIS_PEERS=${REDIS_PEERS:-"bare gin"}
+ACCOUNTS_PEERS=${ACCOUNTS_PEERS:-"bare gin"}
+ACCOUNTS=${ACCOUNTS:-1000}
+REDIS_URL=${REDIS_URL:-}
 TOKEN_ALWAYS=${TOKEN_ALWAYS:-0}
 UNIQUE_MSGID=${UNIQUE_MSGID:-1}
-UNIQUE_NONCE=${UNIQUE_NONCE:-0}
+UNIQUE_NONCE=${UNIQUE_NONCE:-1}
 PROJECT_DIR=${PROJECT_DIR:-}
+if [ -n "$PROJECT_DIR" ]; then
+  SCENARIOS=${SCENARIOS:-"wechat wechat-redis token token-accounts"}
+else
+  SCENARIOS=${SCENARIOS:-"wechat token"}
+fi
 PROJECT_API_BASE=${PROJECT_API_BASE:-fake}
 PROJECT_ENV=${PROJECT_ENV:-}
 PROJECT_EXPECT=${PROJECT_EXPECT:-oUser0001}
@@ -140,17 +168,22 @@ free_port() {
   done
 }
 
-# start_server NAME LOGFILE -> sets SRV_PID, SRV_PORT (tries 3 ports)
+# start_server NAME LOGFILE [SCENARIO] -> sets SRV_PID, SRV_PORT (tries 3 ports)
 start_server() {
-  local name=$1 logf=$2 try i bin
-  local -a envs=("GIN_MODE=release" "WECHAT_TOKEN=$WECHAT_TOKEN")
+  local name=$1 logf=$2 scen=${3:-wechat} try i bin
+  local -a envs=("GIN_MODE=release")
   case "$name" in
-    bare|gin|silenceper) bin="$BIN/$name" ;;
-    silenceper-quiet) bin="$BIN/silenceper"; envs+=("SDK_LOG_LEVEL=info") ;;
+    bare|gin|silenceper) bin="$BIN/$name"; envs+=("WECHAT_TOKEN=$WECHAT_TOKEN") ;;
+    silenceper-quiet) bin="$BIN/silenceper"; envs+=("WECHAT_TOKEN=$WECHAT_TOKEN" "SDK_LOG_LEVEL=info") ;;
     project)
       bin="$PROJECT_BIN"
-      envs+=("WECHAT_APP_ID=wx0000000000000000" "WECHAT_APP_SECRET=benchsecret"
-             "WECHAT_API_BASE=$API_BASE" "TOKEN_STORE=memory" "TOKEN_API_KEY=$API_KEY")
+      envs+=("WECHAT_API_BASE=$API_BASE" "TOKEN_STORE=memory" "TOKEN_API_KEY=$API_KEY")
+      if [ "$scen" = token-accounts ]; then
+        envs+=("ACCOUNTS_FILE=$ACCOUNTS_FILE")
+      else
+        envs+=("WECHAT_TOKEN=$WECHAT_TOKEN" "WECHAT_APP_ID=wx0000000000000000" "WECHAT_APP_SECRET=benchsecret")
+      fi
+      [ "$scen" = wechat-redis ] && envs+=("DEDUP_STORE=$REDIS_URL")
       # shellcheck disable=SC2206
       [ -n "$PROJECT_ENV" ] && envs+=($PROJECT_ENV)
       ;;
@@ -213,10 +246,10 @@ probe_wechat() {
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$signed_code" "$swap" "$nosig" "$badsig" "$stale" "$echo_code" "$garbage" >>"$OUT_DIR/probes.tsv"
 }
 
-probe_token() { # -> sets TOKEN_OK=1 when GET /api/token with the key answers 2xx
-  local name=$1 base="http://127.0.0.1:$SRV_PORT" f c1 c2 b
-  f="$OUT_DIR/probes/$name-token.txt"
-  c1=$(curl -s -m 5 -o "$OUT_DIR/probes/.body" -w '%{http_code}' -H "Authorization: Bearer $API_KEY" "$base/api/token" || echo ERR)
+probe_token() { # probe_token NAME [QUERY] -> sets TOKEN_OK=1 when GET /api/token with the key answers 2xx
+  local name=$1 query=${2:-} base="http://127.0.0.1:$SRV_PORT" f c1 c2 b
+  f="$OUT_DIR/probes/$name-token${query:+-accounts}.txt"
+  c1=$(curl -s -m 5 -o "$OUT_DIR/probes/.body" -w '%{http_code}' -H "Authorization: Bearer $API_KEY" "$base/api/token$query" || echo ERR)
   b=$(head -c 300 "$OUT_DIR/probes/.body" | tr '\n' ' ')
   c2=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$base/api/token" || echo ERR)
   printf 'with key: HTTP %s  %s\nno key:   HTTP %s\n' "$c1" "$b" "$c2" >"$f"
@@ -256,24 +289,32 @@ measure() {
   local path expect ts url hits0=0 hits1=0
   : >"$logf"
   [ "$name" = project ] && [ -n "$FAKEAPI_PORT" ] && hits0=$(curl -s -m 2 "http://127.0.0.1:$FAKEAPI_PORT/__hits" || echo 0)
-  if ! start_server "$name" "$logf"; then
+  [ "$name" = project ] && [ "$scen" = wechat-redis ] && flush_redis
+  if ! start_server "$name" "$logf" "$scen"; then
     printf '%s\t%s\t%s\tFAIL\n' "$round" "$scen" "$name" >>"$RESULTS_TSV"
     return 0
   fi
-  if [ "$scen" = wechat ]; then
-    path=/wechat
-    expect=oUser0001; [ "$name" = project ] && expect=$PROJECT_EXPECT
-    [ "$round" = 1 ] && probe_wechat "$name"
-  else
-    path=/api/token
-    expect=access_token; [ "$name" = project ] && expect=$PROJECT_TOKEN_EXPECT
-  fi
-  local common=("WECHAT_TOKEN=$WECHAT_TOKEN" "BENCH_MODE=$scen" "BENCH_NONCE=$NONCE" "BENCH_OPENID=$OPENID"
+  local mode accounts=0
+  case "$scen" in
+    wechat|wechat-redis)
+      path=/wechat mode=wechat
+      expect=oUser0001; [ "$name" = project ] && expect=$PROJECT_EXPECT
+      [ "$round" = 1 ] && [ "$scen" = wechat ] && probe_wechat "$name"
+      ;;
+    *)
+      path=/api/token mode=token
+      [ "$scen" = token-accounts ] && accounts=$ACCOUNTS
+      expect=access_token; [ "$name" = project ] && expect=$PROJECT_TOKEN_EXPECT
+      ;;
+  esac
+  # Each wrk invocation its own nonces: a signed query is never sent twice
+  # to one process (the project refuses a replayed one).
+  local common=("WECHAT_TOKEN=$WECHAT_TOKEN" "BENCH_MODE=$mode" "BENCH_OPENID=$OPENID" "BENCH_ACCOUNTS=$accounts"
                 "BENCH_API_KEY=$API_KEY" "UNIQUE_MSGID=$UNIQUE_MSGID" "UNIQUE_NONCE=$UNIQUE_NONCE")
   # warm-up (checks every reply: HTTP 200 + expected substring)
   ts=$(date +%s)
   run_wrk "$OUT_DIR/wrk/$tag-warmup.txt" "$WARMUP" "http://127.0.0.1:$SRV_PORT$path" \
-    "${common[@]}" "BENCH_TS=$ts" BENCH_CHECK=1 "BENCH_EXPECT=$expect"
+    "${common[@]}" "BENCH_NONCE=${NONCE}w" "BENCH_TS=$ts" BENCH_CHECK=1 "BENCH_EXPECT=$expect"
   local cok cbad
   cok=$(kv checked_ok "$OUT_DIR/wrk/$tag-warmup.txt"); cbad=$(kv checked_bad "$OUT_DIR/wrk/$tag-warmup.txt")
   if [ "${cbad:-0}" != 0 ]; then
@@ -283,7 +324,7 @@ measure() {
   local c0 c1 l0 l1 out="$OUT_DIR/wrk/$tag.txt"
   l0=$(fsize "$logf"); c0=$(cpu_ticks "$SRV_PID")
   ts=$(date +%s)
-  run_wrk "$out" "$DURATION" "http://127.0.0.1:$SRV_PORT$path" "${common[@]}" "BENCH_TS=$ts"
+  run_wrk "$out" "$DURATION" "http://127.0.0.1:$SRV_PORT$path" "${common[@]}" "BENCH_NONCE=${NONCE}m" "BENCH_TS=$ts"
   c1=$(cpu_ticks "$SRV_PID"); l1=$(fsize "$logf")
   local hwm; hwm=$(status_kb "$SRV_PID" VmHWM)
   [ "$name" = project ] && [ -n "$FAKEAPI_PORT" ] && hits1=$(curl -s -m 2 "http://127.0.0.1:$FAKEAPI_PORT/__hits" || echo 0)
@@ -321,54 +362,107 @@ if [ "$HAVE_PROJECT" = 1 ] && [ "$PROJECT_API_BASE" = fake ]; then
   API_BASE="http://127.0.0.1:$FAKEAPI_PORT"
 fi
 
+has_scenario() { case " $SCENARIOS " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# ---- Redis for wechat-redis: REDIS_URL, or a redis-server of our own
+REDIS_PORT=""
+flush_redis() {
+  if [ -n "$REDIS_PORT" ]; then
+    redis-cli -p "$REDIS_PORT" flushall >/dev/null
+  elif command -v redis-cli >/dev/null; then
+    redis-cli -u "$REDIS_URL" flushdb >/dev/null || log "could not flush $REDIS_URL"
+  fi
+}
+if [ "$HAVE_PROJECT" = 1 ] && has_scenario wechat-redis && [ -z "$REDIS_URL" ]; then
+  if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      log "installing redis-server (apt-get)"
+      apt-get update -qq >/dev/null && apt-get install -y -qq redis-server redis-tools >/dev/null
+    fi
+  fi
+  command -v redis-server >/dev/null || die "redis-server not found (apt-get install redis-server, or set REDIS_URL, or leave wechat-redis out of SCENARIOS)"
+  REDIS_PORT=$(free_port)
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >"$OUT_DIR/logs/redis.log" 2>&1 &
+  REDIS_PID=$!; CHILDREN[$REDIS_PID]=1
+  for i in $(seq 1 50); do port_busy "$REDIS_PORT" && break; sleep 0.1; done
+  port_busy "$REDIS_PORT" || die "redis-server did not start (see $OUT_DIR/logs/redis.log)"
+  REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+fi
+
+# ---- the accounts file of token-accounts: acct0000 ... every one an
+# Official Account of its own appid on the fake API
+ACCOUNTS_FILE="$OUT_DIR/accounts.yaml"
+if [ "$HAVE_PROJECT" = 1 ] && has_scenario token-accounts; then
+  awk -v n="$ACCOUNTS" 'BEGIN {
+    print "accounts:"
+    for (i = 0; i < n; i++) printf "  - name: acct%04d\n    app_id: wxbench%010d\n    app_secret: benchsecret%d\n", i, i, i
+  }' >"$ACCOUNTS_FILE"
+fi
+
 # ---- header
 {
   echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
   echo "host: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(uname -r), loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "go: $(go version | cut -d' ' -f3)  wrk: $(wrk -v 2>&1 | head -1 | cut -d' ' -f2)"
   echo "wrk: -t$THREADS -c$CONNS -d${DURATION}s --latency, warm-up ${WARMUP}s (checked), rounds: $ROUNDS (interleaved, order: $ORDER)"
-  echo "workload: POST /wechat signed plaintext text message; UNIQUE_MSGID=$UNIQUE_MSGID UNIQUE_NONCE=$UNIQUE_NONCE"
+  echo "scenarios: $SCENARIOS; POST /wechat signed plaintext text message, UNIQUE_MSGID=$UNIQUE_MSGID UNIQUE_NONCE=$UNIQUE_NONCE"
   [ "$HAVE_PROJECT" = 1 ] && echo "project: $PROJECT_DIR (WECHAT_API_BASE=$API_BASE)"
+  [ "$HAVE_PROJECT" = 1 ] && has_scenario wechat-redis && echo "wechat-redis: project with DEDUP_STORE=$REDIS_URL ($(redis-cli -u "$REDIS_URL" info server 2>/dev/null | tr -d '\r' | awk -F: '/^redis_version/{print "Redis " $2}'))"
+  [ "$HAVE_PROJECT" = 1 ] && has_scenario token-accounts && echo "token-accounts: project with ACCOUNTS_FILE of $ACCOUNTS accounts, GET /api/token?account=acctNNNN in turn"
   echo "load generator and servers share the same cores (no pinning)"
 } >"$OUT_DIR/header.txt"
 cat "$OUT_DIR/header.txt" >&2
 
-WECHAT_SET="$PEERS"
-[ "$HAVE_PROJECT" = 1 ] && WECHAT_SET="$WECHAT_SET project"
-TOKEN_SET=""
-if [ "$HAVE_PROJECT" = 1 ] || [ "$TOKEN_ALWAYS" = 1 ]; then TOKEN_SET="$TOKEN_PEERS"; fi
-PROJECT_TOKEN=0
+peers_of() { # peers_of SCENARIO: the peers measured in it
+  case "$1" in
+    wechat) echo "$PEERS" ;;
+    wechat-redis) echo "$REDIS_PEERS" ;;
+    token) echo "$TOKEN_PEERS" ;;
+    token-accounts) echo "$ACCOUNTS_PEERS" ;;
+    *) die "unknown scenario $1" ;;
+  esac
+}
+# RUNS: "scenario:server" pairs, in the order of a round
+RUNS=""
+for scen in $SCENARIOS; do
+  case "$scen" in token|token-accounts) [ "$HAVE_PROJECT" = 1 ] || [ "$TOKEN_ALWAYS" = 1 ] || continue ;; esac
+  for name in $(peers_of "$scen"); do RUNS="$RUNS $scen:$name"; done
+  [ "$HAVE_PROJECT" = 1 ] && RUNS="$RUNS $scen:project"
+done
 if [ "$HAVE_PROJECT" = 1 ]; then
-  # Does the project answer GET /api/token? (probe once, outside the rounds)
-  logf="$OUT_DIR/logs/token-probe-project.log"
-  if start_server project "$logf"; then
-    for i in $(seq 1 10); do # give it up to ~5 s to get its first token
-      probe_token project
-      [ "$TOKEN_OK" = 1 ] && break
-      sleep 0.5
-    done
-    PROJECT_TOKEN=$TOKEN_OK
-    log "project GET /api/token: $(tr '\n' ' ' <"$OUT_DIR/probes/project-token.txt" | cut -c1-200)"
-    stop_pid "$SRV_PID"
-  fi
-  if [ "$PROJECT_TOKEN" = 1 ]; then
-    TOKEN_SET="$TOKEN_SET project"
-  else
-    log "project does not answer GET /api/token with 2xx: token scenario skipped"
-    [ "$TOKEN_ALWAYS" = 1 ] || TOKEN_SET=""
-  fi
+  # Does the project answer GET /api/token? (probe once per token scenario,
+  # outside the rounds, giving it up to ~5 s to get its tokens)
+  for scen in token token-accounts; do
+    has_scenario "$scen" || continue
+    query=""; [ "$scen" = token-accounts ] && query="?account=acct0000"
+    logf="$OUT_DIR/logs/$scen-probe-project.log"
+    TOKEN_OK=0
+    if start_server project "$logf" "$scen"; then
+      for i in $(seq 1 10); do
+        probe_token project "$query"
+        [ "$TOKEN_OK" = 1 ] && break
+        sleep 0.5
+      done
+      log "project $scen GET /api/token$query: $(tr '\n' ' ' <"$OUT_DIR/probes/project-token${query:+-accounts}.txt" | cut -c1-200)"
+      stop_pid "$SRV_PID"
+    fi
+    if [ "$TOKEN_OK" != 1 ]; then
+      log "project does not answer GET /api/token$query with 2xx: $scen scenario skipped"
+      RUNS=$(tr ' ' '\n' <<<"$RUNS" | grep -v "^$scen:" | tr '\n' ' ')
+    fi
+  done
 fi
 
 : >"$OUT_DIR/probes.tsv"
 reverse() { local out="" w; for w in $1; do out="$w $out"; done; echo "$out"; }
 for round in $(seq 1 "$ROUNDS"); do
-  ws=$WECHAT_SET; tks=$TOKEN_SET
-  if [ "$ORDER" = abba ] && [ $((round % 2)) = 0 ]; then ws=$(reverse "$ws"); tks=$(reverse "$tks"); fi
-  for name in $ws; do measure "$round" wechat "$name"; done
-  for name in $tks; do measure "$round" token "$name"; done
+  rs=$RUNS
+  if [ "$ORDER" = abba ] && [ $((round % 2)) = 0 ]; then rs=$(reverse "$rs"); fi
+  for run in $rs; do measure "$round" "${run%%:*}" "${run#*:}"; done
 done
 
 [ -n "${FAKEAPI_PID:-}" ] && stop_pid "$FAKEAPI_PID"
+[ -n "${REDIS_PID:-}" ] && stop_pid "$REDIS_PID"
 
 # ---- report
 {
@@ -419,6 +513,8 @@ done
   echo "warm-up check: every warm-up reply must be HTTP 200 and contain the expected text (oUser0001 for /wechat, access_token for the token)."
   echo "server CPU µs/req: the server process's user+sys CPU during the measured run / requests; log B/req: bytes the"
   echo "server wrote to stdout+stderr per request. peak RSS: VmHWM at the end of the run (max over rounds)."
+  echo "wechat-redis: the project claims each message on Redis (its CPU is not counted here; the peers' runs are the wechat"
+  echo "scenario's, measured again in that round). token-accounts: the peers answer their constant JSON whatever the account."
   if [ -s "$OUT_DIR/probes.tsv" ]; then
     echo
     echo "Behaviour probes (single requests, round 1):"
@@ -429,7 +525,10 @@ done
   fi
   if [ "$HAVE_PROJECT" = 1 ]; then
     echo
-    echo "Project token endpoint probe: $(tr '\n' ' ' <"$OUT_DIR/probes/project-token.txt" 2>/dev/null || echo 'project did not start')"
+    for f in "$OUT_DIR"/probes/project-token*.txt; do
+      [ -e "$f" ] || continue
+      echo "Project token endpoint probe ($(basename "$f" .txt)): $(tr '\n' ' ' <"$f")"
+    done
     if [ -n "$FAKEAPI_PORT" ] && grep -q $'\tproject\t[0-9]' "$RESULTS_TSV"; then
       echo "Token fetches from the fake WeChat API per project process (start-up, warm-up and measured run): $(awk -F'\t' '$3=="project" && $4!="FAIL"{printf "%s r%s: %s; ", $2, $1, $15}' "$RESULTS_TSV")"
     fi
