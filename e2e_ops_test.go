@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -215,11 +217,52 @@ func TestE2EAdminInBrowser(t *testing.T) {
 	if err != nil || strings.Contains(page, fake.Current()) || strings.Contains(page, e2eAPIKey) || strings.Contains(page, "oAdminPage") {
 		t.Errorf("the page (%v) holds a token, the key or an openid", err)
 	}
-	if typ := text("#traffic tbody tr:first-child td:nth-child(2)"); typ != "text" {
-		t.Errorf("recent traffic's newest row has type %q; want the text callback", typ)
+	// Columns: time, account, type, event, status, latency.
+	if acct, typ := text("#traffic tbody tr:first-child td:nth-child(2)"), text("#traffic tbody tr:first-child td:nth-child(3)"); acct != "default" || typ != "text" {
+		t.Errorf("recent traffic's newest row: account %q, type %q; want the default account's text callback", acct, typ)
 	}
 	if menu := text("#menu"); !strings.Contains(menu, "published") || !strings.Contains(menu, "工具") || !strings.Contains(menu, "扫一扫") {
 		t.Errorf("menu section %q; want the example menu's buttons and sub-buttons", menu)
 	}
 	browsertest.Screenshot(t, b, "admin-e2e.png")
+}
+
+// The callbacks the server answers reach its admin page's traffic table
+// (the browser test checks the same where Chromium is installed).
+func TestE2EAdminShowsTraffic(t *testing.T) {
+	fake := wechattest.NewServer(t)
+	s := startE2E(t, e2eVars(t, fake), fake)
+	if _, err := s.follower(t, "oTraffic").Send(context.Background(), wechattest.Text("hello")); err != nil {
+		t.Fatal(err)
+	}
+	client := noRedirect(s.Client)
+	resp, err := client.PostForm(s.Base+"/admin/login", url.Values{"key": {e2eAPIKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "wxoa_admin" {
+			session = c
+		}
+	}
+	if session == nil {
+		t.Fatalf("POST /admin/login = %d without a session cookie", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", s.Base+"/admin", nil)
+	req.AddCookie(session)
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /admin = %d, %v", resp.StatusCode, err)
+	}
+	_, table, _ := strings.Cut(string(page), `id="traffic"`)
+	if !strings.Contains(table, "1 shown of 1") || !strings.Contains(table, "<td>default</td><td>text</td>") || strings.Contains(table, "oTraffic") {
+		t.Errorf("traffic section after one text callback:\n%s\nwant one row: the default account's text, no openid", table)
+	}
 }

@@ -207,6 +207,7 @@ func (a *app) server() (*server, error) {
 		return nil, err
 	}
 	m.WatchForwards(func() metrics.ForwardCounts { return metrics.ForwardCounts(fwd.Stats()) })
+	traffic := &admin.Traffic{} // the callbacks record, the admin page shows
 	d := handlers.Deps{
 		Logger:         a.log,
 		AccessLog:      a.access,
@@ -216,8 +217,8 @@ func (a *app) server() (*server, error) {
 		APIKey:         cfg.TokenAPIKey,
 		Observer:       m,
 		Metrics:        m.Handler(),
-		Traffic:        &admin.Traffic{},
-		Admin: &admin.Config{Store: cfg.TokenStore.String(), Logger: a.log, Secure: cfg.AdminSecureCookie,
+		Traffic:        traffic,
+		Admin: &admin.Config{Store: cfg.TokenStore.String(), Traffic: traffic, Logger: a.log, Secure: cfg.AdminSecureCookie,
 			Revocations: a.revocations()},
 	}
 	s := &server{forwarder: fwd}
