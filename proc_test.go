@@ -68,12 +68,19 @@ func startBinary(t *testing.T, name, bin string, vars map[string]string) *proc {
 // or runs a built wxoa, perhaps through a wrapper.
 func startCmd(t *testing.T, name string, cmd *exec.Cmd, vars map[string]string) *proc {
 	t.Helper()
+	return startCmdArgs(t, name, cmd, "serve", vars)
+}
+
+// startCmdArgs is startCmd with the arguments the test binary runs as
+// wxoa with (space-separated).
+func startCmdArgs(t *testing.T, name string, cmd *exec.Cmd, args string, vars map[string]string) *proc {
+	t.Helper()
 	keys := make([]string, 0, len(vars))
 	for k := range vars {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	cmd.Env = []string{childArgs + "=serve", "PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	cmd.Env = []string{childArgs + "=" + args, "PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	for _, k := range keys {
 		cmd.Env = append(cmd.Env, k+"="+vars[k])
 	}
