@@ -135,6 +135,28 @@ func TestRedisStalled(t *testing.T) {
 	if took := time.Since(start); err == nil || errors.Is(err, ErrPending) || took > generous {
 		t.Errorf("Claim against a stalled Redis = %v after %v; want a failure within %v", err, took, generous)
 	}
+
+	// A claim queued behind a stalled batch is bounded by its own
+	// OpTimeout, not by the batch before it plus one of its own: with 2 s,
+	// claim B starts 1.5 s into A's batch and fails 2 s later (3.5 s after
+	// A), not 2.5 s later.
+	const op = 2 * time.Second
+	r2, err := NewRedis(RedisConfig{Client: c, OpTimeout: op})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aDone := make(chan error, 1)
+	go func() { _, _, err := r2.Claim(context.Background(), "msg:A"); aDone <- err }()
+	time.Sleep(1500 * time.Millisecond)
+	start = time.Now()
+	_, _, errB := r2.Claim(context.Background(), "msg:B")
+	tookB := time.Since(start)
+	if errA := <-aDone; errA == nil || errB == nil {
+		t.Fatalf("claims against a stalled Redis = %v, %v; want both to fail", errA, errB)
+	}
+	if !errors.Is(errB, context.DeadlineExceeded) || tookB > op+400*time.Millisecond {
+		t.Errorf("claim B queued behind a stalled batch: %v after %v; want a deadline within about %v", errB, tookB, op)
+	}
 }
 
 func eventually(t *testing.T, what string, cond func() bool) {

@@ -80,10 +80,16 @@ func (p *pipe) run(stopped chan struct{}) {
 }
 
 // send runs one batch, then answers its claims and reports its failed
-// writes.
+// writes. It ends by OpTimeout, or by its earliest claim's deadline.
 func (p *pipe) send(claims []*claimCall, writes []write) {
 	r := p.r
-	ctx, cancel := context.WithTimeout(context.Background(), r.opTimeout)
+	deadline := time.Now().Add(r.opTimeout)
+	for _, c := range claims {
+		if c.deadline.Before(deadline) {
+			deadline = c.deadline
+		}
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	cmds, _ := r.c.Pipelined(ctx, func(pl redis.Pipeliner) error {
 		for _, c := range claims {
