@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"wxoa/internal/logtest"
 )
 
 // lineOf returns what l writes for one request, and what slog's own
@@ -153,22 +155,10 @@ func TestSecondBoundaries(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a writer safe for concurrent use, as the log sink is.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *lockedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
 // TestConcurrent: lines from many goroutines, across seconds, are whole
 // and each is what slog writes for it (run with -race).
 func TestConcurrent(t *testing.T) {
-	var out lockedBuffer
+	var out logtest.Buffer // safe for concurrent use, as the log sink is
 	l := New(slog.NewTextHandler(&out, nil), &out, Text)
 	start := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 	var wg sync.WaitGroup
@@ -181,7 +171,7 @@ func TestConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	lines := strings.Split(strings.TrimSuffix(out.b.String(), "\n"), "\n")
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	if len(lines) != 8*500 {
 		t.Fatalf("%d lines, want %d", len(lines), 8*500)
 	}
