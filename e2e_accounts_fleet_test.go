@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,6 +20,7 @@ func TestTwoAccountsFleetOnRedis(t *testing.T) {
 	vars := accountsVars(t, fake, oaAndMP(fake))
 	vars["TOKEN_STORE"] = redistest.Start(t).URL()
 	a := startProc(t, "A", vars)
+	vars = maps.Clone(vars) // A keeps its own, to start again from
 	vars["LISTEN_ADDR"] = freeAddr(t)
 	b := startProc(t, "B", vars)
 

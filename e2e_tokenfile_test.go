@@ -146,10 +146,17 @@ func TestE2EPlantedFutureToken(t *testing.T) {
 			first := p.tokenAnswer(t, "GET", "/api/token", "")
 			if tt.running {
 				plant(t, path)
+				// Asked while the file holds it and after, it is never served.
 				waitFor(t, "the planted file to be replaced", func() bool {
+					if got := p.tokenAnswer(t, "GET", "/api/token", ""); got.AccessToken == "PLANTED" {
+						t.Fatalf("/api/token served the planted token while running (expires_in %d)", got.ExpiresIn)
+					}
 					v := fileToken(t, path)
 					return v != "" && v != "PLANTED"
 				})
+				if got := p.tokenAnswer(t, "GET", "/api/token", ""); got.AccessToken == "PLANTED" || !fake.Valid(got.AccessToken) {
+					t.Errorf("/api/token after the planted file was replaced = %.12s... (valid at WeChat %v)", got.AccessToken, fake.Valid(got.AccessToken))
+				}
 			}
 			if first.AccessToken == "PLANTED" {
 				t.Errorf("/api/token served the planted token (expires_in %d)", first.ExpiresIn)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 )
 
 // Sentinels that callers branch on with errors.Is. An *APIError matches the
@@ -86,14 +87,12 @@ var whitelistPlace = map[Platform]string{
 }
 
 // Is maps errcodes onto the package's sentinels, by the error's platform.
+// It compares target with ==, never hashes it: errors.Is passes any error
+// here, and a map lookup with an unhashable one (a slice type) panics.
 func (e *APIError) Is(target error) bool {
-	codes, ok := sentinelCodes[e.Platform][target]
-	if !ok {
-		return false
-	}
-	for _, c := range codes {
-		if c == e.Code {
-			return true
+	for _, s := range sentinelCodes[e.Platform] {
+		if s.err == target {
+			return slices.Contains(s.codes, e.Code)
 		}
 	}
 	return false
@@ -103,20 +102,23 @@ func (e *APIError) Is(target error) bool {
 // WeCom: https://developer.work.weixin.qq.com/document/path/96213 (40001
 // 不合法的secret参数, 40014 不合法的access_token, 42001 access_token已过期,
 // 60020 访问ip不在白名单之中, 45009 接口调用超过限制).
-var sentinelCodes = map[Platform]map[error][]int{
+var sentinelCodes = map[Platform][]struct {
+	err   error
+	codes []int
+}{
 	PlatformWeChat: {
-		ErrTokenInvalid:     {40001, 40014, 42001},
-		ErrBadCredentials:   {40013, 40125, 41002, 41004},
-		ErrIPNotWhitelisted: {40164},
-		ErrQuotaExceeded:    {45009},
-		ErrSystemBusy:       {-1},
+		{ErrTokenInvalid, []int{40001, 40014, 42001}},
+		{ErrBadCredentials, []int{40013, 40125, 41002, 41004}},
+		{ErrIPNotWhitelisted, []int{40164}},
+		{ErrQuotaExceeded, []int{45009}},
+		{ErrSystemBusy, []int{-1}},
 	},
 	PlatformWeCom: {
-		ErrTokenInvalid:     {40014, 42001},
-		ErrBadCredentials:   {40001, 40013, 40091, 41002, 41004},
-		ErrIPNotWhitelisted: {60020},
-		ErrQuotaExceeded:    {45009},
-		ErrSystemBusy:       {-1},
+		{ErrTokenInvalid, []int{40014, 42001}},
+		{ErrBadCredentials, []int{40001, 40013, 40091, 41002, 41004}},
+		{ErrIPNotWhitelisted, []int{60020}},
+		{ErrQuotaExceeded, []int{45009}},
+		{ErrSystemBusy, []int{-1}},
 	},
 }
 

@@ -119,3 +119,19 @@ func TestCheckResponseByPlatform(t *testing.T) {
 		})
 	}
 }
+
+// sliceErr is an error of an uncomparable type, as validator's
+// ValidationErrors is: errors.Is may hand any error to APIError.Is.
+type sliceErr []string
+
+func (sliceErr) Error() string { return "slice error" }
+
+func TestAPIErrorIsUncomparableTarget(t *testing.T) {
+	e := &APIError{Code: 40001, Endpoint: "token", Platform: PlatformWeChat}
+	if errors.Is(e, sliceErr{"x"}) {
+		t.Error("an APIError is a slice-typed error")
+	}
+	if !errors.Is(e, ErrTokenInvalid) {
+		t.Error("errcode 40001 on WeChat is not ErrTokenInvalid")
+	}
+}

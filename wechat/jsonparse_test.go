@@ -1,6 +1,7 @@
 package wechat
 
 import (
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"reflect"
@@ -42,14 +43,14 @@ func appendJSONObject(b []byte, nodes []node, parent int32, numbers bool) []byte
 				return append(b, n.val...)
 			}
 		}
-		return appendJSONString(b, n.val)
+		return appendJSONText(b, n.val)
 	}
 	b = append(b, '{')
 	for k, name := range order {
 		if k > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, name)
+		b = appendJSONText(b, name)
 		b = append(b, ':')
 		if is := kids[name]; len(is) == 1 {
 			b = value(b, is[0])
@@ -267,4 +268,10 @@ func BenchmarkParseJSONMessage(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// appendJSONText appends s as a JSON string, as encoding/json writes it.
+func appendJSONText(b []byte, s string) []byte {
+	q, _ := json.Marshal(s)
+	return append(b, q...)
 }

@@ -1,10 +1,10 @@
 package wechat
 
 import (
+	"encoding/json"
 	"errors"
 	"net/url"
 	"strings"
-	"unicode/utf8"
 )
 
 // Mini Program pushes in JSON: the console's data format (数据格式) set to
@@ -61,12 +61,8 @@ func OpenJSONPush(token string, c *Crypter, q PushQuery, body []byte) ([]byte, e
 // addressed to account.
 func SealJSONPush(token string, c *Crypter, account string, plain []byte, timestamp, nonce string) (url.Values, []byte, error) {
 	return sealPush(token, c, plain, timestamp, nonce, func(enc string) []byte {
-		b := make([]byte, 0, len(enc)+len(account)+40)
-		b = append(b, `{"ToUserName":`...)
-		b = appendJSONString(b, account)
-		b = append(b, `,"Encrypt":`...)
-		b = appendJSONString(b, enc)
-		return append(b, '}')
+		b, _ := json.Marshal(struct{ ToUserName, Encrypt string }{account, enc}) // strings cannot fail
+		return b
 	})
 }
 
@@ -78,34 +74,4 @@ func jsonError(err error) error {
 		return err
 	}
 	return &reasonError{err, errors.New("wechat: malformed message JSON" + detail)}
-}
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes
-// U+FFFD, as encoding/json writes it.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			b = utf8.AppendRune(b, utf8.RuneError)
-		} else {
-			b = append(b, s[i:i+n]...)
-		}
-		i += n
-	}
-	return append(b, '"')
 }

@@ -159,35 +159,3 @@ func TestOpenJSONPushRefuses(t *testing.T) {
 		})
 	}
 }
-
-func TestOpenJSONPushPlaintextAllocatesNothing(t *testing.T) {
-	q := PushQuery{Signature: sampleSignature, Timestamp: sampleTimestamp, Nonce: sampleNonce}
-	body := []byte(mpDocPlain)
-	allocs := testing.AllocsPerRun(100, func() {
-		if _, err := OpenJSONPush(sampleToken, nil, q, body); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if allocs != 0 {
-		t.Errorf("OpenJSONPush(plaintext) = %v allocations; want 0", allocs)
-	}
-}
-
-// TestAppendJSONString: what encoding/json reads back is the input, with
-// invalid UTF-8 replaced as encoding/json replaces it.
-func TestAppendJSONString(t *testing.T) {
-	for _, s := range []string{"", "gh_1", `a"b\c/d`, "\x00\x1f\t\n\r", "你好 😀", "<&>\u2028", "bad \xff\xfe utf-8 \xe4\xbd"} {
-		b := appendJSONString(nil, s)
-		var got string
-		if err := json.Unmarshal(b, &got); err != nil {
-			t.Errorf("appendJSONString(%q) = %s: not JSON: %v", s, b, err)
-			continue
-		}
-		want, _ := json.Marshal(s)
-		var wantS string
-		_ = json.Unmarshal(want, &wantS)
-		if got != wantS {
-			t.Errorf("appendJSONString(%q) = %s, reads %q; want %q", s, b, got, wantS)
-		}
-	}
-}
