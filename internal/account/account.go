@@ -193,7 +193,7 @@ func newTokenPart(spec config.Account, sh Shared, log *slog.Logger) (*tokenPart,
 		t.closers = append(t.closers, closer) // closed after the manager
 		m, err := token.NewManager(token.Config{
 			Name: name, Store: store, Fetcher: f, Checker: c, Logger: log,
-			Margin: cfg.TokenRefreshMargin, Spread: cfg.TokenRefreshMargin, DailyLimit: spec.DailyLimit,
+			Margin: cfg.TokenRefreshMargin, Spread: cfg.TokenRefreshMargin / 2, DailyLimit: spec.DailyLimit,
 		})
 		if err != nil {
 			return nil, err

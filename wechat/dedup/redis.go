@@ -31,10 +31,9 @@ const (
 
 // RedisConfig configures NewRedis.
 type RedisConfig struct {
-	// Client is shared with the rest of the program. Each command (a
-	// claim through its batch's) is bounded by OpTimeout through its
-	// context, which go-redis applies to socket reads and writes only with
-	// ContextTimeoutEnabled (redisurl sets it); without it
+	// Client is shared with the rest of the program. Each command is
+	// bounded by OpTimeout through its context, which go-redis applies to
+	// socket reads and writes only with ContextTimeoutEnabled; without it
 	// a Redis that accepts connections but stops answering holds a command
 	// for the client's ReadTimeout (5 s by default), all of WeChat's budget.
 	Client redis.UniversalClient

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -51,7 +50,6 @@ type claimCall struct {
 	bound bool
 
 	claim, bound1 *redis.Cmd // the commands in the batch; bound1 in Cluster only
-	deadline      time.Time  // OpTimeout after it was queued: its batch ends by then
 	done          chan struct{}
 	v             []byte
 	claimed       bool
@@ -66,17 +64,13 @@ type claimCall struct {
 // would otherwise give each concurrent claim a connection and a round
 // trip of its own, which costs Redis and this process a read and a write
 // call each; see bench/redisclients).
-//
-// OpTimeout bounds the claim through its batch, whose context ends at the
-// earliest deadline of the claims it carries: the batch before it ended
-// by then too, so no claim waits longer, and a claim costs no timer of its
-// own (a context with a timeout per claim was a twentieth of the process's
-// CPU under load).
 func (r *Redis) claimOnce(ctx context.Context, k string, b *Binding) (v []byte, claimed bool, err error) {
-	c := &claimCall{k: k, done: make(chan struct{}), deadline: time.Now().Add(r.opTimeout)}
+	c := &claimCall{k: k, done: make(chan struct{})}
 	if b != nil {
 		c.bind, c.bound = *b, true
 	}
+	ctx, cancel := context.WithTimeout(ctx, r.opTimeout)
+	defer cancel()
 	r.pipe.add(c, write{})
 	select {
 	case <-c.done:
@@ -134,9 +128,7 @@ func (c *claimCall) finish(ctx context.Context, r *Redis) {
 		if c.claim.Err() == nil {
 			r.dropIfClaimed(c.k, c.claim.Val()) // the binding failed: no claim without it
 		}
-		// Past the batch's deadline go-redis may report the connection's
-		// i/o timeout: the claim timed out, and says so as a context would.
-		c.err = cmp.Or(ctx.Err(), err)
+		c.err = err
 		return
 	}
 	r.loaded.Store(true)

@@ -80,16 +80,10 @@ func (p *pipe) run(stopped chan struct{}) {
 }
 
 // send runs one batch, then answers its claims and reports its failed
-// writes. It ends by OpTimeout, or by its earliest claim's deadline.
+// writes.
 func (p *pipe) send(claims []*claimCall, writes []write) {
 	r := p.r
-	deadline := time.Now().Add(r.opTimeout)
-	for _, c := range claims {
-		if c.deadline.Before(deadline) {
-			deadline = c.deadline
-		}
-	}
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	ctx, cancel := context.WithTimeout(context.Background(), r.opTimeout)
 	defer cancel()
 	cmds, _ := r.c.Pipelined(ctx, func(pl redis.Pipeliner) error {
 		for _, c := range claims {

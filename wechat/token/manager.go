@@ -51,10 +51,13 @@ type Config struct {
 	Fetcher Fetcher       // asks WeChat for a new token
 	Checker Checker       // nil: a report of the current token always fetches
 	Margin  time.Duration // refresh this long before expiry; default 5m
-	// Spread widens Margin by a random amount below it, drawn once per
+	// Spread narrows Margin by a random amount below it, drawn once per
 	// Manager, so that the refreshes ahead of many accounts whose tokens
 	// were fetched together (a start-up, a Redis flush) spread over Spread
-	// instead of falling in one second. 0: none.
+	// instead of falling in one second; it must be less than Margin. It
+	// never widens it: in stable mode WeChat issues a new token only in the
+	// old one's last five minutes, so a refresh earlier than the default
+	// margin would get the same token back and try again. 0: none.
 	Spread           time.Duration
 	DailyLimit       int           // upstream fetches per day; warn at 80%; default 2000
 	FetchTimeout     time.Duration // bound on one shared fetch; default 30s
@@ -153,8 +156,11 @@ func NewManager(cfg Config) (*Manager, error) {
 		now:          cfg.Now,
 		zone:         shanghai(),
 	}
+	if cfg.Spread >= m.margin {
+		return nil, fmt.Errorf("token manager: Spread %v must be less than Margin %v", cfg.Spread, m.margin)
+	}
 	if cfg.Spread > 0 {
-		m.margin += rand.N(cfg.Spread)
+		m.margin -= rand.N(cfg.Spread)
 	}
 	if m.log == nil {
 		m.log = discard()

@@ -81,6 +81,8 @@ func NewFileStore(path string, logger *slog.Logger) (Store, error) {
 	if path == "" {
 		return nil, errors.New("token file store: empty path")
 	}
+	// Clean, as the names inotify reports are: the Hub matches them.
+	path = filepath.Clean(path)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("token file store: %w", err)
 	}
