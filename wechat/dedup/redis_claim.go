@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -54,7 +55,16 @@ type claimCall struct {
 	v             []byte
 	claimed       bool
 	err           error
+	// state: callWaiting, then callAnswered (finish got there first) or
+	// callAbandoned (its caller stopped waiting first).
+	state atomic.Int32
 }
+
+const (
+	callWaiting int32 = iota
+	callAnswered
+	callAbandoned
+)
 
 // claimOnce runs one claim of k: claimed, or the value k holds. With b,
 // the binding is checked in the same round trip and ErrReplayed returned
@@ -76,9 +86,13 @@ func (r *Redis) claimOnce(ctx context.Context, k string, b *Binding) (v []byte, 
 	case <-c.done:
 		return c.v, c.claimed, c.err
 	case <-ctx.Done():
-		// The batch may still claim k: like a command that timed out
-		// after Redis applied it, the marker then waits out its TTL.
-		return nil, false, ctx.Err()
+		if c.state.CompareAndSwap(callWaiting, callAbandoned) {
+			// The batch may still claim k: finish then drops the marker,
+			// which no one would finish, so that a retry claims it.
+			return nil, false, ctx.Err()
+		}
+		<-c.done // answered meanwhile: the claim is this caller's
+		return c.v, c.claimed, c.err
 	}
 }
 
@@ -113,7 +127,12 @@ func (c *claimCall) queue(ctx context.Context, r *Redis, p redis.Pipeliner) {
 // caller. A command that met NOSCRIPT (a node that lost its scripts:
 // restarted, failed over) is sent again with the source, alone.
 func (c *claimCall) finish(ctx context.Context, r *Redis) {
-	defer close(c.done)
+	defer func() {
+		if !c.state.CompareAndSwap(callWaiting, callAnswered) && c.claimed {
+			r.dropIfClaimed(c.k, c.claim.Val())
+		}
+		close(c.done)
+	}()
 	if redis.HasErrorPrefix(c.claim.Err(), "NOSCRIPT") {
 		c.claim = r.reclaim(ctx, c)
 	}

@@ -169,3 +169,40 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A claim whose caller stopped waiting (its deadline, a client gone) but
+// that Redis applied afterwards leaves no marker behind: no one would
+// finish it, and a retry of the message would wait on it and never run
+// its rule.
+func TestAbandonedClaimLeavesNoMarker(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	c := client(t, srv.URL())
+	r, err := NewRedis(RedisConfig{Client: c, Prefix: testPrefix(t), OpTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, err := r.Claim(ctx, "msg:warm"); !ok || err != nil { // the script loaded, the pool dialled
+		t.Fatalf("warm-up claim = %v, %v", ok, err)
+	}
+	admin := client(t, srv.URL())
+	if err := admin.Do(ctx, "CLIENT", "PAUSE", "400", "ALL").Err(); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if _, _, err := r.Claim(short, "msg:1"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("claim during the pause = %v; want its deadline", err)
+	}
+	if err := r.Flush(ctx); err != nil { // the batch, and the drop it queued
+		t.Fatal(err)
+	}
+	if n, err := c.Exists(ctx, r.replyKey("msg:1")).Result(); err != nil || n != 0 {
+		t.Errorf("the abandoned claim's marker is in Redis (%d, %v); want it dropped", n, err)
+	}
+	retry, cancel2 := context.WithTimeout(ctx, 2*time.Second) // a marker left behind would hold it
+	defer cancel2()
+	if ok, _, err := r.Claim(retry, "msg:1"); !ok || err != nil {
+		t.Errorf("a retry's claim = %v, %v; want it claimed", ok, err)
+	}
+}
