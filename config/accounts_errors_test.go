@@ -61,7 +61,7 @@ func TestAccountsFileErrors(t *testing.T) {
 			"FILE:14: app_id does not apply to kind wecom (only to official_account and mini_program)",
 			"FILE:15: data_format does not apply to kind wecom (only to mini_program)"}},
 		{"bad app_id", "accounts:\n  - name: a\n    app_id: ../wx1\n    app_secret: s\n", []string{
-			`FILE:3: app_id: "../wx1" is not an id: 1-64 letters, digits, - and _ (e.g. wx1234567890abcdef)`}},
+			`FILE:3: app_id: "../wx1" is not an id: 1-64 letters, digits, - and _, not starting with - (e.g. wx1234567890abcdef)`}},
 		{"bad agent_id", "accounts:\n  - name: w\n    kind: wecom\n    corp_id: ww1\n    corp_secret: s\n    agent_id: app1\n", []string{
 			`FILE:6: agent_id: "app1" is not an AgentId: digits (e.g. 1000002)`}},
 		{"bad token_mode", oa + "    token_mode: cached\n", []string{`FILE:5: token_mode: "cached" is not one of classic, stable`}},

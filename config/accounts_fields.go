@@ -2,6 +2,7 @@ package config
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -13,10 +14,12 @@ import (
 
 // accountFields are the fields of an account, in the order the error for
 // an unknown one lists them; the kinds a field applies to, nil for all.
-var accountFields = []struct {
+type accountField struct {
 	name  string
 	kinds []Kind
-}{
+}
+
+var accountFields = []accountField{
 	{"name", nil}, {"kind", nil},
 	{"app_id", oaMP}, {"app_secret", oaMP}, {"token_mode", oaMP},
 	{"corp_id", weCom}, {"corp_secret", weCom}, {"agent_id", weCom},
@@ -39,7 +42,7 @@ var callbackFields = []string{"encoding_aes_key", "callback_path", "rules_file",
 var (
 	// idPattern keeps app_id and corp_id fit for file names and Redis keys,
 	// which Account.Identity builds from them.
-	idPattern      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	idPattern      = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$`)
 	agentIDPattern = regexp.MustCompile(`^[0-9]{1,10}$`)
 )
 
@@ -164,12 +167,7 @@ func (p *accountsParser) fields(n *yaml.Node) map[string]*field {
 }
 
 func knownField(key string) bool {
-	for _, f := range accountFields {
-		if f.name == key {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(accountFields, func(f accountField) bool { return f.name == key })
 }
 
 // suggest names the field a misspelling such as appid or AppSecret meant.
@@ -212,7 +210,7 @@ func (p *accountsParser) name(a *parsedAccount, f *field) {
 func (p *accountsParser) belongs(a *parsedAccount, fs map[string]*field) {
 	for _, af := range accountFields {
 		f := fs[af.name]
-		if f == nil || af.kinds == nil || kindIn(a.Kind, af.kinds) {
+		if f == nil || af.kinds == nil || slices.Contains(af.kinds, a.Kind) {
 			continue
 		}
 		names := make([]string, len(af.kinds))
@@ -221,15 +219,6 @@ func (p *accountsParser) belongs(a *parsedAccount, fs map[string]*field) {
 		}
 		p.errorf(f.key.Line, "%s does not apply to kind %s (only to %s)", af.name, a.Kind, strings.Join(names, " and "))
 	}
-}
-
-func kindIn(k Kind, ks []Kind) bool {
-	for _, x := range ks {
-		if x == k {
-			return true
-		}
-	}
-	return false
 }
 
 // identity reads the credentials of the account's kind.
@@ -253,7 +242,7 @@ func (p *accountsParser) identity(a *parsedAccount, fs map[string]*field) {
 	} else {
 		complete = false
 		if f.set() {
-			p.errorf(f.val.Line, "%s: %s is not an id: 1-64 letters, digits, - and _ (e.g. wx1234567890abcdef)", idKey, p.show(f))
+			p.errorf(f.val.Line, "%s: %s is not an id: 1-64 letters, digits, - and _, not starting with - (e.g. wx1234567890abcdef)", idKey, p.show(f))
 		}
 	}
 	if f := fs[secretKey]; f.set() {

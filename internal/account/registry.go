@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -15,7 +14,6 @@ import (
 	"wxoa/handlers"
 	"wxoa/internal/metrics"
 	"wxoa/reply/rules"
-	"wxoa/templates"
 )
 
 // Registry holds the configured accounts by name. Lookups are one atomic
@@ -204,8 +202,9 @@ func (r *Registry) Close() error {
 
 // sameAccount reports whether a is what spec and its rules would build.
 func sameAccount(a *Account, spec config.Account, rr rulesRef) bool {
-	return sameTokens(a.Spec, spec) && sameCallback(a.Spec, spec) && a.rules.digest == rr.digest &&
-		a.Spec.Source == spec.Source
+	// Not Source (FILE:LINE): a line added above an account moves it
+	// without changing it.
+	return sameTokens(a.Spec, spec) && sameCallback(a.Spec, spec) && a.rules.digest == rr.digest
 }
 
 // sameTokens reports whether two specs' tokens are the same: same kind,
@@ -239,15 +238,7 @@ func loadRules(spec config.Account, cache map[string]rulesRef) (rulesRef, error)
 	if rr, ok := cache[spec.RulesFile]; ok {
 		return rr, nil
 	}
-	name, path := "templates/"+templates.RulesFile, spec.RulesFile
-	var data []byte
-	var err error
-	if path == "" {
-		data, err = templates.FS.ReadFile(templates.RulesFile)
-	} else {
-		name = path
-		data, err = os.ReadFile(path)
-	}
+	name, data, err := rules.ReadFile(spec.RulesFile)
 	if err != nil {
 		return rulesRef{}, fmt.Errorf("reply rules: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -141,6 +142,11 @@ func TestReload(t *testing.T) {
 	if ch := reload(oa, mp); ch.Unchanged != 2 || len(ch.Added)+len(ch.Removed)+len(ch.Rebuilt) != 0 {
 		t.Errorf("the same accounts again: %v; want 2 unchanged", ch)
 	}
+	// A line added above them in the file moves them, and changes nothing.
+	oa.Source, mp.Source = "accounts.yaml:3", "accounts.yaml:12"
+	if ch := reload(oa, mp); ch.Unchanged != 2 || len(ch.Added)+len(ch.Removed)+len(ch.Rebuilt) != 0 {
+		t.Errorf("the same accounts a line lower in the file: %v; want 2 unchanged", ch)
+	}
 	for name, a := range before {
 		if got, _ := reg.Lookup(name); got != a {
 			t.Errorf("%s was rebuilt by a reload that changed nothing", name)
@@ -203,8 +209,19 @@ func TestReloadFailureKeepsRunningSet(t *testing.T) {
 		t.Errorf("Reload with a broken rules file = %v; want its file:line", err)
 	}
 	refuse := errors.New("router says no")
-	if _, err := reg.Reload([]config.Account{oa, r.spec(t, "other", config.KindOfficialAccount)}, func(*handlers.Accounts) error { return refuse }); !errors.Is(err, refuse) {
+	other := r.spec(t, "other", config.KindOfficialAccount)
+	baseline := managerGoroutines()
+	if _, err := reg.Reload([]config.Account{oa, other}, func(*handlers.Accounts) error { return refuse }); !errors.Is(err, refuse) {
 		t.Errorf("Reload refused by apply = %v; want its error", err)
+	}
+	// The token managers it built for other are closed: none of their
+	// goroutines keeps running.
+	deadline := time.Now().Add(5 * time.Second)
+	for managerGoroutines() > baseline && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := managerGoroutines(); n > baseline {
+		t.Errorf("%d token manager goroutines after the refused reload, %d before; want what it built closed", n, baseline)
 	}
 	if got, _ := reg.Lookup("oa"); got != running || len(reg.All()) != 1 {
 		t.Errorf("after failed reloads the registry holds %v; want the running oa alone", accountNames(reg.Surface()))
@@ -220,4 +237,17 @@ func accountNames(s *handlers.Accounts) []string {
 		out = append(out, a.Name)
 	}
 	return out
+}
+
+// managerGoroutines counts the goroutines token Managers started (their
+// store watches).
+func managerGoroutines() int {
+	buf := make([]byte, 4<<20)
+	n := 0
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, "created by wxoa/wechat/token.NewManager") {
+			n++
+		}
+	}
+	return n
 }

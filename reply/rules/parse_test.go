@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // rule1 is a valid first rule, so that broken ones start on line 4.
@@ -166,5 +168,43 @@ func TestLoad(t *testing.T) {
 	missing := filepath.Join(dir, "missing.yaml")
 	if _, err := Load(missing); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Load(%q) = %v; want an error wrapping os.ErrNotExist", missing, err)
+	}
+}
+
+// What stands where a rules file should is refused at once: no hang on a
+// FIFO, no memory filled by /dev/zero or a runaway file.
+func TestReadFileRefusesWhatIsNotARulesFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(dir, "huge.yaml")
+	if err := os.WriteFile(huge, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(huge, 1<<30); err != nil { // sparse
+		t.Fatal(err)
+	}
+	zero := filepath.Join(dir, "zero.yaml")
+	if err := os.Symlink("/dev/zero", zero); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ path, want string }{
+		{fifo, "not a regular file"},
+		{zero, "not a regular file"},
+		{huge, "larger than"},
+		{dir, "not a regular file"},
+	} {
+		done := make(chan error, 1)
+		go func() { _, _, err := ReadFile(tt.path); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ReadFile(%s) = %v; want %q", tt.path, err, tt.want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("ReadFile(%s) still blocked after 10 s", tt.path)
+		}
 	}
 }

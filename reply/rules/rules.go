@@ -14,9 +14,11 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"wxoa/templates"
@@ -48,18 +50,46 @@ type Forward struct {
 
 // Load parses the rules file at path; "" loads the shipped default.
 func Load(path string) (*Engine, error) {
-	if path == "" {
-		data, err := templates.FS.ReadFile(templates.RulesFile)
-		if err != nil {
-			return nil, fmt.Errorf("load shipped rules: %w", err)
-		}
-		return Parse("templates/"+templates.RulesFile, data)
-	}
-	data, err := os.ReadFile(path)
+	name, data, err := ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("load rules: %w", err)
+		return nil, err
 	}
-	return Parse(path, data)
+	return Parse(name, data)
+}
+
+// MaxFileBytes bounds a rules file: thousands of rules fit in far less.
+const MaxFileBytes = 4 << 20
+
+// ReadFile returns the rules file at path ("": the shipped default) and
+// the name Parse's errors give it. It reads a regular file only, at most
+// MaxFileBytes, and never blocks opening one (a FIFO, /dev/zero or a
+// runaway file in its place is an error, not a hang or a full memory).
+func ReadFile(path string) (name string, data []byte, err error) {
+	if path == "" {
+		data, err = templates.FS.ReadFile(templates.RulesFile)
+		if err != nil {
+			return "", nil, fmt.Errorf("load shipped rules: %w", err)
+		}
+		return "templates/" + templates.RulesFile, data, nil
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return "", nil, fmt.Errorf("load rules: %w", err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return "", nil, fmt.Errorf("load rules: %w", err)
+	} else if !st.Mode().IsRegular() {
+		return "", nil, fmt.Errorf("load rules: %s is not a regular file", path)
+	}
+	data, err = io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return "", nil, fmt.Errorf("load rules: %w", err)
+	}
+	if len(data) > MaxFileBytes {
+		return "", nil, fmt.Errorf("load rules: %s is larger than %d bytes", path, MaxFileBytes)
+	}
+	return path, data, nil
 }
 
 // Len returns the number of rules, not counting the default.
