@@ -140,8 +140,11 @@ func (f *File) read() (r record, found bool, err error) {
 }
 
 // writeAtomic replaces path with data: a crash leaves the old file or the
-// new one. The rename replaces a symlink or FIFO at path rather than write
-// through it.
+// new one, and once it returns the rename itself is on disk (the directory
+// synced), so a sign-out survives a crash. The rename replaces a symlink
+// or FIFO at path rather than write through it. (The token store's
+// writeFileAtomic does the same; wechat/ is a library that imports nothing
+// of this program's, so the two cannot share one.)
 func writeAtomic(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
@@ -166,5 +169,13 @@ func writeAtomic(path string, data []byte) (err error) {
 	if err = tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

@@ -53,8 +53,11 @@ func (r *Redis) Check(ctx context.Context, id string) (uint64, bool, error) {
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, redis.Nil) {
+	if err != nil && !errors.Is(err, redis.Nil) && !redis.HasErrorPrefix(gen.Err(), "WRONGTYPE") {
 		return 0, false, err
+	}
+	if revoked != nil && revoked.Err() != nil {
+		return 0, false, revoked.Err()
 	}
 	g, err := strconv.ParseUint(gen.Val(), 10, 64)
 	if gen.Err() != nil || err != nil || g == 0 {
@@ -67,15 +70,27 @@ func (r *Redis) Check(ctx context.Context, id string) (uint64, bool, error) {
 	return g, revoked != nil && revoked.Val() > 0, nil
 }
 
-// start sets a random generation if none is set, and returns the one set.
+// start sets a random generation unless a valid one is set, and returns
+// the one set. What is not a generation — a non-number, 0, a key of
+// another type — is replaced: SETNX would keep it, and every check would
+// fail with it, signing no one in.
 func (r *Redis) start(ctx context.Context) (uint64, error) {
-	g := randomGeneration()
-	if _, err := r.c.SetNX(ctx, r.genKey(), strconv.FormatUint(g, 10), 0).Result(); err != nil {
+	v, err := startScript.Run(ctx, r.c, []string{r.genKey()}, strconv.FormatUint(randomGeneration(), 10)).Text()
+	if err != nil {
 		return 0, err
 	}
-	v, err := r.c.Get(ctx, r.genKey()).Uint64()
-	return v, err
+	if g, err := strconv.ParseUint(v, 10, 64); err == nil && g != 0 {
+		return g, nil
+	}
+	return r.NewGeneration(ctx) // 20 digits past uint64
 }
+
+var startScript = redis.NewScript(`
+local v = redis.pcall('GET', KEYS[1])
+if type(v) == 'string' and string.match(v, '^[1-9]%d*$') and #v <= 20 then return v end
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]`)
 
 func (r *Redis) Revoke(ctx context.Context, id string, until time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)

@@ -94,11 +94,15 @@ func TestBoundMovesTheGeneration(t *testing.T) {
 			if g2, _ := s.Generation(ctx); g2 == g {
 				t.Error("the ninth sign-out past a bound of 8 neither was kept nor moved the generation")
 			}
-			// Entries expire with their sessions and free their room.
+			// Entries expire with their sessions and free their room: four
+			// kept, expired, then eight more fit in the bound of 8.
+			for i := range 4 {
+				s.Revoke(ctx, string(rune('A'+i)), clock.Now().Add(time.Hour))
+			}
 			clock.Advance(2 * time.Hour)
 			g3, _ := s.Generation(ctx)
 			for i := range 8 {
-				s.Revoke(ctx, string(rune('A'+i)), clock.Now().Add(time.Hour))
+				s.Revoke(ctx, string(rune('a'+i)), clock.Now().Add(time.Hour))
 			}
 			if g4, _ := s.Generation(ctx); g4 != g3 {
 				t.Error("expired entries were not pruned: the bound was hit again")
@@ -178,5 +182,22 @@ func TestRedisFlushEndsSessions(t *testing.T) {
 	}
 	if g2, _ := r.Generation(ctx); g2 == g {
 		t.Errorf("after losing its state Redis gives generation %d again; want a new one", g)
+	}
+	// What is not a generation is replaced by one, which then holds.
+	key := "{wxoatest:flush}:generation"
+	for what, plant := range map[string]func() error{
+		"garbage":  func() error { return c.Set(ctx, key, "garbage", 0).Err() },
+		"zero":     func() error { return c.Set(ctx, key, "0", 0).Err() },
+		"a hash":   func() error { c.Del(ctx, key); return c.HSet(ctx, key, "f", "v").Err() },
+		"too long": func() error { return c.Set(ctx, key, "99999999999999999999", 0).Err() },
+	} {
+		if err := plant(); err != nil {
+			t.Fatal(err)
+		}
+		g1, err1 := r.Generation(ctx)
+		g2, err2 := r.Generation(ctx)
+		if err1 != nil || err2 != nil || g1 == 0 || g1 != g2 {
+			t.Errorf("generation over %s: %d, %v then %d, %v; want one generation, kept", what, g1, err1, g2, err2)
+		}
 	}
 }
