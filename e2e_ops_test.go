@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -235,24 +234,9 @@ func TestE2EAdminShowsTraffic(t *testing.T) {
 	if _, err := s.follower(t, "oTraffic").Send(context.Background(), wechattest.Text("hello")); err != nil {
 		t.Fatal(err)
 	}
-	client := noRedirect(s.Client)
-	resp, err := client.PostForm(s.Base+"/admin/login", url.Values{"key": {e2eAPIKey}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	var session *http.Cookie
-	for _, c := range resp.Cookies() {
-		if c.Name == "wxoa_admin" {
-			session = c
-		}
-	}
-	if session == nil {
-		t.Fatalf("POST /admin/login = %d without a session cookie", resp.StatusCode)
-	}
 	req, _ := http.NewRequest("GET", s.Base+"/admin", nil)
-	req.AddCookie(session)
-	resp, err = client.Do(req)
+	req.AddCookie(adminSession(t, s.Base, s.Client))
+	resp, err := s.Client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"wxoa/handlers/admin"
 	"wxoa/internal/redistest"
 	"wxoa/wechat/wechattest"
 )
@@ -66,18 +67,26 @@ func noRedirect(c *http.Client) *http.Client {
 // and the page's CSRF token.
 func adminLogin(t *testing.T, p *proc) (*http.Cookie, string) {
 	t.Helper()
-	resp, err := noRedirect(p.client).PostForm(p.base+"/admin/login", url.Values{"key": {e2eAPIKey}})
+	c := adminSession(t, p.base, p.client)
+	return c, csrfOfPage(t, p, c)
+}
+
+// adminSession signs in at base with the API key and returns the session
+// cookie.
+func adminSession(t *testing.T, base string, client *http.Client) *http.Cookie {
+	t.Helper()
+	resp, err := noRedirect(client).PostForm(base+"/admin/login", url.Values{"key": {e2eAPIKey}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	for _, c := range resp.Cookies() {
-		if c.Name == "wxoa_admin" {
-			return c, csrfOfPage(t, p, c)
+		if c.Name == admin.SessionCookie {
+			return c
 		}
 	}
-	t.Fatalf("%s: POST /admin/login = %d without a session cookie", p.name, resp.StatusCode)
-	return nil, ""
+	t.Fatalf("%s: POST /admin/login = %d without a session cookie", base, resp.StatusCode)
+	return nil
 }
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]*)"`)

@@ -10,10 +10,6 @@ import (
 	"wxoa/wechat/api"
 )
 
-// defaultWeComAPIBase is WECOM_API_BASE's default: WeCom's API is served
-// from its own host, not api.weixin.qq.com.
-const defaultWeComAPIBase = "https://qyapi.weixin.qq.com"
-
 // singleAccount reads the single-account variables exactly as before
 // ACCOUNTS_FILE existed, and makes them the one account.
 func (c *Config) singleAccount(l *loader) {

@@ -108,9 +108,9 @@ func (p *accountsParser) account(n *yaml.Node) *parsedAccount {
 // api reads api_base and daily_limit, defaulting to the server's.
 func (p *accountsParser) api(a *parsedAccount, fs map[string]*field) {
 	a.APIBase, a.DailyLimit = p.def.apiBase, p.def.dailyLimit
-	example := "https://api.weixin.qq.com"
+	example := api.WeChatBaseURL
 	if a.Kind == KindWeCom {
-		a.APIBase, example = p.def.weComAPIBase, defaultWeComAPIBase
+		a.APIBase, example = p.def.weComAPIBase, api.WeComBaseURL
 	}
 	if f := fs["api_base"]; f.set() {
 		u, problem := parseAPIBase(f.v, example)

@@ -191,8 +191,8 @@ func build(lookup func(string) string) (*Config, error) {
 	l := &loader{lookup: lookup}
 	c := &Config{
 		AccountsFile:    l.str(envAccountsFile, ""),
-		APIBase:         l.apiBase(envAPIBase, "https://api.weixin.qq.com"),
-		WeComAPIBase:    l.apiBase(envWeComAPIBase, defaultWeComAPIBase),
+		APIBase:         l.apiBase(envAPIBase, api.WeChatBaseURL),
+		WeComAPIBase:    l.apiBase(envWeComAPIBase, api.WeComBaseURL),
 		ListenAddr:      l.listenAddr(envListenAddr, ":8080"),
 		MaxClockSkew:    l.duration(envMaxClockSkew, "5m", atLeastZero),
 		LogLevel:        l.logLevel(envLogLevel, "info"),

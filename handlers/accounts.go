@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync/atomic"
 
 	"wxoa/handlers/admin"
@@ -171,7 +170,7 @@ var (
 type unknownAccountError struct{ by, value string }
 
 func (e *unknownAccountError) Error() string {
-	return fmt.Sprintf("no account with %s %q", e.by, printable(e.value))
+	return fmt.Sprintf("no account with %s %q", e.by, admin.Printable(e.value))
 }
 
 // Select picks the account a token API request is for: by name, by appid
@@ -205,12 +204,4 @@ func (s *Accounts) Select(name, appID string) (*Account, error) {
 		return s.list[0], nil
 	}
 	return nil, errNoSelector
-}
-
-// printable shortens and cleans a client's value for an error message.
-func printable(v string) string {
-	if len(v) > 64 {
-		v = v[:64] + "..."
-	}
-	return strings.ToValidUTF8(v, "?")
 }

@@ -213,9 +213,8 @@ func (rt *Router) engine(s *Accounts) (*gin.Engine, error) {
 		r.GET(a.Callback.Path, cbObs, cb.verify)
 		r.POST(a.Callback.Path, cbObs, limitBody(MaxBody), cb.receive)
 	}
-	other := observe(d.AccessLog, d.Observer, "")
-	r.NoRoute(other, func(c *gin.Context) { c.String(http.StatusNotFound, "not found\n") })
-	r.NoMethod(other, func(c *gin.Context) { c.String(http.StatusMethodNotAllowed, "method not allowed\n") })
+	r.NoRoute(obs, func(c *gin.Context) { c.String(http.StatusNotFound, "not found\n") })
+	r.NoMethod(obs, func(c *gin.Context) { c.String(http.StatusMethodNotAllowed, "method not allowed\n") })
 	r.HandleMethodNotAllowed = true
 	return r, nil
 }

@@ -24,6 +24,8 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"wxoa/internal/revoke"
 	"wxoa/templates"
 	"wxoa/wechat"
@@ -150,7 +152,8 @@ func New(cfg Config) (*Admin, error) {
 		noMenu:     cfg.NoMenu,
 		authFailed: cfg.AuthFailed,
 		sess: &sessions{key: bytes.Clone(key), now: cfg.Now, secure: cfg.Secure, store: cfg.Revocations, log: cfg.Logger,
-			local: map[[idLen]byte]time.Time{}},
+			storeWarn: rate.Sometimes{First: 1, Interval: time.Minute},
+			local:     map[[idLen]byte]time.Time{}},
 		tmpl: tmpl,
 		mux:  http.NewServeMux(),
 	}

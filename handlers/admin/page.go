@@ -27,7 +27,7 @@ func (a *Admin) page(w http.ResponseWriter, r *http.Request) {
 	if name := r.URL.Query().Get("account"); name != "" {
 		i := slices.IndexFunc(all, func(x *Account) bool { return x.Name == name })
 		if i < 0 {
-			http.Error(w, "no account named "+strconv.Quote(printable(name)), http.StatusNotFound)
+			http.Error(w, "no account named "+strconv.Quote(Printable(name)), http.StatusNotFound)
 			return
 		}
 		shown = all[i : i+1]
@@ -67,7 +67,7 @@ func (a *Admin) refresh(w http.ResponseWriter, r *http.Request) {
 	}
 	acct, back, several := a.formAccount(r)
 	if acct == nil || acct.Tokens == nil {
-		a.sess.setFlash(w, flashErr, "Nothing refreshed: no account with a token is named "+strconv.Quote(printable(r.FormValue("account")))+".")
+		a.sess.setFlash(w, flashErr, "Nothing refreshed: no account with a token is named "+strconv.Quote(Printable(r.FormValue("account")))+".")
 		http.Redirect(w, r, back, http.StatusSeeOther)
 		return
 	}
@@ -218,8 +218,9 @@ func storeState(err error) storeView {
 	return storeView{Health: "ok", HealthKind: "ok"}
 }
 
-// printable shortens and cleans a value from the request for a message.
-func printable(v string) string {
+// Printable shortens and cleans a value from a request for a message
+// (the router's too): at most 64 bytes, valid UTF-8.
+func Printable(v string) string {
 	if len(v) > 64 {
 		v = v[:64] + "..."
 	}

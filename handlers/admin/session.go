@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Cookie names. Both are scoped to Path=/admin.
@@ -73,8 +75,11 @@ type sessions struct {
 	log    *slog.Logger
 
 	lastGen atomic.Uint64 // the generation last read from store
-	mu      sync.Mutex
-	local   map[[idLen]byte]time.Time // sign-outs store did not take, until their expiry
+	// storeWarn paces the line about a failing store: every signed-in
+	// request checks it, and an outage is one story, not a line a click.
+	storeWarn rate.Sometimes
+	mu        sync.Mutex
+	local     map[[idLen]byte]time.Time // sign-outs store did not take, until their expiry
 }
 
 // mac is HMAC-SHA256 over a purpose label and data, so a value signed for
@@ -213,7 +218,9 @@ func (s *sessions) isRevoked(ctx context.Context, ss session) bool {
 	defer cancel()
 	gen, revoked, err := s.store.Check(ctx, hex.EncodeToString(ss.id[:]))
 	if err != nil {
-		s.log.Warn("admin: session store unavailable; checking against what this instance knows", "err", err)
+		s.storeWarn.Do(func() {
+			s.log.Warn("admin: session store unavailable; checking against what this instance knows", "err", err)
+		})
 		gen, revoked = s.lastGen.Load(), false
 	} else {
 		s.lastGen.Store(gen)
