@@ -268,3 +268,53 @@ func TestServeExitPathsFlushLog(t *testing.T) {
 		})
 	}
 }
+
+// Without ACCOUNTS_FILE a SIGHUP re-reads RULES_FILE: the next message is
+// answered by the edited rules, and the account keeps its token (no fetch).
+func TestProcSIGHUPReloadsRules(t *testing.T) {
+	fake := wechattest.NewServer(t)
+	vars := e2eVars(t, fake)
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	write := func(answer string) {
+		t.Helper()
+		if err := os.WriteFile(rules, []byte("rules:\n  - keyword: hi\n    reply: {type: text, content: \""+answer+"\"}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("first rules")
+	vars["RULES_FILE"] = rules
+	p := startProc(t, "rules", vars)
+	if _, err := p.token(); err != nil {
+		t.Fatal(err)
+	}
+	user, err := wechattest.NewFollower(wechattest.FollowerConfig{URL: p.base + "/wechat", Token: "e2etoken",
+		OpenID: "oRules", Account: "gh_rules", Client: p.client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ask := func() string {
+		t.Helper()
+		res, err := user.Send(context.Background(), wechattest.Text("hi"))
+		if err != nil || res.Status != 200 {
+			t.Fatalf("send: %v, %+v", err, res)
+		}
+		return string(res.Body)
+	}
+	if got := ask(); !strings.Contains(got, "first rules") {
+		t.Fatalf("reply %q; want the first rules' answer", got)
+	}
+	write("second rules")
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	p.waitLog(t, "accounts reloaded")
+	if got := ask(); !strings.Contains(got, "second rules") {
+		t.Errorf("reply after SIGHUP %q; want the edited rules' answer", got)
+	}
+	if logs := p.logs.String(); !strings.Contains(logs, "rebuilt=[default]") || !strings.Contains(logs, "tokens_kept=[default]") {
+		t.Errorf("the reload's line does not say the account was rebuilt with its token kept:\n%s", logs)
+	}
+	if n := fake.TokenCalls(); n != 1 {
+		t.Errorf("token fetches = %d; want 1 (the reload keeps the token)", n)
+	}
+}
