@@ -34,46 +34,51 @@ const maxExpiresIn = 366 * 24 * 3600
 // https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_access_token.html
 // https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/getStableAccessToken.html
 //
-// A WeCom client fetches with fetchWeComToken instead (see there).
+// A WeCom client asks GET /cgi-bin/gettoken instead (weComTokenRequest).
 func (c *Client) FetchAccessToken(ctx context.Context, force bool) (token.Token, error) {
-	if c.cfg.Platform == wechat.PlatformWeCom {
-		return c.fetchWeComToken(ctx)
-	}
-	if c.cfg.AppID == "" || c.cfg.AppSecret.Empty() {
-		return token.Token{}, errors.New("wechat api: appid and app secret are required to fetch an access_token")
-	}
-	req := request{method: http.MethodGet, path: pathToken, plain: true, query: url.Values{
-		"grant_type": {"client_credential"},
-		"appid":      {c.cfg.AppID},
-		"secret":     {c.cfg.AppSecret.Reveal()},
-	}}
-	if c.cfg.Mode == ModeStable {
-		body, err := json.Marshal(struct {
-			GrantType    string `json:"grant_type"`
-			AppID        string `json:"appid"`
-			Secret       string `json:"secret"`
-			ForceRefresh bool   `json:"force_refresh"`
-		}{"client_credential", c.cfg.AppID, c.cfg.AppSecret.Reveal(), force})
-		if err != nil {
-			return token.Token{}, fmt.Errorf("wechat %s: encode request: %w", pathStableToken, err)
-		}
-		// A retried force may refresh twice; WeChat ignores forces within
-		// 30 s of each other, so the retry is still safe.
-		req = request{method: http.MethodPost, path: pathStableToken, body: body, idempotent: true, plain: true}
-	}
-	start := c.now()
-	raw, err := c.send(ctx, req)
+	req, err := c.tokenRequest(force)
 	if err != nil {
 		return token.Token{}, err
 	}
+	start := c.now()
 	var r struct {
 		AccessToken string `json:"access_token"`
 		ExpiresIn   int64  `json:"expires_in"`
 	}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return token.Token{}, fmt.Errorf("wechat %s: decode response: %w", req.path, err)
+	if err := c.call(ctx, req, &r); err != nil {
+		return token.Token{}, err
 	}
 	return newToken(req.path, "access_token", r.AccessToken, r.ExpiresIn, start)
+}
+
+// tokenRequest is the request for an access_token in the client's
+// platform and mode.
+func (c *Client) tokenRequest(force bool) (request, error) {
+	if c.cfg.Platform == wechat.PlatformWeCom {
+		return c.weComTokenRequest()
+	}
+	if c.cfg.AppID == "" || c.cfg.AppSecret.Empty() {
+		return request{}, errors.New("wechat api: appid and app secret are required to fetch an access_token")
+	}
+	if c.cfg.Mode != ModeStable {
+		return request{method: http.MethodGet, path: pathToken, plain: true, query: url.Values{
+			"grant_type": {"client_credential"},
+			"appid":      {c.cfg.AppID},
+			"secret":     {c.cfg.AppSecret.Reveal()},
+		}}, nil
+	}
+	body, err := json.Marshal(struct {
+		GrantType    string `json:"grant_type"`
+		AppID        string `json:"appid"`
+		Secret       string `json:"secret"`
+		ForceRefresh bool   `json:"force_refresh"`
+	}{"client_credential", c.cfg.AppID, c.cfg.AppSecret.Reveal(), force})
+	if err != nil {
+		return request{}, fmt.Errorf("wechat %s: encode request: %w", pathStableToken, err)
+	}
+	// A retried force may refresh twice; WeChat ignores forces within 30 s
+	// of each other, so the retry is still safe.
+	return request{method: http.MethodPost, path: pathStableToken, body: body, idempotent: true, plain: true}, nil
 }
 
 // AccessTokenFetcher adapts FetchAccessToken to token.Fetcher.
