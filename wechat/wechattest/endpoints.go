@@ -101,8 +101,8 @@ func (s *Server) handleCustomSend(w http.ResponseWriter, r *http.Request, a *App
 	s.mu.Lock()
 	code, rejected := a.reject[m.ToUser]
 	if !rejected {
-		a.messages = append(a.messages, body)
-		s.messages = append(s.messages, body)
+		a.messages = keepLast(a.messages, body)
+		s.messages = keepLast(s.messages, body)
 	}
 	s.mu.Unlock()
 	if rejected {
@@ -133,4 +133,16 @@ func ipList(ips []string) func(http.ResponseWriter, *http.Request, *App) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"ip_list": ips})
 	}
+}
+
+// maxMessages bounds the messages the fake keeps per app and in all:
+// `wxoa fake` may run for days beside a service that sends them.
+const maxMessages = 10000
+
+// keepLast appends m, dropping the oldest past maxMessages.
+func keepLast(ms []json.RawMessage, m json.RawMessage) []json.RawMessage {
+	if len(ms) >= maxMessages {
+		ms = append(ms[:0:0], ms[len(ms)-maxMessages+1:]...)
+	}
+	return append(ms, m)
 }

@@ -125,7 +125,7 @@ func (s *Server) handleMessageSend(w http.ResponseWriter, r *http.Request, a *Ap
 		}
 	}
 	if !rejected {
-		a.messages = append(a.messages, body)
+		a.messages = keepLast(a.messages, body)
 	}
 	s.mu.Unlock()
 	if rejected {
