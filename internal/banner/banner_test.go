@@ -2,6 +2,7 @@ package banner
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -34,6 +35,26 @@ func TestBannerGolden(t *testing.T) {
 			APIs: allAPIs[:2],
 		}},
 		{"empty", Info{}},
+		// One account: its own mode and callback, whatever the globals say.
+		{"one_account", Info{
+			Version: "v1.3.0", EnvFile: ".env", Store: "file:data/access_token.json", ListenAddr: ":8080",
+			CallbackPath: "/ignored", APIs: allAPIs,
+			Accounts: []Account{{Name: "default", Kind: "official_account", CallbackPath: "/wechat", Callback: true, AESKey: true}},
+		}},
+		{"three_accounts", Info{
+			Version: "v1.3.0", EnvFile: ".env", Store: "redis://redis.internal:6379/0", ListenAddr: ":8080", APIs: allAPIs,
+			Accounts: []Account{
+				{Name: "shop", Kind: "official_account", CallbackPath: "/wechat/shop", Callback: true},
+				{Name: "miniapp", Kind: "mini_program", CallbackPath: "/wechat/miniapp", Callback: true, AESKey: true},
+				{Name: "hr", Kind: "wecom"},
+			},
+		}},
+		// Seven with a tunnel: the first five, a count of the rest, and
+		// the tunnel's base for every account's path.
+		{"seven_accounts_tunnel", Info{
+			Version: "v1.3.0", Store: "memory", ListenAddr: "127.0.0.1:8080",
+			PublicURL: "https://abcd-1-2-3-4.ngrok-free.app/", APIs: allAPIs, Accounts: seven(),
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,4 +113,13 @@ func TestBuildVersion(t *testing.T) {
 	if v := BuildVersion(); v == "" || strings.Contains(v, "\n") {
 		t.Errorf("BuildVersion() = %q; want one non-empty line", v)
 	}
+}
+
+func seven() []Account {
+	var as []Account
+	for i := range 7 {
+		name := fmt.Sprintf("acct%d", i)
+		as = append(as, Account{Name: name, Kind: "official_account", CallbackPath: "/wechat/" + name, Callback: true})
+	}
+	return as
 }
