@@ -244,7 +244,7 @@ func (a *app) revocations() admin.Revocations {
 	case token.KindRedis:
 		return revoke.NewRedis(a.redis, "")
 	case token.KindFile:
-		f, err := revoke.NewFile(filepath.Join(filepath.Dir(a.cfg.TokenStore.Path), "admin_sessions.json"), nil)
+		f, err := revoke.NewFile(filepath.Join(filepath.Dir(a.cfg.TokenStore.Path), config.AdminSessionsFile), nil)
 		if err == nil {
 			return f
 		}

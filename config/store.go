@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -9,11 +10,20 @@ import (
 	"wxoa/wechat/token"
 )
 
+// AdminSessionsFile is where, beside TOKEN_STORE's token files, the admin
+// page keeps its sign-outs.
+const AdminSessionsFile = "admin_sessions.json"
+
 // store parses TOKEN_STORE once into the typed spec token.Open takes.
 func (l *loader) store(key, def string) token.Spec {
 	s, err := token.ParseSpec(l.str(key, def))
 	if err != nil {
 		l.fail(key, "%v", err)
+	}
+	// The token files would be the sign-outs' file and lock: each store
+	// would overwrite the other's.
+	if s.Kind == token.KindFile && filepath.Base(s.Path) == AdminSessionsFile {
+		l.fail(key, "%s is the admin page's sign-outs, kept beside the token files: name the token file otherwise (e.g. access_token.json)", AdminSessionsFile)
 	}
 	return s
 }

@@ -92,3 +92,15 @@ func TestTokenStoreSpecOpens(t *testing.T) {
 	}
 	closer.Close()
 }
+
+// The admin page's sign-outs live beside the token files under a name of
+// their own: a token file of that name is refused.
+func TestStoreNotTheSignOutsFile(t *testing.T) {
+	_, err := FromMap(base(envTokenStore, "file:/var/lib/wxoa/"+AdminSessionsFile))
+	if err == nil || !strings.Contains(err.Error(), "TOKEN_STORE") || !strings.Contains(err.Error(), AdminSessionsFile) {
+		t.Errorf("TOKEN_STORE=file:.../%s: %v; want an error naming both", AdminSessionsFile, err)
+	}
+	if _, err := FromMap(base(envTokenStore, "file:/var/lib/wxoa/access_token.json")); err != nil {
+		t.Errorf("TOKEN_STORE=file:.../access_token.json: %v", err)
+	}
+}
