@@ -80,7 +80,7 @@ func newApp(cfg *config.Config, log *slog.Logger) *app {
 // store, forwarder and metrics.
 func (a *app) shared() account.Shared {
 	return account.Shared{Config: a.cfg, Logger: a.log, HTTP: a.http, Redis: a.redis, Hub: a.hub,
-		PerAccountFiles: a.cfg.AccountsFile != ""}
+		PerAccountFiles: a.cfg.AccountsFile != "", SpreadRefreshes: a.cfg.AccountsFile != ""}
 }
 
 // openAccounts builds specs with sh; apply (nil: none) sees them before

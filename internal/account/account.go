@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -51,6 +52,11 @@ type Shared struct {
 	// beside TOKEN_STORE's path (ACCOUNTS_FILE); false: the one account of
 	// the single-account variables uses the path itself, as before.
 	PerAccountFiles bool
+	// SpreadRefreshes narrows each manager's refresh margin by a random
+	// amount up to half of it, so that many accounts' tokens fetched
+	// together are not refreshed in one second (ACCOUNTS_FILE); false: the
+	// margin exactly, as before.
+	SpreadRefreshes bool
 	// Dedup claims callbacks; nil: no callbacks are built (the one-shot
 	// commands need tokens only).
 	Dedup dedup.Store
@@ -191,9 +197,13 @@ func newTokenPart(spec config.Account, sh Shared, log *slog.Logger) (*tokenPart,
 			return nil, fmt.Errorf("%s store: %w", name, err)
 		}
 		t.closers = append(t.closers, closer) // closed after the manager
+		var spread time.Duration
+		if sh.SpreadRefreshes {
+			spread = cfg.TokenRefreshMargin / 2
+		}
 		m, err := token.NewManager(token.Config{
 			Name: name, Store: store, Fetcher: f, Checker: c, Logger: log,
-			Margin: cfg.TokenRefreshMargin, Spread: cfg.TokenRefreshMargin / 2, DailyLimit: spec.DailyLimit,
+			Margin: cfg.TokenRefreshMargin, Spread: spread, DailyLimit: spec.DailyLimit,
 		})
 		if err != nil {
 			return nil, err

@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
@@ -250,4 +251,34 @@ func managerGoroutines() int {
 		}
 	}
 	return n
+}
+
+// With ACCOUNTS_FILE (SpreadRefreshes) the accounts' refreshes ahead are
+// spread within the margin's second half; a single account's is exactly
+// TOKEN_REFRESH_MARGIN ahead, as before.
+func TestRefreshesSpreadWithinTheMargin(t *testing.T) {
+	margin := 5 * time.Minute // TOKEN_REFRESH_MARGIN's default
+	for _, spread := range []bool{false, true} {
+		r := newRig(t)
+		r.sh.SpreadRefreshes = spread
+		var specs []config.Account
+		for i := range 12 {
+			specs = append(specs, r.spec(t, fmt.Sprintf("a%02d", i), config.KindOfficialAccount))
+		}
+		reg := r.open(t, specs...)
+		ahead := map[time.Duration]bool{}
+		for _, s := range specs {
+			tokenOf(t, reg, s.Name)
+			a, _ := reg.Lookup(s.Name)
+			st := a.Tokens.Stats()
+			d := st.Token.ExpiresAt.Sub(st.NextRefresh)
+			if d > margin || (spread && d <= margin/2) || (!spread && d != margin) {
+				t.Errorf("spread %v: %s refreshes %v ahead of expiry; want within the margin %v", spread, s.Name, d, margin)
+			}
+			ahead[d] = true
+		}
+		if spread && len(ahead) < 6 {
+			t.Errorf("12 accounts refresh at %d distinct offsets; want them spread", len(ahead))
+		}
+	}
 }
